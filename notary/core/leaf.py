@@ -1,0 +1,193 @@
+"""The evidence leaf: what one Merkle leaf commits to, and its exact encoding.
+
+Scheme "notary.evidence.v1". The leaf values are, in this order and with these Solidity
+ABI types (LEAF_ENCODING):
+
+    string   scheme           "notary.evidence.v1"
+    bytes32  sha256           SHA-256 of the content
+    bytes32  sm3              SM3 of the content (32 zero bytes when the depositor gave none)
+    bytes32  metadata_digest  SHA-256 of the canonical metadata JSON (canonical_metadata)
+    string   depositor        identity of the depositor (organization id)
+    bytes32  salt             32 random bytes, so a published leaf hash reveals nothing
+
+leaf hash = keccak256(keccak256(abi.encode(values))), OpenZeppelin's standard leaf.
+
+Canonical metadata: a JSON object whose keys match METADATA_KEY_PATTERN and whose values
+are strings, integers in [0, 2**53) or lists of strings; serialized with keys sorted,
+no insignificant whitespace, non-ASCII characters written as UTF-8 (not \\u escapes):
+Python's json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
+from notary.errors import ValidationError
+
+LEAF_SCHEME: Final = "notary.evidence.v1"
+LEAF_ENCODING: Final = ("string", "bytes32", "bytes32", "bytes32", "string", "bytes32")
+ZERO32: Final = bytes(32)
+
+METADATA_KEY_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_METADATA_BYTES: Final = 16 * 1024
+"""Largest canonical metadata, in UTF-8 bytes."""
+MAX_TEXT_LENGTH: Final = 4096
+"""Longest metadata string, in characters (a file name, a title, a description)."""
+MAX_LIST_LENGTH: Final = 64
+"""Most strings in a list value (tags)."""
+MAX_DEPOSITOR_LENGTH: Final = 256
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+"""Largest integer every JSON reader keeps exact."""
+
+MetadataValue: TypeAlias = str | int | list[str]
+Metadata: TypeAlias = dict[str, MetadataValue]
+
+
+def _check_text(where: str, value: str) -> None:
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ValidationError(f"{where} is longer than {MAX_TEXT_LENGTH} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{where} is not valid Unicode text") from exc
+    if any(ord(ch) < 0x20 and ch not in "\t\n" for ch in value):
+        raise ValidationError(f"{where} contains control characters")
+
+
+def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
+    """Check types and limits; return a plain dict copy. Raises ValidationError."""
+    if not isinstance(metadata, Mapping):
+        raise ValidationError("metadata must be a JSON object")
+    clean: Metadata = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not METADATA_KEY_PATTERN.fullmatch(key):
+            raise ValidationError(f"metadata key {key!r} must match {METADATA_KEY_PATTERN.pattern}")
+        if isinstance(value, bool):
+            raise ValidationError(f"metadata {key}: booleans are not allowed")
+        if isinstance(value, str):
+            _check_text(f"metadata {key}", value)
+            clean[key] = value
+        elif isinstance(value, int):
+            if not 0 <= value <= MAX_SAFE_INTEGER:
+                raise ValidationError(f"metadata {key}: integers must be in [0, 2**53)")
+            clean[key] = value
+        elif isinstance(value, list):
+            if len(value) > MAX_LIST_LENGTH:
+                raise ValidationError(f"metadata {key}: at most {MAX_LIST_LENGTH} items")
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValidationError(f"metadata {key}: list items must be strings")
+                _check_text(f"metadata {key}", item)
+            clean[key] = list(value)
+        else:
+            raise ValidationError(
+                f"metadata {key}: values must be strings, integers or lists of strings"
+            )
+    if len(canonical_json(clean)) > MAX_METADATA_BYTES:
+        raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+    return clean
+
+
+def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
+    """Canonical UTF-8 JSON bytes of already validated metadata."""
+    return json.dumps(
+        metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def canonical_metadata(metadata: Mapping[str, object]) -> bytes:
+    """Validate `metadata` and return its canonical JSON bytes."""
+    return canonical_json(validate_metadata(metadata))
+
+
+def metadata_digest(metadata: Mapping[str, object]) -> bytes:
+    """SHA-256 of the canonical metadata JSON."""
+    return hashlib.sha256(canonical_metadata(metadata)).digest()
+
+
+def validate_depositor(depositor: str) -> str:
+    """A depositor id: 1..MAX_DEPOSITOR_LENGTH printable characters, no surrounding spaces."""
+    if not isinstance(depositor, str) or not depositor or depositor != depositor.strip():
+        raise ValidationError("depositor must be a non-empty string without surrounding spaces")
+    if len(depositor) > MAX_DEPOSITOR_LENGTH or not depositor.isprintable():
+        raise ValidationError(f"depositor must be at most {MAX_DEPOSITOR_LENGTH} printable chars")
+    return depositor
+
+
+def _check32(name: str, value: bytes) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValidationError(f"{name} must be 32 bytes")
+    return value
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """The values of one evidence leaf (scheme notary.evidence.v1)."""
+
+    sha256: bytes
+    sm3: bytes
+    metadata_digest: bytes
+    depositor: str
+    salt: bytes
+    scheme: str = LEAF_SCHEME
+
+    def __post_init__(self) -> None:
+        if self.scheme != LEAF_SCHEME:
+            raise ValidationError(f"unknown leaf scheme {self.scheme!r}")
+        for name in ("sha256", "sm3", "metadata_digest", "salt"):
+            _check32(name, getattr(self, name))
+        validate_depositor(self.depositor)
+
+    def abi_values(self) -> tuple[str, bytes, bytes, bytes, str, bytes]:
+        """The values in LEAF_ENCODING order."""
+        return (self.scheme, self.sha256, self.sm3, self.metadata_digest, self.depositor, self.salt)
+
+    def json_values(self) -> list[str]:
+        """The values as written in certificates and read by @openzeppelin/merkle-tree."""
+        return [
+            self.scheme,
+            "0x" + self.sha256.hex(),
+            "0x" + self.sm3.hex(),
+            "0x" + self.metadata_digest.hex(),
+            self.depositor,
+            "0x" + self.salt.hex(),
+        ]
+
+    def hash(self) -> bytes:
+        """keccak256(keccak256(abi.encode(values))): the Merkle leaf."""
+        return keccak(keccak(abi_encode(list(LEAF_ENCODING), list(self.abi_values()))))
+
+    @classmethod
+    def from_json_values(cls, values: list[object]) -> Leaf:
+        """Parse the certificate form; ValidationError if it is not a v1 leaf."""
+        if not isinstance(values, list) or len(values) != len(LEAF_ENCODING):
+            raise ValidationError(f"a leaf has exactly {len(LEAF_ENCODING)} values")
+        scheme, sha256, sm3, digest, depositor, salt = values
+        if not isinstance(scheme, str) or not isinstance(depositor, str):
+            raise ValidationError("leaf scheme and depositor must be strings")
+        return cls(
+            scheme=scheme,
+            sha256=parse_hex32("leaf sha256", sha256),
+            sm3=parse_hex32("leaf sm3", sm3),
+            metadata_digest=parse_hex32("leaf metadata digest", digest),
+            depositor=depositor,
+            salt=parse_hex32("leaf salt", salt),
+        )
+
+
+_HEX32 = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+
+
+def parse_hex32(name: str, value: object) -> bytes:
+    """Parse 64 hex digits (optionally 0x-prefixed) into 32 bytes."""
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
+        raise ValidationError(f"{name} must be 64 hex digits")
+    return bytes.fromhex(value.removeprefix("0x"))

@@ -1,0 +1,87 @@
+"""The notary's exception tree: every error the library raises derives from NotaryError.
+
+    NotaryError
+    ├── ValidationError (ValueError)        bad input from a user or a file
+    │   └── CertificateFormatError          certificate JSON that does not match the schema
+    │       └── UnsupportedVersionError     a certificate of a version this code cannot read
+    ├── NotFoundError (LookupError)         something asked for does not exist
+    ├── ConfigError                         settings, keys or deployment record missing/unsafe
+    ├── StorageError (OSError)              the data directory cannot be read or written
+    ├── DevnetError                         the local devnet cannot be started or reached
+    └── ChainError                          talking to the chain failed
+        ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
+        ├── TransactionFailedError          a transaction reverted or was dropped
+        │   ├── AlreadyAnchoredError        EvidenceRegistry__AlreadyAnchored(root)
+        │   └── UnauthorizedError           AccessControlUnauthorizedAccount(account, role)
+        └── RegistryMismatchError           the code at an address is not our registry
+
+Third-party errors (web3, requests, solcx) are translated where the adapter meets the
+library, with ``raise ... from exc``; nothing above the adapters sees them.
+"""
+
+from __future__ import annotations
+
+
+class NotaryError(Exception):
+    """Root of every error the notary raises."""
+
+
+class ValidationError(NotaryError, ValueError):
+    """Input that cannot be accepted as it is."""
+
+
+class CertificateFormatError(ValidationError):
+    """A certificate that is not well-formed JSON or does not match the schema."""
+
+
+class UnsupportedVersionError(CertificateFormatError):
+    """A certificate whose format version this code does not know."""
+
+
+class NotFoundError(NotaryError, LookupError):
+    """Something asked for does not exist."""
+
+
+class ConfigError(NotaryError):
+    """Settings, keys or the deployment record are missing, invalid or unsafe."""
+
+
+class StorageError(NotaryError, OSError):
+    """The data directory cannot be read or written."""
+
+
+class DevnetError(NotaryError):
+    """The local devnet cannot be started, stopped or reached."""
+
+
+class ChainError(NotaryError):
+    """Talking to the chain failed."""
+
+
+class ChainUnavailableError(ChainError, ConnectionError):
+    """The JSON-RPC endpoint cannot be reached."""
+
+
+class TransactionFailedError(ChainError):
+    """A transaction reverted, ran out of gas or was dropped."""
+
+
+class AlreadyAnchoredError(TransactionFailedError):
+    """The registry already holds this root (it is write-once)."""
+
+    def __init__(self, root: bytes) -> None:
+        super().__init__(f"root 0x{root.hex()} is already anchored")
+        self.root = root
+
+
+class UnauthorizedError(TransactionFailedError):
+    """The sending account lacks the role the call needs."""
+
+    def __init__(self, account: str, role: bytes) -> None:
+        super().__init__(f"account {account} lacks role 0x{role.hex()}")
+        self.account = account
+        self.role = role
+
+
+class RegistryMismatchError(ChainError):
+    """The code at the registry address is not a published EvidenceRegistry build."""

@@ -1,0 +1,48 @@
+"""Where the checkout's devnet toolchain lives (anvil, the solc-js wrapper, node packages).
+
+These are operator and developer tools: a court's verifier needs none of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from notary.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout this package was installed from (editable install)."""
+
+DEVNET_DIR = REPO_ROOT / "hardhat-free-devnet"
+NODE_MODULES = DEVNET_DIR / "node_modules"
+SOLC_WRAPPER = DEVNET_DIR / "solc"
+ANVIL_BIN = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+
+def require_node_modules() -> Path:
+    """Return the devnet's node_modules, or say how to install it."""
+    if not NODE_MODULES.is_dir():
+        raise ConfigError(
+            f"{NODE_MODULES} is missing: run `npm ci --prefix {DEVNET_DIR}` (scripts/setup does)"
+        )
+    return NODE_MODULES
+
+
+def anvil_binary() -> Path:
+    """The anvil binary shipped by the pinned @foundry-rs/anvil npm package."""
+    override = os.environ.get("NOTARY_ANVIL_BIN")
+    if override:
+        return Path(override)
+    require_node_modules()
+    if not ANVIL_BIN.is_file():
+        raise ConfigError(f"anvil not found at {ANVIL_BIN}: run `npm ci --prefix {DEVNET_DIR}`")
+    return ANVIL_BIN
+
+
+def node_binary() -> str:
+    """The `node` executable used for solc-js and the cross-checks."""
+    found = shutil.which("node")
+    if found is None:
+        raise ConfigError("node (Node.js) is not on PATH")
+    return found
