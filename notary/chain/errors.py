@@ -1,0 +1,75 @@
+"""Translate web3/requests errors into the notary's exception tree, at the adapter edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+import requests
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector
+from web3 import exceptions as w3x
+
+from notary.chain.artifact import registry_build
+from notary.errors import (
+    AlreadyAnchoredError,
+    ChainError,
+    ChainUnavailableError,
+    TransactionFailedError,
+    UnauthorizedError,
+)
+
+
+@cache
+def _custom_errors() -> dict[bytes, tuple[str, list[str]]]:
+    """4-byte selector -> (error name, argument types) for every error in the registry ABI."""
+    table: dict[bytes, tuple[str, list[str]]] = {}
+    for item in registry_build().abi:
+        if item["type"] == "error":
+            types = [arg["type"] for arg in item["inputs"]]
+            selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+            table[selector] = (item["name"], types)
+    return table
+
+
+def decode_revert(data: bytes) -> ChainError:
+    """Turn revert data of the registry into the matching domain error."""
+    entry = _custom_errors().get(data[:4])
+    if entry is None:
+        return TransactionFailedError(f"transaction reverted (data 0x{data.hex()})")
+    name, types = entry
+    args = abi_decode(types, data[4:])
+    if name == "EvidenceRegistry__AlreadyAnchored":
+        return AlreadyAnchoredError(args[0])
+    if name == "AccessControlUnauthorizedAccount":
+        return UnauthorizedError(args[0], args[1])
+    shown = ", ".join(f"0x{a.hex()}" if isinstance(a, bytes) else str(a) for a in args)
+    return TransactionFailedError(f"registry rejected the call: {name}({shown})")
+
+
+def _revert_bytes(data: object) -> bytes | None:
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    return None
+
+
+@contextmanager
+def chain_errors(rpc_url: str = "the RPC endpoint") -> Iterator[None]:
+    """Run web3 calls, re-raising their failures as ChainError subclasses."""
+    try:
+        yield
+    except (requests.ConnectionError, requests.Timeout, w3x.ProviderConnectionError) as exc:
+        raise ChainUnavailableError(f"cannot reach {rpc_url}: {type(exc).__name__}") from exc
+    except w3x.ContractCustomError as exc:
+        data = _revert_bytes(exc.data)
+        raise (decode_revert(data) if data else TransactionFailedError(str(exc))) from exc
+    except w3x.ContractLogicError as exc:
+        raise TransactionFailedError(f"transaction reverted: {exc.message}") from exc
+    except w3x.TimeExhausted as exc:
+        raise TransactionFailedError(f"no receipt in time: {exc}") from exc
+    except (w3x.Web3Exception, requests.RequestException) as exc:
+        raise ChainError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,218 @@
+"""A web3.py (v8) client for EvidenceRegistry: reads for anyone, writes for a signer.
+
+Reads (`Registry`) need only an RPC URL and the registry address: the verifier and the
+auditor use them. Writes (`RegistryWriter`) sign locally with eth-account, pick the nonce
+from the pending count, estimate gas (so custom errors surface before anything is sent),
+and wait for the receipt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxParams, TxReceipt
+
+from notary.chain.artifact import registry_build
+from notary.chain.errors import chain_errors
+from notary.errors import TransactionFailedError, ValidationError
+
+NOTARY_ROLE: Final = keccak(text="NOTARY_ROLE")
+DEFAULT_ADMIN_ROLE: Final = bytes(32)
+RPC_TIMEOUT_SECONDS: Final = 15
+RECEIPT_TIMEOUT_SECONDS: Final = 120
+GAS_MARGIN: Final = 1.25
+"""Multiplier on estimated gas; estimates are exact on anvil but not on every client."""
+
+
+def connect(rpc_url: str, *, retries: bool = True) -> Web3:
+    """A Web3 on `rpc_url`. `retries=False` fails fast (the verifier's choice)."""
+    kwargs: dict[str, Any] = {"request_kwargs": {"timeout": RPC_TIMEOUT_SECONDS}}
+    if not retries:
+        kwargs["exception_retry_configuration"] = None
+    return Web3(Web3.HTTPProvider(rpc_url, **kwargs))
+
+
+@dataclass(frozen=True)
+class OnChainAnchor:
+    """The registry's record for one root (sequence 0 means not anchored)."""
+
+    root: bytes
+    sequence: int
+    block_number: int
+    timestamp: int
+    leaf_count: int
+    notary: str
+    log_head: bytes
+    manifest: str
+
+
+@dataclass(frozen=True)
+class AnchorReceipt:
+    """What anchoring one root produced on chain."""
+
+    anchor: OnChainAnchor
+    tx_hash: bytes
+    block_hash: bytes
+    gas_used: int
+
+
+class Registry:
+    """Read access to one deployed registry."""
+
+    def __init__(self, w3: Web3, address: str, rpc_url: str = "the RPC endpoint") -> None:
+        try:
+            self.address: ChecksumAddress = to_checksum_address(address)
+        except ValueError as exc:
+            raise ValidationError(f"not an address: {address!r}") from exc
+        self.w3 = w3
+        self.rpc_url = rpc_url
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=registry_build().abi)
+
+    def chain_id(self) -> int:
+        with chain_errors(self.rpc_url):
+            return int(self.w3.eth.chain_id)
+
+    def code_hash(self) -> bytes:
+        """keccak256 of the runtime code at the registry address (of empty code if none)."""
+        with chain_errors(self.rpc_url):
+            return keccak(bytes(self.w3.eth.get_code(self.address)))
+
+    def anchor_of(self, root: bytes) -> OnChainAnchor:
+        with chain_errors(self.rpc_url):
+            seq, number, ts, count, notary, head, manifest = (
+                self.contract.functions.anchorOf(root).call()
+            )
+        return OnChainAnchor(root, seq, number, ts, count, notary, bytes(head), manifest)
+
+    def anchor_count(self) -> int:
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.anchorCount().call())
+
+    def root_at(self, sequence: int) -> bytes:
+        with chain_errors(self.rpc_url):
+            return bytes(self.contract.functions.rootAt(sequence).call())
+
+    def log_head(self) -> bytes:
+        with chain_errors(self.rpc_url):
+            return bytes(self.contract.functions.logHead().call())
+
+    def verify(self, root: bytes, proof: list[bytes], leaf: bytes) -> int:
+        """The contract's own check: anchor time when the proof holds, else 0."""
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.verify(root, proof, leaf).call())
+
+    def has_role(self, role: bytes, account: str) -> bool:
+        with chain_errors(self.rpc_url):
+            return bool(self.contract.functions.hasRole(role, account).call())
+
+    def block(self, number: int) -> tuple[bytes, int]:
+        """(hash, timestamp) of block `number`."""
+        with chain_errors(self.rpc_url):
+            block = self.w3.eth.get_block(number)
+        return bytes(block["hash"]), int(block["timestamp"])
+
+    def receipt(self, tx_hash: bytes) -> TxReceipt:
+        with chain_errors(self.rpc_url):
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+
+    def anchored_events(self, receipt: TxReceipt) -> list[OnChainAnchor]:
+        """Anchored events this registry emitted in `receipt`."""
+        found = []
+        for log in receipt["logs"]:
+            if log["address"] != self.address:
+                continue
+            with chain_errors(self.rpc_url):
+                event = self.contract.events.Anchored().process_log(log)
+            a = event["args"]
+            found.append(
+                OnChainAnchor(
+                    root=bytes(a["root"]),
+                    sequence=a["sequence"],
+                    block_number=receipt["blockNumber"],
+                    timestamp=a["timestamp"],
+                    leaf_count=a["leafCount"],
+                    notary=a["notary"],
+                    log_head=bytes(a["logHead"]),
+                    manifest=a["manifest"],
+                )
+            )
+        return found
+
+
+class RegistryWriter(Registry):
+    """A Registry plus a local signing account."""
+
+    def __init__(
+        self, w3: Web3, address: str, account: LocalAccount, rpc_url: str = "the RPC endpoint"
+    ) -> None:
+        super().__init__(w3, address, rpc_url)
+        self.account = account
+
+    def anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> AnchorReceipt:
+        """Anchor `root`; AlreadyAnchoredError / UnauthorizedError when the registry refuses."""
+        receipt = self._transact("anchor", root, leaf_count, manifest)
+        events = [e for e in self.anchored_events(receipt) if e.root == root]
+        if len(events) != 1:
+            raise TransactionFailedError("anchor transaction emitted no Anchored event")
+        return AnchorReceipt(
+            anchor=events[0],
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_hash=bytes(receipt["blockHash"]),
+            gas_used=int(receipt["gasUsed"]),
+        )
+
+    def grant_role(self, role: bytes, account: str) -> TxReceipt:
+        return self._transact("grantRole", role, account)
+
+    def _transact(self, function: str, *args: Any) -> TxReceipt:
+        data = self.contract.encode_abi(function, args=list(args))
+        return send(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+
+
+def fee_fields(w3: Web3) -> TxParams:
+    """EIP-1559 fees when the chain has a base fee, else a legacy gas price."""
+    latest = w3.eth.get_block("latest")
+    base_fee = latest.get("baseFeePerGas")
+    if base_fee is None:
+        return {"gasPrice": w3.eth.gas_price}
+    tip = w3.eth.max_priority_fee
+    return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+
+
+def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
+    """Complete `tx` (nonce, fees, gas), sign it locally, send it, wait for success.
+
+    Gas is estimated first, so a call the contract would revert fails here with the
+    decoded custom error and nothing is sent.
+    """
+    with chain_errors(rpc_url):
+        full: TxParams = {
+            **tx,
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+            **fee_fields(w3),
+        }
+        full["gas"] = int(w3.eth.estimate_gas(full) * GAS_MARGIN)
+        signed = account.sign_transaction(full)
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(
+            tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
+        )
+    if receipt["status"] != 1:
+        raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted")
+    return receipt
+
+
+def deploy_registry(w3: Web3, account: LocalAccount, admin: str, rpc_url: str) -> TxReceipt:
+    """Deploy the published build with `admin` as DEFAULT_ADMIN_ROLE holder."""
+    build = registry_build()
+    factory = w3.eth.contract(abi=build.abi, bytecode=build.bytecode)
+    data = factory.constructor(to_checksum_address(admin)).data_in_transaction
+    return send(w3, account, {"data": data}, rpc_url)

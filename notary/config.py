@@ -1,0 +1,54 @@
+"""Settings: one pydantic-settings object (prefix NOTARY_), built at the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVNET_CHAIN_ID = 31337
+"""Chain id of the local devnet (anvil's and Hardhat's customary local id)."""
+
+DEVNET_PORT = 8545
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from NOTARY_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTARY_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".notary"), description="All state lives here.")
+    mode: Literal["dev", "production"] = Field(
+        default="dev", description="production refuses the public devnet keys."
+    )
+    rpc_url: str | None = Field(
+        default=None, description="Chain RPC URL; defaults to the devnet's from the data dir."
+    )
+    registry: str | None = Field(
+        default=None, description="Registry address; defaults to the deployment record."
+    )
+    notary_key_file: Path | None = Field(
+        default=None, description="Hex private key of the anchoring account (keys/notary.key)."
+    )
+    admin_key_file: Path | None = Field(
+        default=None, description="Hex private key of the registry admin (keys/admin.key)."
+    )
+    depositor: str | None = Field(
+        default=None, description="Depositor identity written into leaves by `notary stamp`."
+    )
+    devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
+    devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def notary_key_path(self) -> Path:
+        return self.notary_key_file or self.keys_dir / "notary.key"
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.admin_key_file or self.keys_dir / "admin.key"
