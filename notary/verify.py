@@ -10,6 +10,7 @@ unreachable, serves another chain, or the certificate is of a newer version).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import BinaryIO
@@ -145,6 +146,14 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
               f"transaction {_hex(a.tx_hash)} is not the one that anchored this root")
     latest = int(registry.w3.eth.block_number)
     return {"confirmations": latest - a.block_number, "notary": record.notary}
+
+
+def offline_checks(cert: Certificate, file: BinaryIO | None = None) -> tuple[Check, ...]:
+    """Steps 2 to 5 (file, leaf, proof) without a chain; stops at the first failure."""
+    run = _Run()
+    with contextlib.suppress(_Failed):
+        _offline(run, cert, file)
+    return tuple(run.checks)
 
 
 def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None) -> Verdict:

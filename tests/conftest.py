@@ -1,0 +1,88 @@
+"""Shared fixtures: one real anvil devnet with the registry deployed, per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from notary import devnet
+from notary.config import Settings
+from notary.deploy import deploy
+from notary.records import Deployment
+from notary.toolchain import NODE_MODULES, REPO_ROOT
+
+JS_DIR = REPO_ROOT / "tests" / "js"
+VECTORS = REPO_ROOT / "tests" / "vectors"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the suite must not pick up the developer's own NOTARY_* settings
+    for key in [k for k in os.environ if k.startswith("NOTARY_")]:
+        del os.environ[key]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, devnet_port=free_port(), **overrides)  # type: ignore[arg-type]
+
+
+@dataclass
+class Chain:
+    settings: Settings
+    deployment: Deployment
+
+    @property
+    def rpc_url(self) -> str:
+        return self.deployment.rpc_url
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    settings = make_settings(tmp_path_factory.mktemp("notary-data"))
+    devnet.up(settings)
+    try:
+        yield Chain(settings, deploy(settings).deployment)
+    finally:
+        devnet.down(settings)
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+    env.update(NOTARY_DATA_DIR=str(settings.data_dir),
+               NOTARY_DEVNET_PORT=str(settings.devnet_port))
+    return env
+
+
+def run_cli(settings: Settings, *args: str, cwd: Path | None = None,
+            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `notary` entry point installed with the package."""
+    exe = Path(sys.executable).parent / "notary"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=cli_env(settings),
+                          cwd=cwd, input=input_text, timeout=300, check=False)
+
+
+def run_node(script: str, *args: str, input_text: str | None = None,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NOTARY_NODE_MODULES": str(NODE_MODULES)}
+    return subprocess.run(["node", str(JS_DIR / script), *args], capture_output=True, text=True,
+                          input=input_text, env=env, timeout=300, check=check)
+
+
+def oz_tree(encoding: list[str], values: list[list[str]]) -> dict[str, object]:
+    """Root, leaf hashes and proofs computed by @openzeppelin/merkle-tree."""
+    out = run_node("oz_merkle.js", input_text=json.dumps({"encoding": encoding, "values": values}))
+    result: dict[str, object] = json.loads(out.stdout)
+    return result

@@ -1,0 +1,52 @@
+"""The committed registry build is byte-identical to a fresh compilation with the pinned solc."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_utils import keccak
+
+from notary import build
+from notary.chain.artifact import registry_build
+
+
+@pytest.mark.node
+def test_committed_build_is_reproducible() -> None:
+    artifact, full_input = build.compile_registry()
+    assert build.ARTIFACT_PATH.read_text("utf-8") == build.dumps(artifact)
+    assert build.INPUT_PATH.read_text("utf-8") == build.dumps(full_input)
+
+
+@pytest.mark.node
+def test_a_source_change_is_detected(monkeypatch, tmp_path) -> None:
+    """The check can fail: compiling an edited contract gives a different runtime code."""
+    edited = tmp_path / "contracts"
+    edited.mkdir()
+    for name in build.SOURCE_NAMES:
+        text = (build.REPO_ROOT / name).read_text("utf-8")
+        (tmp_path / name).write_text(text.replace("MAX_MANIFEST_LENGTH = 256",
+                                                  "MAX_MANIFEST_LENGTH = 257"), "utf-8")
+    monkeypatch.setattr(build, "REPO_ROOT", tmp_path)
+    artifact, _ = build.compile_registry()
+    assert artifact["deployedBytecode"] != "0x" + registry_build().runtime_code.hex()
+    assert artifact["deployedBytecodeKeccak256"] != "0x" + registry_build().runtime_code_hash.hex()
+
+
+def test_artifact_is_self_consistent() -> None:
+    shipped = registry_build()
+    assert keccak(shipped.runtime_code) == shipped.runtime_code_hash
+    assert shipped.compiler_version == build.SOLC_VERSION.removesuffix(".Emscripten.clang")
+    doc = json.loads(build.ARTIFACT_PATH.read_text("utf-8"))
+    assert doc["compiler"]["settings"] == build.COMPILER_SETTINGS
+    names = {item.get("name") for item in shipped.abi}
+    assert {"anchor", "anchorOf", "anchorCount", "rootAt", "logHead", "verify", "Anchored",
+            "EvidenceRegistry__AlreadyAnchored"} <= names
+
+
+def test_input_carries_every_source_inline() -> None:
+    full_input = json.loads(build.INPUT_PATH.read_text("utf-8"))
+    metadata = json.loads(json.loads(build.ARTIFACT_PATH.read_text("utf-8"))["metadata"])
+    assert set(full_input["sources"]) == set(metadata["sources"])
+    for name, source in full_input["sources"].items():
+        assert "0x" + keccak(source["content"].encode()).hex() == metadata["sources"][name]["keccak256"]
