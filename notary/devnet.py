@@ -31,6 +31,9 @@ STATE_INTERVAL_SECONDS: Final = 1
 START_TIMEOUT_SECONDS: Final = 30.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
 
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""anvil processes this interpreter started: polled and reaped through their Popen."""
+
 
 @dataclass(frozen=True)
 class DevnetStatus:
@@ -67,6 +70,9 @@ def rpc_call(url: str, method: str, params: list[object] | None = None) -> objec
 
 
 def _alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -111,8 +117,11 @@ def up(settings: Settings) -> DevnetStatus:
     devdir = _dir(settings)
     devdir.mkdir(parents=True, exist_ok=True)
     url = _rpc_url(settings)
-    with contextlib.suppress(DevnetError):
+    try:
         rpc_call(url, "eth_chainId")
+    except DevnetError:
+        pass  # nothing answers there: the port is ours to use
+    else:
         raise DevnetError(f"port {settings.devnet_port} is taken by another node; "
                           "set NOTARY_DEVNET_PORT")
     command = [
@@ -134,6 +143,7 @@ def up(settings: Settings) -> DevnetStatus:
         raise DevnetError(f"cannot start anvil: {exc}") from exc
     finally:
         log.close()
+    _children[process.pid] = process
     write_json(settings.data_dir / DEVNET_RECORD,
                {"rpc_url": url, "chain_id": settings.devnet_chain_id, "pid": process.pid})
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -162,6 +172,7 @@ def down(settings: Settings) -> bool:
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if not _alive(pid):
+            _children.pop(pid, None)
             record["pid"] = None
             write_json(settings.data_dir / DEVNET_RECORD, record)
             return True

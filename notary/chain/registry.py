@@ -23,6 +23,9 @@ from notary.chain.errors import chain_errors
 from notary.errors import TransactionFailedError, ValidationError
 
 NOTARY_ROLE: Final = keccak(text="NOTARY_ROLE")
+ANCHORED_TOPIC: Final = keccak(
+    text="Anchored(bytes32,uint256,address,uint256,uint256,bytes32,string)"
+)
 DEFAULT_ADMIN_ROLE: Final = bytes(32)
 RPC_TIMEOUT_SECONDS: Final = 15
 RECEIPT_TIMEOUT_SECONDS: Final = 120
@@ -125,7 +128,9 @@ class Registry:
         """Anchored events this registry emitted in `receipt`."""
         found = []
         for log in receipt["logs"]:
-            if log["address"] != self.address:
+            if log["address"] != self.address or not log["topics"]:
+                continue
+            if bytes(log["topics"][0]) != ANCHORED_TOPIC:  # e.g. RoleGranted at deployment
                 continue
             with chain_errors(self.rpc_url):
                 event = self.contract.events.Anchored().process_log(log)
