@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from notary.errors import ConfigError
 from notary.toolchain import NODE_MODULES, REPO_ROOT, SOLC_WRAPPER, require_node_modules

@@ -24,10 +24,13 @@ EXIT_ERROR = 2
 
 app = typer.Typer(
     help="Evidence notary: anchor files on a chain, issue and verify certificates.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
-devnet_app = typer.Typer(help="The local devnet (anvil), state kept in the data directory.",
-                         no_args_is_help=True)
+devnet_app = typer.Typer(
+    help="The local devnet (anvil), state kept in the data directory.", no_args_is_help=True
+)
 app.add_typer(devnet_app, name="devnet")
 
 err = Console(stderr=True)
@@ -64,11 +67,20 @@ def devnet_up(as_json: JsonFlag = False) -> None:
     except NotaryError as exc:
         _fail(str(exc))
     if as_json:
-        _emit({"rpc_url": status.rpc_url, "chain_id": status.chain_id, "pid": status.pid,
-               "block_number": status.block_number})
+        _emit(
+            {
+                "rpc_url": status.rpc_url,
+                "chain_id": status.chain_id,
+                "pid": status.pid,
+                "block_number": status.block_number,
+            }
+        )
     else:
-        out.print(f"devnet running: {status.rpc_url} (chain id {status.chain_id}, "
-                  f"block {status.block_number}, pid {status.pid})", highlight=False)
+        out.print(
+            f"devnet running: {status.rpc_url} (chain id {status.chain_id}, "
+            f"block {status.block_number}, pid {status.pid})",
+            highlight=False,
+        )
 
 
 @devnet_app.command("down")
@@ -90,11 +102,19 @@ def devnet_status(as_json: JsonFlag = False) -> None:
 
     status = devnet.status(_settings())
     if as_json:
-        _emit({"running": status.running, "rpc_url": status.rpc_url,
-               "chain_id": status.chain_id, "block_number": status.block_number})
+        _emit(
+            {
+                "running": status.running,
+                "rpc_url": status.rpc_url,
+                "chain_id": status.chain_id,
+                "block_number": status.block_number,
+            }
+        )
     elif status.running:
-        out.print(f"running: {status.rpc_url} (chain id {status.chain_id}, "
-                  f"block {status.block_number})", highlight=False)
+        out.print(
+            f"running: {status.rpc_url} (chain id {status.chain_id}, block {status.block_number})",
+            highlight=False,
+        )
     else:
         out.print("not running")
     raise typer.Exit(EXIT_OK if status.running else EXIT_INVALID)
@@ -111,13 +131,24 @@ def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
         _fail(str(exc))
     d = result.deployment
     if as_json:
-        _emit({"reused": result.reused, "chain_id": d.chain_id, "registry": d.registry,
-               "tx_hash": d.tx_hash, "block_number": d.block_number,
-               "runtime_code_hash": d.runtime_code_hash, "notary": d.notary})
+        _emit(
+            {
+                "reused": result.reused,
+                "chain_id": d.chain_id,
+                "registry": d.registry,
+                "tx_hash": d.tx_hash,
+                "block_number": d.block_number,
+                "runtime_code_hash": d.runtime_code_hash,
+                "notary": d.notary,
+            }
+        )
         return
     verb = "reusing" if result.reused else "deployed"
-    out.print(f"{verb} EvidenceRegistry at {d.registry} on chain {d.chain_id} "
-              f"(block {d.block_number}); notary account {d.notary}", highlight=False)
+    out.print(
+        f"{verb} EvidenceRegistry at {d.registry} on chain {d.chain_id} "
+        f"(block {d.block_number}); notary account {d.notary}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -131,27 +162,46 @@ def stamp(
     from notary.stamp import stamp as run_stamp
 
     settings = _settings()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err, disable=as_json or len(files) < 2) as bar:
-        tasks = {"hash": bar.add_task("hashing", total=len(files)),
-                 "write": bar.add_task("certificates", total=len(files))}
+        tasks = {
+            "hash": bar.add_task("hashing", total=len(files)),
+            "write": bar.add_task("certificates", total=len(files)),
+        }
         try:
-            result = run_stamp(settings, files, out_dir=out_dir, depositor=depositor,
-                               progress=lambda stage, n: bar.advance(tasks[stage], n))
+            result = run_stamp(
+                settings,
+                files,
+                out_dir=out_dir,
+                depositor=depositor,
+                progress=lambda stage, n: bar.advance(tasks[stage], n),
+            )
         except NotaryError as exc:
             _fail(str(exc))
     a = result.receipt.anchor
     if as_json:
-        _emit({"root": "0x" + a.root.hex(), "sequence": a.sequence,
-               "block_number": a.block_number, "block_time": a.timestamp,
-               "tx_hash": "0x" + result.receipt.tx_hash.hex(),
-               "gas_used": result.receipt.gas_used,
-               "certificates": [str(p) for p in result.certificates]})
+        _emit(
+            {
+                "root": "0x" + a.root.hex(),
+                "sequence": a.sequence,
+                "block_number": a.block_number,
+                "block_time": a.timestamp,
+                "tx_hash": "0x" + result.receipt.tx_hash.hex(),
+                "gas_used": result.receipt.gas_used,
+                "certificates": [str(p) for p in result.certificates],
+            }
+        )
         return
-    out.print(f"anchored {a.leaf_count} file(s) as root 0x{a.root.hex()} in block "
-              f"{a.block_number} (anchor #{a.sequence}, {result.receipt.gas_used} gas)",
-              highlight=False)
+    out.print(
+        f"anchored {a.leaf_count} file(s) as root 0x{a.root.hex()} in block "
+        f"{a.block_number} (anchor #{a.sequence}, {result.receipt.gas_used} gas)",
+        highlight=False,
+    )
     for path in result.certificates:
         out.print(f"  certificate: {path}", highlight=False)
 
@@ -168,7 +218,8 @@ def verify(
     Exit 0: valid. Exit 1: invalid. Exit 2: cannot decide (bad arguments, node unreachable).
     """
     from notary.records import resolve_rpc_url
-    from notary.verify import Outcome, verify as run_verify
+    from notary.verify import Outcome
+    from notary.verify import verify as run_verify
 
     try:
         rpc_url = resolve_rpc_url(_settings(), rpc)
@@ -183,14 +234,22 @@ def verify(
     finally:
         if handle is not None:
             handle.close()
-    code = {Outcome.VALID: EXIT_OK, Outcome.INVALID: EXIT_INVALID,
-            Outcome.UNDECIDED: EXIT_ERROR}[verdict.outcome]
+    code = {Outcome.VALID: EXIT_OK, Outcome.INVALID: EXIT_INVALID, Outcome.UNDECIDED: EXIT_ERROR}[
+        verdict.outcome
+    ]
     if as_json:
-        _emit({"outcome": verdict.outcome.value, "reason": verdict.reason,
-               "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail}
-                          for c in verdict.checks],
-               "proven": list(verdict.proven), "not_proven": list(verdict.not_proven),
-               "facts": verdict.facts})
+        _emit(
+            {
+                "outcome": verdict.outcome.value,
+                "reason": verdict.reason,
+                "checks": [
+                    {"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks
+                ],
+                "proven": list(verdict.proven),
+                "not_proven": list(verdict.not_proven),
+                "facts": verdict.facts,
+            }
+        )
         raise typer.Exit(code)
     _print_verdict(verdict)
     raise typer.Exit(code)
@@ -200,10 +259,16 @@ def _print_verdict(verdict: object) -> None:
     from notary.verify import Outcome, Verdict
 
     assert isinstance(verdict, Verdict)
-    style = {Outcome.VALID: "bold green", Outcome.INVALID: "bold red",
-             Outcome.UNDECIDED: "bold yellow"}[verdict.outcome]
-    label = {Outcome.VALID: "VALID", Outcome.INVALID: "INVALID",
-             Outcome.UNDECIDED: "CANNOT DECIDE"}[verdict.outcome]
+    style = {
+        Outcome.VALID: "bold green",
+        Outcome.INVALID: "bold red",
+        Outcome.UNDECIDED: "bold yellow",
+    }[verdict.outcome]
+    label = {
+        Outcome.VALID: "VALID",
+        Outcome.INVALID: "INVALID",
+        Outcome.UNDECIDED: "CANNOT DECIDE",
+    }[verdict.outcome]
     out.print(f"[{style}]{label}[/]: {verdict.reason}", highlight=False, soft_wrap=True)
     for check in verdict.checks:
         mark = "[green]ok[/]  " if check.passed else "[red]FAIL[/]"
@@ -232,8 +297,9 @@ def build(
         artifact, full_input = builder.compile_registry()
     except NotaryError as exc:
         _fail(str(exc))
-    same = (builder.ARTIFACT_PATH.read_text("utf-8") == builder.dumps(artifact)
-            and builder.INPUT_PATH.read_text("utf-8") == builder.dumps(full_input))
+    same = builder.ARTIFACT_PATH.read_text("utf-8") == builder.dumps(
+        artifact
+    ) and builder.INPUT_PATH.read_text("utf-8") == builder.dumps(full_input)
     if not same:
         _fail("the committed build differs from a fresh compilation", EXIT_INVALID)
     out.print("the committed build is byte-identical to a fresh compilation")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import Wei
 
 from notary.chain.artifact import registry_build
 from notary.chain.errors import chain_errors
@@ -49,7 +50,7 @@ def _fund(w3: Web3, admin: LocalAccount, notary: LocalAccount, rpc_url: str) -> 
         if w3.eth.get_balance(notary.address) >= DEV_NOTARY_FUNDING_WEI // 10:
             return
 
-    send(w3, admin, {"to": notary.address, "value": DEV_NOTARY_FUNDING_WEI}, rpc_url)
+    send(w3, admin, {"to": notary.address, "value": Wei(DEV_NOTARY_FUNDING_WEI)}, rpc_url)
 
 
 def deploy(settings: Settings, rpc_url: str | None = None) -> DeployResult:
@@ -67,8 +68,10 @@ def deploy(settings: Settings, rpc_url: str | None = None) -> DeployResult:
         chain_id = int(w3.eth.chain_id)
     if settings.mode == "dev":
         if chain_id != settings.devnet_chain_id:
-            raise ConfigError(f"dev mode deploys only to the devnet (chain id "
-                              f"{settings.devnet_chain_id}); this chain is {chain_id}")
+            raise ConfigError(
+                f"dev mode deploys only to the devnet (chain id "
+                f"{settings.devnet_chain_id}); this chain is {chain_id}"
+            )
         _fund(w3, admin, notary, url)
     receipt = deploy_registry(w3, admin, admin.address, url)
     address = receipt["contractAddress"]

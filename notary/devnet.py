@@ -56,7 +56,9 @@ def _rpc_url(settings: Settings) -> str:
 def rpc_call(url: str, method: str, params: list[object] | None = None) -> object:
     """One raw JSON-RPC call (stdlib only); DevnetError when nothing answers."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-    request = urllib.request.Request(
+    if not url.startswith(("http://", "https://")):
+        raise DevnetError(f"not an HTTP URL: {url}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url, data=body.encode(), headers={"content-type": "application/json"}
     )
     try:
@@ -122,21 +124,31 @@ def up(settings: Settings) -> DevnetStatus:
     except DevnetError:
         pass  # nothing answers there: the port is ours to use
     else:
-        raise DevnetError(f"port {settings.devnet_port} is taken by another node; "
-                          "set NOTARY_DEVNET_PORT")
+        raise DevnetError(
+            f"port {settings.devnet_port} is taken by another node; set NOTARY_DEVNET_PORT"
+        )
     command = [
         str(anvil_binary()),
-        "--host", "127.0.0.1",
-        "--port", str(settings.devnet_port),
-        "--chain-id", str(settings.devnet_chain_id),
-        "--mnemonic", DEV_MNEMONIC,
-        "--state", str(current.state_file),
-        "--state-interval", str(STATE_INTERVAL_SECONDS),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.devnet_port),
+        "--chain-id",
+        str(settings.devnet_chain_id),
+        "--mnemonic",
+        DEV_MNEMONIC,
+        "--state",
+        str(current.state_file),
+        "--state-interval",
+        str(STATE_INTERVAL_SECONDS),
     ]
     log = (devdir / "anvil.log").open("ab")
     try:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     except OSError as exc:
@@ -144,8 +156,10 @@ def up(settings: Settings) -> DevnetStatus:
     finally:
         log.close()
     _children[process.pid] = process
-    write_json(settings.data_dir / DEVNET_RECORD,
-               {"rpc_url": url, "chain_id": settings.devnet_chain_id, "pid": process.pid})
+    write_json(
+        settings.data_dir / DEVNET_RECORD,
+        {"rpc_url": url, "chain_id": settings.devnet_chain_id, "pid": process.pid},
+    )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:

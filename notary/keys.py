@@ -56,9 +56,7 @@ def load_key(path: Path, settings: Settings) -> LocalAccount:
         # never echo the file's content: it may be a real key with a typo
         raise ConfigError(f"key file {path} does not hold a hex private key") from None
     if settings.mode != "dev" and account.address in dev_addresses():
-        raise ConfigError(
-            f"key file {path} holds a public devnet key; refused outside dev mode"
-        )
+        raise ConfigError(f"key file {path} holds a public devnet key; refused outside dev mode")
     return account
 
 

@@ -31,7 +31,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write a JSON record atomically."""
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    write_text_atomic(path, text + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

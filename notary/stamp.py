@@ -100,13 +100,20 @@ def certificate_paths(files: Sequence[Path], out_dir: Path | None) -> list[Path]
 
 def _journal(settings: Settings, root: bytes, deposits: Sequence[Deposit]) -> Path:
     path = settings.data_dir / "batches" / f"0x{root.hex()}.json"
-    write_json(path, {
-        "root": "0x" + root.hex(),
-        "leaves": [
-            {"file": str(d.path), "values": d.leaf.json_values(),
-             "metadata": d.evidence.metadata} for d in deposits
-        ],
-    })
+    write_json(
+        path,
+        {
+            "root": "0x" + root.hex(),
+            "leaves": [
+                {
+                    "file": str(d.path),
+                    "values": d.leaf.json_values(),
+                    "metadata": d.evidence.metadata,
+                }
+                for d in deposits
+            ],
+        },
+    )
     return path
 
 
@@ -154,11 +161,13 @@ def stamp(
     for deposit, target in zip(deposits, targets, strict=True):
         leaf_hash = deposit.leaf.hash()
         certificate = Certificate(
-            evidence=deposit.evidence, leaf=deposit.leaf, leaf_hash=leaf_hash,
-            proof=tuple(tree.proof(leaf_hash)), anchor=anchor,
+            evidence=deposit.evidence,
+            leaf=deposit.leaf,
+            leaf_hash=leaf_hash,
+            proof=tuple(tree.proof(leaf_hash)),
+            anchor=anchor,
         )
         write_text_atomic(target, cert_format.dumps(certificate))
         if progress:
             progress("write", 1)
     return StampResult(receipt=receipt, certificates=tuple(targets), journal=journal)
-

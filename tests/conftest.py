@@ -61,24 +61,40 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-    env.update(NOTARY_DATA_DIR=str(settings.data_dir),
-               NOTARY_DEVNET_PORT=str(settings.devnet_port))
+    env.update(NOTARY_DATA_DIR=str(settings.data_dir), NOTARY_DEVNET_PORT=str(settings.devnet_port))
     return env
 
 
-def run_cli(settings: Settings, *args: str, cwd: Path | None = None,
-            input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, *args: str, cwd: Path | None = None, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real `notary` entry point installed with the package."""
     exe = Path(sys.executable).parent / "notary"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=cli_env(settings),
-                          cwd=cwd, input=input_text, timeout=300, check=False)
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(settings),
+        cwd=cwd,
+        input=input_text,
+        timeout=300,
+        check=False,
+    )
 
 
-def run_node(script: str, *args: str, input_text: str | None = None,
-             check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_node(
+    script: str, *args: str, input_text: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NOTARY_NODE_MODULES": str(NODE_MODULES)}
-    return subprocess.run(["node", str(JS_DIR / script), *args], capture_output=True, text=True,
-                          input=input_text, env=env, timeout=300, check=check)
+    return subprocess.run(
+        ["node", str(JS_DIR / script), *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+        env=env,
+        timeout=300,
+        check=check,
+    )
 
 
 def oz_tree(encoding: list[str], values: list[list[str]]) -> dict[str, object]:

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from functools import cache
 
 import requests
-from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_abi.abi import decode as abi_decode
+from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import exceptions as w3x
 
 from notary.chain.artifact import registry_build

@@ -9,14 +9,16 @@ and wait for the receipt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from notary.chain.artifact import registry_build
 from notary.chain.errors import chain_errors
@@ -88,9 +90,9 @@ class Registry:
 
     def anchor_of(self, root: bytes) -> OnChainAnchor:
         with chain_errors(self.rpc_url):
-            seq, number, ts, count, notary, head, manifest = (
-                self.contract.functions.anchorOf(root).call()
-            )
+            seq, number, ts, count, notary, head, manifest = self.contract.functions.anchorOf(
+                root
+            ).call()
         return OnChainAnchor(root, seq, number, ts, count, notary, bytes(head), manifest)
 
     def anchor_count(self) -> int:
@@ -122,7 +124,7 @@ class Registry:
 
     def receipt(self, tx_hash: bytes) -> TxReceipt:
         with chain_errors(self.rpc_url):
-            return self.w3.eth.get_transaction_receipt(tx_hash)
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
 
     def anchored_events(self, receipt: TxReceipt) -> list[OnChainAnchor]:
         """Anchored events this registry emitted in `receipt`."""
@@ -175,7 +177,7 @@ class RegistryWriter(Registry):
     def grant_role(self, role: bytes, account: str) -> TxReceipt:
         return self._transact("grantRole", role, account)
 
-    def _transact(self, function: str, *args: Any) -> TxReceipt:
+    def _transact(self, function: str, *args: object) -> TxReceipt:
         data = self.contract.encode_abi(function, args=list(args))
         return send(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
 
@@ -187,7 +189,7 @@ def fee_fields(w3: Web3) -> TxParams:
     if base_fee is None:
         return {"gasPrice": w3.eth.gas_price}
     tip = w3.eth.max_priority_fee
-    return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+    return {"maxFeePerGas": Wei(2 * int(base_fee) + tip), "maxPriorityFeePerGas": tip}
 
 
 def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
@@ -205,7 +207,7 @@ def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxRecei
             **fee_fields(w3),
         }
         full["gas"] = int(w3.eth.estimate_gas(full) * GAS_MARGIN)
-        signed = account.sign_transaction(full)
+        signed = account.sign_transaction(cast(dict[str, Any], full))
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05

@@ -165,8 +165,9 @@ def from_document(document: object) -> Certificate:
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise CertificateFormatError(f"certificate does not match the schema at {where}: "
-                                     f"{error.message}")
+        raise CertificateFormatError(
+            f"certificate does not match the schema at {where}: {error.message}"
+        )
     try:
         return _build(document)
     except ValidationError as exc:

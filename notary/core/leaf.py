@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 
 from notary.errors import ValidationError
 
@@ -98,9 +98,9 @@ def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
 
 def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
     """Canonical UTF-8 JSON bytes of already validated metadata."""
-    return json.dumps(
-        metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def canonical_metadata(metadata: Mapping[str, object]) -> bytes:

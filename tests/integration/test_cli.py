@@ -24,28 +24,46 @@ def assert_clean_error(result: subprocess.CompletedProcess[str], code: int, text
 def test_stamp_then_verify_through_the_command(chain, tmp_path) -> None:
     files = make_files(tmp_path / "in", 4)
     out_dir = tmp_path / "certs"
-    stamped = run_cli(chain.settings, "stamp", *map(str, files), "--out", str(out_dir), "--json",
-                      "--depositor", "杭州童装工作室")
+    stamped = run_cli(
+        chain.settings,
+        "stamp",
+        *map(str, files),
+        "--out",
+        str(out_dir),
+        "--json",
+        "--depositor",
+        "杭州童装工作室",
+    )
     assert stamped.returncode == 0, stamped.stderr
     report = json.loads(stamped.stdout)
     assert report["certificates"] == [str(out_dir / (f.name + ".cert.json")) for f in files]
     assert all((out_dir / (f.name + ".cert.json")).is_file() for f in files)
 
-    valid = run_cli(chain.settings, "verify", "-c", report["certificates"][2], "-f", str(files[2]),
-                    "--rpc", chain.rpc_url)
+    valid = run_cli(
+        chain.settings,
+        "verify",
+        "-c",
+        report["certificates"][2],
+        "-f",
+        str(files[2]),
+        "--rpc",
+        chain.rpc_url,
+    )
     assert valid.returncode == 0, valid.stdout + valid.stderr
     assert valid.stdout.startswith("VALID")
     assert "What this does not prove" in valid.stdout
 
-    as_json = run_cli(chain.settings, "verify", "-c", report["certificates"][2], "-f",
-                      str(files[2]), "--json")  # RPC from the devnet record in the data dir
+    as_json = run_cli(
+        chain.settings, "verify", "-c", report["certificates"][2], "-f", str(files[2]), "--json"
+    )  # RPC from the devnet record in the data dir
     verdict = json.loads(as_json.stdout)
     assert as_json.returncode == 0 and verdict["outcome"] == "valid"
     assert verdict["facts"]["depositor"] == "杭州童装工作室"
     assert verdict["facts"]["block_number"] == report["block_number"]
 
-    invalid = run_cli(chain.settings, "verify", "-c", report["certificates"][2], "-f",
-                      str(files[1]), "--json")
+    invalid = run_cli(
+        chain.settings, "verify", "-c", report["certificates"][2], "-f", str(files[1]), "--json"
+    )
     assert invalid.returncode == 1 and json.loads(invalid.stdout)["outcome"] == "invalid"
 
 
@@ -60,8 +78,9 @@ def test_verify_exit_codes_for_undecidable_cases(chain, tmp_path) -> None:
     files = make_files(tmp_path, 1)
     run_cli(chain.settings, "stamp", str(files[0]))
     cert = files[0].with_name(files[0].name + ".cert.json")
-    down = run_cli(chain.settings, "verify", "-c", str(cert), "--rpc",
-                   f"http://127.0.0.1:{free_port()}")
+    down = run_cli(
+        chain.settings, "verify", "-c", str(cert), "--rpc", f"http://127.0.0.1:{free_port()}"
+    )
     assert down.returncode == 2 and down.stdout.startswith("CANNOT DECIDE")
     future = tmp_path / "future.json"
     doc = json.loads(cert.read_text("utf-8"))
@@ -90,6 +109,7 @@ def test_user_mistakes_get_one_line_errors(chain, tmp_path) -> None:
 
 def test_commands_without_setup_explain_what_to_do(tmp_path) -> None:
     from tests.conftest import make_settings
+
     empty = make_settings(tmp_path / "empty")
     files = make_files(tmp_path / "f", 1)
     result = run_cli(empty, "stamp", str(files[0]))
@@ -108,17 +128,29 @@ def test_standard_tools_script(chain, tmp_path) -> None:
     run_cli(chain.settings, "stamp", *map(str, files))
     script = REPO_ROOT / "scripts" / "verify-with-standard-tools.sh"
     cert = str(files[1]) + ".cert.json"
-    good = subprocess.run([str(script), cert, str(files[1]), chain.rpc_url],
-                          capture_output=True, text=True, check=False)
+    good = subprocess.run(
+        [str(script), cert, str(files[1]), chain.rpc_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert good.returncode == 0, good.stdout + good.stderr
     assert "All checks passed" in good.stdout
-    wrong_file = subprocess.run([str(script), cert, str(files[0]), chain.rpc_url],
-                                capture_output=True, text=True, check=False)
+    wrong_file = subprocess.run(
+        [str(script), cert, str(files[0]), chain.rpc_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert wrong_file.returncode == 1 and "FAIL: sha256sum" in wrong_file.stdout
     doc = json.loads((tmp_path / (files[1].name + ".cert.json")).read_text("utf-8"))
     doc["proof"][0] = "0x" + "00" * 32
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(doc))
-    bad_proof = subprocess.run([str(script), str(tampered), str(files[1]), chain.rpc_url],
-                               capture_output=True, text=True, check=False)
+    bad_proof = subprocess.run(
+        [str(script), str(tampered), str(files[1]), chain.rpc_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad_proof.returncode == 1 and "does not accept" in bad_proof.stdout

@@ -36,8 +36,9 @@ def admin(chain) -> RegistryWriter:
 
 
 def writer_for(chain, index: int) -> RegistryWriter:
-    return RegistryWriter(connect(chain.rpc_url), chain.deployment.registry, dev_account(index),
-                          chain.rpc_url)
+    return RegistryWriter(
+        connect(chain.rpc_url), chain.deployment.registry, dev_account(index), chain.rpc_url
+    )
 
 
 def test_roles_after_deploy(notary, admin) -> None:
@@ -69,6 +70,7 @@ def test_role_changes_are_on_chain_and_take_effect(chain, admin) -> None:
         candidate.grant_role(NOTARY_ROLE, dev_account(7).address)  # notaries cannot grant
     data = admin.contract.encode_abi("revokeRole", args=[NOTARY_ROLE, candidate.account.address])
     from notary.chain.registry import send
+
     revoked = send(admin.w3, admin.account, {"to": admin.address, "data": data}, admin.rpc_url)
     assert admin.contract.events.RoleRevoked().process_receipt(revoked)
     with pytest.raises(UnauthorizedError):
@@ -82,15 +84,21 @@ def test_write_once(notary) -> None:
         notary.anchor(root, 3, "manifest-b")
     assert raised.value.root == root
     record = notary.anchor_of(root)
-    assert (record.sequence, record.leaf_count, record.manifest) == \
-        (first.anchor.sequence, 2, "manifest-a")
+    assert (record.sequence, record.leaf_count, record.manifest) == (
+        first.anchor.sequence,
+        2,
+        "manifest-a",
+    )
 
 
-@pytest.mark.parametrize(("root", "count", "manifest", "error"), [
-    (bytes(32), 1, "", "EvidenceRegistry__ZeroRoot"),
-    (None, 0, "", "EvidenceRegistry__ZeroLeafCount"),
-    (None, 1, "x" * 257, "EvidenceRegistry__ManifestTooLong(257, 256)"),
-])
+@pytest.mark.parametrize(
+    ("root", "count", "manifest", "error"),
+    [
+        (bytes(32), 1, "", "EvidenceRegistry__ZeroRoot"),
+        (None, 0, "", "EvidenceRegistry__ZeroLeafCount"),
+        (None, 1, "x" * 257, "EvidenceRegistry__ManifestTooLong(257, 256)"),
+    ],
+)
 def test_bad_anchors_revert_with_named_errors(notary, root, count, manifest, error) -> None:
     before = notary.anchor_count()
     with pytest.raises(TransactionFailedError, match=error.replace("(", r"\(").replace(")", r"\)")):
@@ -121,8 +129,12 @@ def test_event_and_views_agree(notary) -> None:
 
 def test_views_return_zero_for_unknown_keys(notary) -> None:
     unknown = notary.anchor_of(os.urandom(32))
-    assert (unknown.sequence, unknown.block_number, unknown.timestamp, unknown.leaf_count) == \
-        (0, 0, 0, 0)
+    assert (unknown.sequence, unknown.block_number, unknown.timestamp, unknown.leaf_count) == (
+        0,
+        0,
+        0,
+        0,
+    )
     assert unknown.notary == "0x" + "00" * 20 and unknown.log_head == bytes(32)
     assert unknown.manifest == ""
     assert notary.root_at(0) == bytes(32)

@@ -38,10 +38,9 @@ def failed_check(verdict: Verdict) -> str:
     return failed[0]
 
 
-def flip_hex(value: str, position: int = -1) -> str:
-    digit = value[position]
-    return value[:position] + ("0" if digit != "0" else "1") + value[len(value) + position + 1:] \
-        if position < 0 else value[:position] + ("0" if digit != "0" else "1") + value[position + 1:]
+def flip_hex(value: str) -> str:
+    """The same hex string with its last digit changed."""
+    return value[:-1] + ("1" if value[-1] == "0" else "0")
 
 
 def test_valid_certificate_with_file(chain, stamped) -> None:
@@ -155,6 +154,7 @@ def test_wrong_registry_address(chain, stamped) -> None:
 
 def _set_code(chain, address: str, code: bytes) -> None:
     from notary.devnet import rpc_call
+
     rpc_call(chain.rpc_url, "anvil_setCode", [address, "0x" + code.hex()])
 
 
@@ -182,11 +182,17 @@ def test_published_code_at_another_address_has_no_anchor(chain, stamped) -> None
     assert verdict.outcome is Outcome.INVALID and failed_check(verdict) == "root anchored"
 
 
-@pytest.mark.parametrize(("field", "expected"), [
-    ("block_time", "anchor record"), ("block_number", "anchor record"),
-    ("sequence", "anchor record"), ("leaf_count", "anchor record"),
-    ("block_hash", "block"), ("tx_hash", "transaction"),
-])
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("block_time", "anchor record"),
+        ("block_number", "anchor record"),
+        ("sequence", "anchor record"),
+        ("leaf_count", "anchor record"),
+        ("block_hash", "block"),
+        ("tx_hash", "transaction"),
+    ],
+)
 def test_anchor_fields_tampered(chain, stamped, field: str, expected: str) -> None:
     doc = load(stamped.certificates[0])
     value = doc["anchor"][field]
@@ -203,8 +209,9 @@ def test_anchor_fields_tampered(chain, stamped, field: str, expected: str) -> No
 
 
 def test_rpc_unreachable(stamped) -> None:
-    verdict = check(load(stamped.certificates[0]), f"http://127.0.0.1:{free_port()}",
-                    stamped.files[0])
+    verdict = check(
+        load(stamped.certificates[0]), f"http://127.0.0.1:{free_port()}", stamped.files[0]
+    )
     assert verdict.outcome is Outcome.UNDECIDED
     assert "cannot reach" in verdict.reason
 
@@ -224,6 +231,7 @@ def test_future_schema_version(chain, stamped) -> None:
 # The independent verifier (tests/js/verify_certificate.js, written from docs/certificate.md)
 # must reach the same verdicts on the same inputs.
 
+
 def js_verify(chain, doc: dict, file: Path | None, tmp_path: Path) -> str:
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
@@ -235,8 +243,11 @@ def js_verify(chain, doc: dict, file: Path | None, tmp_path: Path) -> str:
 @pytest.mark.node
 def test_independent_verifier_agrees(chain, stamped, tmp_path) -> None:
     good = load(stamped.certificates[4])
-    cases: list[tuple[dict, Path | None]] = [(good, stamped.files[4]), (good, None),
-                                             (good, stamped.files[0])]
+    cases: list[tuple[dict, Path | None]] = [
+        (good, stamped.files[4]),
+        (good, None),
+        (good, stamped.files[0]),
+    ]
     for mutate in (
         lambda d: d["proof"].__setitem__(0, flip_hex(d["proof"][0])),
         lambda d: d["leaf"]["values"].__setitem__(4, "someone-else"),
@@ -252,5 +263,8 @@ def test_independent_verifier_agrees(chain, stamped, tmp_path) -> None:
     for doc, file in cases:
         ours = check(doc, chain.rpc_url, file).outcome.value
         assert js_verify(chain, doc, file, tmp_path) == ours
-    assert [check(d, chain.rpc_url, f).outcome for d, f in cases[:3]] == \
-        [Outcome.VALID, Outcome.VALID, Outcome.INVALID]
+    assert [check(d, chain.rpc_url, f).outcome for d, f in cases[:3]] == [
+        Outcome.VALID,
+        Outcome.VALID,
+        Outcome.INVALID,
+    ]

@@ -25,8 +25,9 @@ def test_a_source_change_is_detected(monkeypatch, tmp_path) -> None:
     edited.mkdir()
     for name in build.SOURCE_NAMES:
         text = (build.REPO_ROOT / name).read_text("utf-8")
-        (tmp_path / name).write_text(text.replace("MAX_MANIFEST_LENGTH = 256",
-                                                  "MAX_MANIFEST_LENGTH = 257"), "utf-8")
+        (tmp_path / name).write_text(
+            text.replace("MAX_MANIFEST_LENGTH = 256", "MAX_MANIFEST_LENGTH = 257"), "utf-8"
+        )
     monkeypatch.setattr(build, "REPO_ROOT", tmp_path)
     artifact, _ = build.compile_registry()
     assert artifact["deployedBytecode"] != "0x" + registry_build().runtime_code.hex()
@@ -40,8 +41,16 @@ def test_artifact_is_self_consistent() -> None:
     doc = json.loads(build.ARTIFACT_PATH.read_text("utf-8"))
     assert doc["compiler"]["settings"] == build.COMPILER_SETTINGS
     names = {item.get("name") for item in shipped.abi}
-    assert {"anchor", "anchorOf", "anchorCount", "rootAt", "logHead", "verify", "Anchored",
-            "EvidenceRegistry__AlreadyAnchored"} <= names
+    assert {
+        "anchor",
+        "anchorOf",
+        "anchorCount",
+        "rootAt",
+        "logHead",
+        "verify",
+        "Anchored",
+        "EvidenceRegistry__AlreadyAnchored",
+    } <= names
 
 
 def test_input_carries_every_source_inline() -> None:
@@ -49,4 +58,5 @@ def test_input_carries_every_source_inline() -> None:
     metadata = json.loads(json.loads(build.ARTIFACT_PATH.read_text("utf-8"))["metadata"])
     assert set(full_input["sources"]) == set(metadata["sources"])
     for name, source in full_input["sources"].items():
-        assert "0x" + keccak(source["content"].encode()).hex() == metadata["sources"][name]["keccak256"]
+        expected = metadata["sources"][name]["keccak256"]
+        assert "0x" + keccak(source["content"].encode()).hex() == expected

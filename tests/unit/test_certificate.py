@@ -29,8 +29,15 @@ def test_golden_certificate_passes_every_offline_step() -> None:
     cert = cert_format.loads(GOLDEN.read_bytes())
     with GOLDEN_FILE.open("rb") as fh:
         checks = offline_checks(cert, fh)
-    assert [c.name for c in checks] == ["file sha256", "file sm3", "file size", "leaf content",
-                                        "leaf metadata", "leaf hash", "merkle proof"]
+    assert [c.name for c in checks] == [
+        "file sha256",
+        "file sm3",
+        "file size",
+        "leaf content",
+        "leaf metadata",
+        "leaf hash",
+        "merkle proof",
+    ]
     assert all(c.passed for c in checks)
 
 
@@ -63,8 +70,9 @@ def test_there_are_invalid_vectors() -> None:
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_invalid_vectors_are_refused(path) -> None:
-    expected = UnsupportedVersionError if path.name.startswith("future-") else \
-        CertificateFormatError
+    expected = (
+        UnsupportedVersionError if path.name.startswith("future-") else CertificateFormatError
+    )
     with pytest.raises(expected) as raised:
         cert_format.loads(path.read_bytes())
     if not path.name.startswith("future-"):

@@ -56,12 +56,21 @@ def test_multi_megabyte_file_matches_independent_tools(tmp_path) -> None:
     path.write_bytes(data)
     with path.open("rb") as fh:
         digest = hash_stream(fh)
-    coreutils = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True,
-                               check=True).stdout.split()[0]
+    coreutils = subprocess.run(
+        ["sha256sum", str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
     node_sm3 = subprocess.run(
-        ["node", "-e", "const c=require('crypto');process.stdout.write("
-         "c.createHash('sm3').update(require('fs').readFileSync(process.argv[1])).digest('hex'))",
-         str(path)], capture_output=True, text=True, check=True).stdout
+        [
+            "node",
+            "-e",
+            "const c=require('crypto');process.stdout.write("
+            "c.createHash('sm3').update(require('fs').readFileSync(process.argv[1])).digest('hex'))",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert digest.size == len(data) == os.path.getsize(path)
     assert digest.sha256.hex() == coreutils
     assert digest.sm3.hex() == node_sm3

@@ -6,13 +6,25 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = ("sqlite3", "sqlalchemy", "fastapi", "api", "notary.stamp", "notary.deploy",
-             "notary.devnet", "notary.keys", "notary.records", "notary.build", "solcx")
+FORBIDDEN = (
+    "sqlite3",
+    "sqlalchemy",
+    "fastapi",
+    "api",
+    "notary.stamp",
+    "notary.deploy",
+    "notary.devnet",
+    "notary.keys",
+    "notary.records",
+    "notary.build",
+    "solcx",
+)
 
 
 def test_verify_module_imports_no_database_or_operator_code() -> None:
-    code = ("import json, sys; import notary.verify; "
-            "print(json.dumps(sorted(m for m in sys.modules)))")
+    code = (
+        "import json, sys; import notary.verify; print(json.dumps(sorted(m for m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
     assert "notary.verify" in loaded
@@ -20,10 +32,19 @@ def test_verify_module_imports_no_database_or_operator_code() -> None:
 
 
 def test_core_imports_no_io_modules() -> None:
-    code = ("import json, sys; import notary.core.certificate, notary.core.merkle, "
-            "notary.core.hashing, notary.core.leaf; "
-            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('notary'))))")
+    code = (
+        "import json, sys; import notary.core.certificate, notary.core.merkle, "
+        "notary.core.hashing, notary.core.leaf; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('notary'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    assert loaded <= {"notary", "notary.core", "notary.core.certificate", "notary.core.merkle",
-                      "notary.core.hashing", "notary.core.leaf", "notary.errors"}, loaded
+    assert loaded <= {
+        "notary",
+        "notary.core",
+        "notary.core.certificate",
+        "notary.core.merkle",
+        "notary.core.hashing",
+        "notary.core.leaf",
+        "notary.errors",
+    }, loaded

@@ -26,9 +26,13 @@ CASES = json.loads((VECTORS / "leaf-v1.json").read_text("utf-8"))["cases"]
 
 
 def _leaf(case: dict[str, object]) -> Leaf:
-    return Leaf(sha256=parse_hex32("", case["sha256"]), sm3=parse_hex32("", case["sm3"]),
-                metadata_digest=metadata_digest(case["metadata"]),  # type: ignore[arg-type]
-                depositor=case["depositor"], salt=parse_hex32("", case["salt"]))  # type: ignore[arg-type]
+    return Leaf(
+        sha256=parse_hex32("", case["sha256"]),
+        sm3=parse_hex32("", case["sm3"]),
+        metadata_digest=metadata_digest(case["metadata"]),  # type: ignore[arg-type]
+        depositor=case["depositor"],
+        salt=parse_hex32("", case["salt"]),
+    )  # type: ignore[arg-type]
 
 
 def test_encoding_is_the_published_one() -> None:
@@ -53,38 +57,66 @@ def test_leaf_hash_matches_openzeppelin(case: dict[str, object]) -> None:
 def test_every_leaf_field_changes_the_hash() -> None:
     base = _leaf(CASES[0])
     variants = [
-        Leaf(sha256=bytes(32), sm3=base.sm3, metadata_digest=base.metadata_digest,
-             depositor=base.depositor, salt=base.salt),
-        Leaf(sha256=base.sha256, sm3=bytes(32), metadata_digest=base.metadata_digest,
-             depositor=base.depositor, salt=base.salt),
-        Leaf(sha256=base.sha256, sm3=base.sm3, metadata_digest=bytes(32),
-             depositor=base.depositor, salt=base.salt),
-        Leaf(sha256=base.sha256, sm3=base.sm3, metadata_digest=base.metadata_digest,
-             depositor=base.depositor + "x", salt=base.salt),
-        Leaf(sha256=base.sha256, sm3=base.sm3, metadata_digest=base.metadata_digest,
-             depositor=base.depositor, salt=bytes(32)),
+        Leaf(
+            sha256=bytes(32),
+            sm3=base.sm3,
+            metadata_digest=base.metadata_digest,
+            depositor=base.depositor,
+            salt=base.salt,
+        ),
+        Leaf(
+            sha256=base.sha256,
+            sm3=bytes(32),
+            metadata_digest=base.metadata_digest,
+            depositor=base.depositor,
+            salt=base.salt,
+        ),
+        Leaf(
+            sha256=base.sha256,
+            sm3=base.sm3,
+            metadata_digest=bytes(32),
+            depositor=base.depositor,
+            salt=base.salt,
+        ),
+        Leaf(
+            sha256=base.sha256,
+            sm3=base.sm3,
+            metadata_digest=base.metadata_digest,
+            depositor=base.depositor + "x",
+            salt=base.salt,
+        ),
+        Leaf(
+            sha256=base.sha256,
+            sm3=base.sm3,
+            metadata_digest=base.metadata_digest,
+            depositor=base.depositor,
+            salt=bytes(32),
+        ),
     ]
     hashes = {v.hash() for v in variants} | {base.hash()}
     assert len(hashes) == len(variants) + 1
 
 
-@pytest.mark.parametrize("bad", [
-    {"Name": "x"},                      # upper-case key
-    {"1name": "x"},                     # key starts with a digit
-    {"name": 1.5},                      # float
-    {"name": True},                     # boolean
-    {"name": None},                     # null
-    {"name": {"nested": "x"}},          # object
-    {"size": -1},                       # negative
-    {"size": 2**53},                    # beyond exact JSON integers
-    {"tags": ["ok", 3]},                # list of non-strings
-    {"tags": ["t"] * 65},               # too many items
-    {"name": "x" * 4097},               # too long
-    {"name": "bell\x07"},               # control character
-    {"name": "cr\r"},                   # carriage return is not allowed either
-    {"name": "\udc80"},                 # lone surrogate (undecodable file name)
-    {f"k{i}": "x" * 4000 for i in range(5)},  # canonical form over MAX_METADATA_BYTES
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"Name": "x"},  # upper-case key
+        {"1name": "x"},  # key starts with a digit
+        {"name": 1.5},  # float
+        {"name": True},  # boolean
+        {"name": None},  # null
+        {"name": {"nested": "x"}},  # object
+        {"size": -1},  # negative
+        {"size": 2**53},  # beyond exact JSON integers
+        {"tags": ["ok", 3]},  # list of non-strings
+        {"tags": ["t"] * 65},  # too many items
+        {"name": "x" * 4097},  # too long
+        {"name": "bell\x07"},  # control character
+        {"name": "cr\r"},  # carriage return is not allowed either
+        {"name": "\udc80"},  # lone surrogate (undecodable file name)
+        {f"k{i}": "x" * 4000 for i in range(5)},  # canonical form over MAX_METADATA_BYTES
+    ],
+)
 def test_bad_metadata_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         validate_metadata(bad)
@@ -98,17 +130,26 @@ def test_bad_depositor_is_refused(bad: object) -> None:
 
 def test_leaf_refuses_wrong_sizes_and_schemes() -> None:
     with pytest.raises(ValidationError):
-        Leaf(sha256=b"\x01" * 31, sm3=bytes(32), metadata_digest=bytes(32), depositor="a",
-             salt=bytes(32))
+        Leaf(
+            sha256=b"\x01" * 31,
+            sm3=bytes(32),
+            metadata_digest=bytes(32),
+            depositor="a",
+            salt=bytes(32),
+        )
     with pytest.raises(ValidationError):
         Leaf.from_json_values(["notary.evidence.v2", *CASES[0]["values"][1:]])
     with pytest.raises(ValidationError):
         Leaf.from_json_values(CASES[0]["values"][:5])
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"
-                              + "".join(chr(c) for c in range(0x20) if c not in (9, 10))),
-                max_size=40)
+_text = st.text(
+    st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\r" + "".join(chr(c) for c in range(0x20) if c not in (9, 10)),
+    ),
+    max_size=40,
+)
 _metadata = st.dictionaries(
     st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
     st.one_of(_text, st.integers(0, 2**53 - 1), st.lists(_text, max_size=4)),
@@ -127,8 +168,13 @@ def test_canonical_form_round_trips_and_is_order_independent(metadata: dict[str,
     assert b"\\u" not in canonical.replace(b"\\\\", b"")  # non-ASCII is written as UTF-8
 
 
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.floats(), st.booleans(),
-                                                      st.text(max_size=5)), max_size=4))
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.one_of(st.none(), st.floats(), st.booleans(), st.text(max_size=5)),
+        max_size=4,
+    )
+)
 def test_validation_accepts_or_refuses_cleanly(metadata: dict[str, object]) -> None:
     try:
         clean = validate_metadata(metadata)

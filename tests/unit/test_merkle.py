@@ -19,9 +19,16 @@ SIZES = [1, 2, 3, 4, 5, 17, 1000]
 
 def random_leaves(count: int, seed: int) -> list[Leaf]:
     rng = random.Random(seed)
-    return [Leaf(sha256=rng.randbytes(32), sm3=rng.randbytes(32), metadata_digest=rng.randbytes(32),
-                 depositor=f"studio-{rng.randrange(10)}-童装", salt=rng.randbytes(32))
-            for _ in range(count)]
+    return [
+        Leaf(
+            sha256=rng.randbytes(32),
+            sm3=rng.randbytes(32),
+            metadata_digest=rng.randbytes(32),
+            depositor=f"studio-{rng.randrange(10)}-童装",
+            salt=rng.randbytes(32),
+        )
+        for _ in range(count)
+    ]
 
 
 def assert_agrees_with_openzeppelin(leaves: list[Leaf]) -> None:
@@ -59,6 +66,7 @@ def test_single_leaf_tree_is_its_leaf() -> None:
 def test_two_leaf_root_is_the_sorted_pair_hash() -> None:
     a, b = b"\x01" * 32, b"\x02" * 32
     from eth_utils import keccak
+
     assert build_tree([b, a]).root == keccak(a + b) == hash_pair(b, a)
 
 
@@ -67,8 +75,9 @@ def test_tree_lists_leaves_in_sorted_order() -> None:
     assert build_tree(leaves).leaves == tuple(sorted(leaves))
 
 
-@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=64, unique=True),
-       st.data())
+@given(
+    st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=64, unique=True), st.data()
+)
 def test_any_tampering_breaks_the_proof(leaves: list[bytes], data: st.DataObject) -> None:
     tree = build_tree(leaves)
     leaf = data.draw(st.sampled_from(leaves))
@@ -79,7 +88,7 @@ def test_any_tampering_breaks_the_proof(leaves: list[bytes], data: st.DataObject
         bit = data.draw(st.integers(0, 255))
         bad = bytearray(proof[i])
         bad[bit // 8] ^= 1 << (bit % 8)
-        tampered = [*proof[:i], bytes(bad), *proof[i + 1:]]
+        tampered = [*proof[:i], bytes(bad), *proof[i + 1 :]]
         assert not verify_proof(tree.root, leaf, tampered)
     other = bytes(b ^ 0xFF for b in leaf)
     if other not in leaves:
