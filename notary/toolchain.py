@@ -24,7 +24,7 @@ def require_node_modules() -> Path:
     """Return the devnet's node_modules, or say how to install it."""
     if not NODE_MODULES.is_dir():
         raise ConfigError(
-            f"{NODE_MODULES} is missing: run `npm ci --prefix {DEVNET_DIR}` (scripts/setup does)"
+            f"{NODE_MODULES} is missing: run scripts/setup (npm install in {DEVNET_DIR})"
         )
     return NODE_MODULES
 
@@ -36,7 +36,7 @@ def anvil_binary() -> Path:
         return Path(override)
     require_node_modules()
     if not ANVIL_BIN.is_file():
-        raise ConfigError(f"anvil not found at {ANVIL_BIN}: run `npm ci --prefix {DEVNET_DIR}`")
+        raise ConfigError(f"anvil not found at {ANVIL_BIN}: run scripts/setup")
     return ANVIL_BIN
 
 
