@@ -7,6 +7,7 @@ Exit codes: 0 success (for verify: VALID), 1 verify found the certificate INVALI
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -33,8 +34,24 @@ devnet_app = typer.Typer(
 )
 app.add_typer(devnet_app, name="devnet")
 
-err = Console(stderr=True)
-out = Console()
+
+def _silence_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class _Console(Console):
+    """A rich Console that survives a closed pipe (`notary verify ... | head`).
+
+    rich's default exits with status 1 on a broken pipe, which would turn a VALID verdict
+    into exit code 1 ("invalid") for a script; here output stops and the exit code stands.
+    """
+
+    def on_broken_pipe(self) -> None:
+        _silence_stdout()
+
+
+err = _Console(stderr=True)
+out = _Console()
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -237,21 +254,27 @@ def verify(
     code = {Outcome.VALID: EXIT_OK, Outcome.INVALID: EXIT_INVALID, Outcome.UNDECIDED: EXIT_ERROR}[
         verdict.outcome
     ]
-    if as_json:
-        _emit(
-            {
-                "outcome": verdict.outcome.value,
-                "reason": verdict.reason,
-                "checks": [
-                    {"name": c.name, "passed": c.passed, "detail": c.detail} for c in verdict.checks
-                ],
-                "proven": list(verdict.proven),
-                "not_proven": list(verdict.not_proven),
-                "facts": verdict.facts,
-            }
-        )
-        raise typer.Exit(code)
-    _print_verdict(verdict)
+    try:
+        if as_json:
+            _emit(
+                {
+                    "outcome": verdict.outcome.value,
+                    "reason": verdict.reason,
+                    "checks": [
+                        {"name": c.name, "passed": c.passed, "detail": c.detail}
+                        for c in verdict.checks
+                    ],
+                    "proven": list(verdict.proven),
+                    "not_proven": list(verdict.not_proven),
+                    "facts": verdict.facts,
+                }
+            )
+        else:
+            _print_verdict(verdict)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader (say `| head`) stopped early: the verdict's exit code still stands
+        _silence_stdout()
     raise typer.Exit(code)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVNET_CHAIN_ID = 31337
@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     )
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
+
+    @field_validator("data_dir", "notary_key_file", "admin_key_file")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        """Resolve once at the entry point: child processes and records get absolute paths."""
+        return path.expanduser().absolute() if path is not None else None
 
     @property
     def keys_dir(self) -> Path:

@@ -92,7 +92,8 @@ def resolve_rpc_url(settings: Settings, given: str | None = None) -> str:
     if record and isinstance(record.get("rpc_url"), str):
         return str(record["rpc_url"])
     raise ConfigError(
-        "no RPC URL: pass --rpc, set NOTARY_RPC_URL, or start the devnet (`notary devnet up`)"
+        f"no RPC URL: no devnet record in {settings.data_dir.resolve()}; pass --rpc, set "
+        "NOTARY_RPC_URL (or NOTARY_DATA_DIR to the devnet's data dir), or `notary devnet up`"
     )
 
 
@@ -104,5 +105,8 @@ def resolve_registry(settings: Settings, given: str | None = None) -> str:
         return settings.registry
     deployment = load_deployment(settings)
     if deployment is None:
-        raise ConfigError("no registry: run `notary deploy` or set NOTARY_REGISTRY")
+        raise ConfigError(
+            f"no registry: no deployment record in {settings.data_dir.resolve()}; "
+            "run `notary deploy`, or set NOTARY_REGISTRY (or NOTARY_DATA_DIR)"
+        )
     return deployment.registry

@@ -199,6 +199,9 @@ def _build(d: dict[str, Any]) -> Certificate:
         block_hash=_b(an["block_hash"]),
         block_time=an["block_time"],
     )
+    if an["block_time_utc"] != utc_text(an["block_time"]):
+        # the text a clerk reads must say what the number says
+        raise ValidationError("anchor.block_time_utc does not match anchor.block_time")
     return Certificate(
         evidence=evidence,
         leaf=Leaf.from_json_values(lf["values"]),

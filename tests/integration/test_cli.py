@@ -154,3 +154,30 @@ def test_standard_tools_script(chain, tmp_path) -> None:
         check=False,
     )
     assert bad_proof.returncode == 1 and "does not accept" in bad_proof.stdout
+
+
+def test_verdict_exit_code_survives_a_closed_pipe(chain, tmp_path) -> None:
+    """`notary verify ... | head -1` must still exit 0 for VALID (rich would exit 1)."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import cli_env
+
+    files = make_files(tmp_path, 2)
+    run_cli(chain.settings, "stamp", *map(str, files))
+    exe = Path(sys.executable).parent / "notary"
+    for file, expected in ((files[0], "0"), (files[1], "1")):
+        cert = str(files[0]) + ".cert.json"
+        command = (
+            f"{shlex.quote(str(exe))} verify -c {shlex.quote(cert)} -f "
+            f"{shlex.quote(str(file))} | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}"
+        )
+        out = subprocess.run(
+            ["bash", "-c", command],
+            capture_output=True,
+            text=True,
+            env=cli_env(chain.settings),
+            check=True,
+        )
+        assert out.stdout.strip() == expected, (file, out.stderr)

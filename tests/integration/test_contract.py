@@ -180,3 +180,13 @@ def test_gas_per_anchor_does_not_depend_on_batch_size(notary, record_property) -
     print(f"gas per anchor by leaf count: {gas}")
     assert max(gas.values()) - min(gas.values()) <= 64  # calldata bytes of the count only
     assert gas[10_000] / 10_000 < 100  # under 100 gas per deposit at 10,000
+
+
+@pytest.mark.parametrize("size", random.Random(2026).sample(range(6, 400), 4))
+def test_contract_verify_accepts_random_size_trees(notary, size: int) -> None:
+    rng = random.Random(size * 7919)
+    leaves = [rng.randbytes(32) for _ in range(size)]
+    tree = build_tree(leaves)
+    anchored = notary.anchor(tree.root, size)
+    for leaf in rng.sample(leaves, min(size, 40)):
+        assert notary.verify(tree.root, tree.proof(leaf), leaf) == anchored.anchor.timestamp
