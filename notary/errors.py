@@ -5,6 +5,9 @@
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
+    ├── PermissionDeniedError (PermissionError)  no, bad or revoked credentials
+    │   └── ForbiddenError                  known caller, not allowed to do this
+    ├── ConflictError                       the request contradicts stored state
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
     ├── DevnetError                         the local devnet cannot be started or reached
@@ -40,6 +43,18 @@ class UnsupportedVersionError(CertificateFormatError):
 
 class NotFoundError(NotaryError, LookupError):
     """Something asked for does not exist."""
+
+
+class PermissionDeniedError(NotaryError, PermissionError):
+    """The caller presented no valid credentials."""
+
+
+class ForbiddenError(PermissionDeniedError):
+    """The caller is known but its role does not allow this."""
+
+
+class ConflictError(NotaryError):
+    """The request contradicts what is stored (e.g. an idempotency key reused for other data)."""
 
 
 class ConfigError(NotaryError):

@@ -17,12 +17,13 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
+from web3 import exceptions as w3x
 from web3.contract import Contract
 from web3.types import TxParams, TxReceipt, Wei
 
 from notary.chain.artifact import registry_build
 from notary.chain.errors import chain_errors
-from notary.errors import TransactionFailedError, ValidationError
+from notary.errors import ChainError, TransactionFailedError, ValidationError
 
 NOTARY_ROLE: Final = keccak(text="NOTARY_ROLE")
 ANCHORED_TOPIC: Final = keccak(
@@ -122,6 +123,27 @@ class Registry:
             block = self.w3.eth.get_block(number)
         return bytes(block["hash"]), int(block["timestamp"])
 
+    def block_hash_at(self, number: int) -> bytes | None:
+        """Hash of block `number`, or None when the chain has no such block (yet)."""
+        try:
+            with chain_errors(self.rpc_url):
+                block = self.w3.eth.get_block(number)
+        except ChainError as exc:
+            if isinstance(exc.__cause__, w3x.BlockNotFound):
+                return None
+            raise
+        return bytes(block["hash"])
+
+    def receipt_or_none(self, tx_hash: bytes) -> TxReceipt | None:
+        """The receipt of `tx_hash`, or None while it is not mined (or unknown)."""
+        try:
+            with chain_errors(self.rpc_url):
+                return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except ChainError as exc:
+            if isinstance(exc.__cause__, w3x.TransactionNotFound):
+                return None
+            raise
+
     def receipt(self, tx_hash: bytes) -> TxReceipt:
         with chain_errors(self.rpc_url):
             return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
@@ -151,6 +173,28 @@ class Registry:
             )
         return found
 
+    def anchor_receipt(self, root: bytes, receipt: TxReceipt) -> AnchorReceipt:
+        """The anchor of `root` that `receipt` recorded."""
+        events = [e for e in self.anchored_events(receipt) if e.root == root]
+        if len(events) != 1:
+            raise TransactionFailedError("the transaction emitted no Anchored event for the root")
+        return AnchorReceipt(
+            anchor=events[0],
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_hash=bytes(receipt["blockHash"]),
+            gas_used=int(receipt["gasUsed"]),
+        )
+
+    def find_anchor(self, root: bytes) -> AnchorReceipt | None:
+        """The anchor of `root` found through the registry's events; None if not anchored."""
+        with chain_errors(self.rpc_url):
+            logs = self.contract.events.Anchored().get_logs(
+                argument_filters={"root": root}, from_block=0
+            )
+        if not logs:
+            return None
+        return self.anchor_receipt(root, self.receipt(bytes(logs[0]["transactionHash"])))
+
 
 class RegistryWriter(Registry):
     """A Registry plus a local signing account."""
@@ -163,16 +207,14 @@ class RegistryWriter(Registry):
 
     def anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> AnchorReceipt:
         """Anchor `root`; AlreadyAnchoredError / UnauthorizedError when the registry refuses."""
-        receipt = self._transact("anchor", root, leaf_count, manifest)
-        events = [e for e in self.anchored_events(receipt) if e.root == root]
-        if len(events) != 1:
-            raise TransactionFailedError("anchor transaction emitted no Anchored event")
-        return AnchorReceipt(
-            anchor=events[0],
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_hash=bytes(receipt["blockHash"]),
-            gas_used=int(receipt["gasUsed"]),
-        )
+        signed = self.sign_anchor(root, leaf_count, manifest)
+        broadcast(self.w3, signed.raw, self.rpc_url)
+        return self.anchor_receipt(root, wait(self.w3, signed.tx_hash, self.rpc_url))
+
+    def sign_anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> SignedTx:
+        """The signed anchor transaction, not yet sent (the batcher stores it first)."""
+        data = self.contract.encode_abi("anchor", args=[root, leaf_count, manifest])
+        return sign(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
 
     def grant_role(self, role: bytes, account: str) -> TxReceipt:
         return self._transact("grantRole", role, account)
@@ -192,29 +234,57 @@ def fee_fields(w3: Web3) -> TxParams:
     return {"maxFeePerGas": Wei(2 * int(base_fee) + tip), "maxPriorityFeePerGas": tip}
 
 
-def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
-    """Complete `tx` (nonce, fees, gas), sign it locally, send it, wait for success.
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction: its hash is known before it is sent."""
 
-    Gas is estimated first, so a call the contract would revert fails here with the
-    decoded custom error and nothing is sent.
+    raw: bytes
+    tx_hash: bytes
+    nonce: int
+
+
+def sign(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> SignedTx:
+    """Complete `tx` (nonce, fees, gas) and sign it locally.
+
+    Gas is estimated here, so a call the contract would revert fails now, with the decoded
+    custom error, and nothing is signed or sent.
     """
     with chain_errors(rpc_url):
+        nonce = w3.eth.get_transaction_count(account.address, "pending")
         full: TxParams = {
             **tx,
             "from": account.address,
-            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "nonce": nonce,
             "chainId": w3.eth.chain_id,
             **fee_fields(w3),
         }
         full["gas"] = int(w3.eth.estimate_gas(full) * GAS_MARGIN)
-        signed = account.sign_transaction(cast(dict[str, Any], full))
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    signed = account.sign_transaction(cast(dict[str, Any], full))
+    return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), nonce)
+
+
+def broadcast(w3: Web3, raw: bytes, rpc_url: str) -> None:
+    """Send signed bytes. Sending the same bytes twice is harmless (same hash)."""
+    with chain_errors(rpc_url):
+        w3.eth.send_raw_transaction(raw)
+
+
+def wait(w3: Web3, tx_hash: bytes, rpc_url: str) -> TxReceipt:
+    """Wait for the receipt of `tx_hash`; TransactionFailedError if it reverted."""
+    with chain_errors(rpc_url):
         receipt = w3.eth.wait_for_transaction_receipt(
-            tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
+            HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
         )
     if receipt["status"] != 1:
-        raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted")
+        raise TransactionFailedError(f"transaction 0x{tx_hash.hex()} reverted")
     return receipt
+
+
+def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
+    """Sign, send and wait for a successful receipt."""
+    signed = sign(w3, account, tx, rpc_url)
+    broadcast(w3, signed.raw, rpc_url)
+    return wait(w3, signed.tx_hash, rpc_url)
 
 
 def deploy_registry(w3: Web3, account: LocalAccount, admin: str, rpc_url: str) -> TxReceipt:

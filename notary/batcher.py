@@ -1,0 +1,322 @@
+"""The batcher: turns durably recorded deposits into anchored batches, exactly once.
+
+A batch moves BUILT -> SIGNED -> ANCHORED, each step committed before the next begins:
+
+- BUILT: its leaves are fixed (evidence rows point at it) and its root is computed.
+- SIGNED: the anchor transaction is signed and its bytes and hash are stored *before*
+  it is broadcast, so after a crash we know exactly which transaction may be in flight.
+- ANCHORED: the receipt's block, time and sequence are stored; certificates exist.
+
+Recovery (at start, and whenever a cycle fails) finishes every batch from whatever state
+it is in, asking the chain rather than guessing: a root the registry already holds is
+recorded from its Anchored event (never anchored twice: the registry is write-once); a
+stored transaction is re-broadcast byte for byte; a transaction whose nonce was consumed
+is signed anew. A batch whose anchor the chain no longer has (a reset devnet, or blocks
+lost in a crash) goes back to BUILT and is anchored again, and every deposit in it says
+so in its history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.chain.artifact import published_code_hashes
+from notary.chain.registry import AnchorReceipt, RegistryWriter, broadcast, wait
+from notary.core.merkle import build_tree
+from notary.errors import (
+    AlreadyAnchoredError,
+    ChainError,
+    ChainUnavailableError,
+    TransactionFailedError,
+)
+from notary.store.db import transaction
+from notary.store.models import Batch, BatchStatus, Evidence, EvidenceEvent, EvidenceStatus
+
+log = logging.getLogger("notary.batcher")
+
+MAX_ATTEMPTS: Final = 5
+"""Tries to finish one batch in one cycle before giving up until the next cycle."""
+CHAIN_CHECK_SECONDS: Final = 60.0
+"""How often a running batcher checks that the chain still holds its latest anchors."""
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    max_leaves: int = 10_000
+    interval_seconds: float = 2.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _events(session: Session, batch_id: int, kind: str, detail: str) -> None:
+    now = _now()
+    ids = session.scalars(select(Evidence.id).where(Evidence.batch_id == batch_id)).all()
+    session.add_all(EvidenceEvent(evidence_id=i, at=now, kind=kind, detail=detail) for i in ids)
+
+
+class Batcher:
+    """Forms batches from pending deposits and anchors them through `writer`."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        writer: RegistryWriter,
+        policy: BatchPolicy | None = None,
+    ) -> None:
+        self.factory = factory
+        self.writer = writer
+        self.policy = policy or BatchPolicy()
+        self._last_chain_check = 0.0
+
+    # -- one cycle ---------------------------------------------------------------------
+
+    def run_once(self, *, force: bool = False) -> int:
+        """Finish unfinished batches, then form and anchor due ones. Returns batches anchored."""
+        self.check_registry()
+        if time.monotonic() - self._last_chain_check > CHAIN_CHECK_SECONDS:
+            self.check_anchors()
+        anchored = self.recover()
+        while (batch_id := self._form(force=force)) is not None:
+            self._advance(batch_id)
+            anchored += 1
+        return anchored
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Run cycles until `stop` is set; chain errors are logged and retried with backoff."""
+        backoff = poll_seconds
+        while not stop.is_set():
+            try:
+                self.run_once()
+                backoff = poll_seconds
+            except ChainError as exc:
+                log.warning("anchoring paused: %s", exc)
+                backoff = min(backoff * 2, 10.0)
+            except Exception:
+                log.exception("batcher cycle failed")
+                backoff = min(backoff * 2, 10.0)
+            stop.wait(backoff)
+
+    # -- checks ------------------------------------------------------------------------
+
+    def check_registry(self) -> None:
+        """Refuse to send anything to an address that does not hold the published registry."""
+        if self.writer.code_hash() not in published_code_hashes():
+            raise ChainError(
+                f"no published registry at {self.writer.address} (chain reset? run `notary deploy`)"
+            )
+
+    def check_anchors(self) -> int:
+        """Reset anchored batches the chain no longer holds; return how many were reset.
+
+        Newest first: once one is found intact on the current registry, older ones are too
+        (a chain only loses its most recent blocks, or everything on a reset).
+        """
+        self._last_chain_check = time.monotonic()
+        lost = 0
+        with transaction(self.factory) as session:
+            batches = session.scalars(
+                select(Batch)
+                .where(Batch.status == BatchStatus.ANCHORED.value)
+                .order_by(Batch.block_number.desc(), Batch.id.desc())
+            ).all()
+            for batch in batches:
+                if self._still_anchored(batch):
+                    if batch.registry_address == self.writer.address:
+                        break
+                    continue
+                detail = (
+                    f"anchor lost from the chain (was block {batch.block_number}, "
+                    f"tx 0x{(batch.tx_hash or b'').hex()}); re-anchoring"
+                )
+                log.warning("batch %s: %s", batch.id, detail)
+                _events(session, batch.id, "anchor_lost", detail)
+                session.execute(
+                    update(Evidence)
+                    .where(Evidence.batch_id == batch.id)
+                    .values(status=EvidenceStatus.BATCHED.value)
+                )
+                self._clear(batch)
+                lost += 1
+        return lost
+
+    def _still_anchored(self, batch: Batch) -> bool:
+        if batch.registry_address != self.writer.address or batch.block_number is None:
+            return False
+        record = self.writer.anchor_of(batch.root)
+        if record.sequence == 0 or record.block_number != batch.block_number:
+            return False
+        return self.writer.block_hash_at(batch.block_number) == batch.block_hash
+
+    @staticmethod
+    def _clear(batch: Batch) -> None:
+        batch.status = BatchStatus.BUILT.value
+        batch.tx_hash = batch.raw_tx = batch.block_hash = None
+        batch.nonce = batch.sequence = batch.block_number = batch.block_time = None
+        batch.anchored_at = None
+
+    # -- forming -----------------------------------------------------------------------
+
+    def _form(self, *, force: bool) -> int | None:
+        with transaction(self.factory) as session:
+            count, oldest = session.execute(
+                select(func.count(Evidence.id), func.min(Evidence.received_at)).where(
+                    Evidence.status == EvidenceStatus.PENDING.value
+                )
+            ).one()
+            if count == 0:
+                return None
+            oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
+            age = (_now() - oldest).total_seconds()
+            if not force and count < self.policy.max_leaves and age < self.policy.interval_seconds:
+                return None
+            rows = session.execute(
+                select(Evidence.id, Evidence.leaf_hash)
+                .where(Evidence.status == EvidenceStatus.PENDING.value)
+                .order_by(Evidence.id)
+                .limit(self.policy.max_leaves)
+            ).all()
+            tree = build_tree([leaf for _, leaf in rows])
+            batch = Batch(
+                root=tree.root,
+                leaf_count=len(rows),
+                status=BatchStatus.BUILT.value,
+                created_at=_now(),
+                manifest="",
+            )
+            session.add(batch)
+            session.flush()
+            ids = [i for i, _ in rows]
+            session.execute(
+                update(Evidence)
+                .where(Evidence.id.in_(ids))
+                .values(batch_id=batch.id, status=EvidenceStatus.BATCHED.value)
+            )
+            _events(
+                session,
+                batch.id,
+                "batched",
+                f"in batch {batch.id} ({len(rows)} leaves, root 0x{tree.root.hex()})",
+            )
+            return batch.id
+
+    # -- advancing ---------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Finish every BUILT or SIGNED batch. Returns how many got anchored."""
+        with transaction(self.factory) as session:
+            open_ids = session.scalars(
+                select(Batch.id)
+                .where(Batch.status.in_([BatchStatus.BUILT.value, BatchStatus.SIGNED.value]))
+                .order_by(Batch.id)
+            ).all()
+        for batch_id in open_ids:
+            self._advance(batch_id)
+        return len(open_ids)
+
+    def _load(self, batch_id: int) -> Batch:
+        with transaction(self.factory) as session:
+            batch = session.get(Batch, batch_id)
+            assert batch is not None
+            return batch
+
+    def _advance(self, batch_id: int) -> None:
+        for _ in range(MAX_ATTEMPTS):
+            batch = self._load(batch_id)
+            if batch.status == BatchStatus.ANCHORED.value:
+                return
+            if batch.status == BatchStatus.BUILT.value:
+                self._sign(batch)
+                continue
+            if self._finish_signed(batch):
+                return
+        raise ChainError(f"batch {batch_id} could not be anchored after {MAX_ATTEMPTS} tries")
+
+    def _sign(self, batch: Batch) -> None:
+        try:
+            signed = self.writer.sign_anchor(batch.root, batch.leaf_count, batch.manifest)
+        except AlreadyAnchoredError:
+            found = self.writer.find_anchor(batch.root)
+            if found is None:
+                raise ChainError("registry says the root is anchored but has no event") from None
+            self._record(batch.id, found)
+            return
+        with transaction(self.factory) as session:
+            row = session.get(Batch, batch.id)
+            assert row is not None
+            row.status = BatchStatus.SIGNED.value
+            row.raw_tx, row.tx_hash, row.nonce = signed.raw, signed.tx_hash, signed.nonce
+
+    def _finish_signed(self, batch: Batch) -> bool:
+        """Drive a SIGNED batch to ANCHORED; False when it had to go back to BUILT."""
+        assert batch.tx_hash is not None and batch.raw_tx is not None
+        receipt = self.writer.receipt_or_none(batch.tx_hash)
+        if receipt is not None and receipt["status"] == 1:
+            self._record(batch.id, self.writer.anchor_receipt(batch.root, receipt))
+            return True
+        found = self.writer.find_anchor(batch.root)
+        if found is not None:  # anchored by an earlier transaction of ours
+            self._record(batch.id, found)
+            return True
+        if receipt is None:
+            try:
+                broadcast(self.writer.w3, batch.raw_tx, self.writer.rpc_url)
+            except ChainUnavailableError:
+                raise  # the stored transaction may still be in flight: retry it next cycle
+            except ChainError as exc:
+                if "already known" not in str(exc).lower():
+                    log.info(
+                        "batch %s: stored transaction not accepted (%s); re-signing", batch.id, exc
+                    )
+                    self._back_to_built(batch.id)
+                    return False
+            try:
+                receipt = wait(self.writer.w3, batch.tx_hash, self.writer.rpc_url)
+            except TransactionFailedError:
+                self._back_to_built(batch.id)
+                return False
+            self._record(batch.id, self.writer.anchor_receipt(batch.root, receipt))
+            return True
+        self._back_to_built(batch.id)  # mined but reverted, and the root is not anchored
+        return False
+
+    def _back_to_built(self, batch_id: int) -> None:
+        with transaction(self.factory) as session:
+            row = session.get(Batch, batch_id)
+            assert row is not None
+            self._clear(row)
+
+    def _record(self, batch_id: int, result: AnchorReceipt) -> None:
+        a = result.anchor
+        with transaction(self.factory) as session:
+            row = session.get(Batch, batch_id)
+            assert row is not None
+            row.status = BatchStatus.ANCHORED.value
+            row.tx_hash, row.block_hash = result.tx_hash, result.block_hash
+            row.sequence, row.block_number, row.block_time = a.sequence, a.block_number, a.timestamp
+            row.notary, row.registry_address = a.notary, self.writer.address
+            row.chain_id = self.writer.chain_id()
+            row.registry_code_hash = self.writer.code_hash()
+            row.anchored_at = _now()
+            session.execute(
+                update(Evidence)
+                .where(Evidence.batch_id == batch_id)
+                .values(status=EvidenceStatus.ANCHORED.value)
+            )
+            _events(
+                session,
+                batch_id,
+                "anchored",
+                f"root anchored as #{a.sequence} in block {a.block_number}, "
+                f"tx 0x{result.tx_hash.hex()}",
+            )
+        log.info("batch %s anchored: %s leaves, block %s", batch_id, row.leaf_count, a.block_number)

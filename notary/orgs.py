@@ -1,0 +1,128 @@
+"""Organizations and API keys.
+
+A key reads `nk_<prefix>_<secret>`. The prefix finds the row; only SHA-256 of the secret is
+stored (the secret is 256 random bits, so a slow password hash would add nothing), and it
+is compared in constant time. The full key is returned once, at creation, never again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.errors import NotFoundError, PermissionDeniedError, ValidationError
+from notary.store.db import transaction
+from notary.store.models import ApiKey, Organization, Role
+
+SLUG_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,62}[a-z0-9]")
+KEY_PATTERN: Final = re.compile(r"nk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})")
+
+
+@dataclass(frozen=True)
+class OrgView:
+    id: int
+    slug: str
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A freshly created key. `secret` is the only copy: show it once."""
+
+    organization: OrgView
+    prefix: str
+    secret: str
+
+
+def _view(org: Organization) -> OrgView:
+    return OrgView(org.id, org.slug, org.name, Role(org.role))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_organization(
+    factory: sessionmaker[Session], slug: str, name: str, role: Role
+) -> OrgView:
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise ValidationError(f"organization slug must match {SLUG_PATTERN.pattern}")
+    if not name.strip() or len(name) > 256 or not name.isprintable():
+        raise ValidationError("organization name must be 1 to 256 printable characters")
+    with transaction(factory) as session:
+        if session.scalar(select(Organization).where(Organization.slug == slug)):
+            raise ValidationError(f"organization {slug!r} already exists")
+        org = Organization(slug=slug, name=name.strip(), role=role.value, created_at=_now())
+        session.add(org)
+        session.flush()
+        return _view(org)
+
+
+def get_organization(factory: sessionmaker[Session], slug: str) -> OrgView:
+    with transaction(factory) as session:
+        org = session.scalar(select(Organization).where(Organization.slug == slug))
+        if org is None:
+            raise NotFoundError(f"no organization {slug!r}")
+        return _view(org)
+
+
+def list_organizations(factory: sessionmaker[Session]) -> list[OrgView]:
+    with transaction(factory) as session:
+        return [_view(o) for o in session.scalars(select(Organization).order_by(Organization.id))]
+
+
+def create_key(factory: sessionmaker[Session], slug: str, label: str = "") -> NewKey:
+    """Create an API key for organization `slug`; the secret is in the result only."""
+    if len(label) > 128:
+        raise ValidationError("key label must be at most 128 characters")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with transaction(factory) as session:
+        org = session.scalar(select(Organization).where(Organization.slug == slug))
+        if org is None:
+            raise NotFoundError(f"no organization {slug!r}")
+        session.add(
+            ApiKey(
+                organization_id=org.id,
+                prefix=prefix,
+                label=label,
+                secret_sha256=hashlib.sha256(secret.encode()).digest(),
+                created_at=_now(),
+                revoked_at=None,
+            )
+        )
+        return NewKey(_view(org), prefix, f"nk_{prefix}_{secret}")
+
+
+def revoke_key(factory: sessionmaker[Session], prefix: str) -> None:
+    with transaction(factory) as session:
+        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        if key is None:
+            raise NotFoundError(f"no API key {prefix!r}")
+        if key.revoked_at is None:
+            key.revoked_at = _now()
+
+
+def authenticate(factory: sessionmaker[Session], presented: str) -> OrgView:
+    """The organization a presented key belongs to; PermissionDeniedError otherwise."""
+    match = KEY_PATTERN.fullmatch(presented.strip())
+    if match is None:
+        raise PermissionDeniedError("malformed API key")
+    prefix, secret = match.groups()
+    with transaction(factory) as session:
+        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        digest = hashlib.sha256(secret.encode()).digest()
+        if key is None or not hmac.compare_digest(key.secret_sha256, digest):
+            raise PermissionDeniedError("unknown API key")
+        if key.revoked_at is not None:
+            raise PermissionDeniedError("revoked API key")
+        return _view(key.organization)

@@ -1,0 +1,69 @@
+"""Engine and sessions. SQLite gets WAL, synchronous=FULL, foreign keys and a busy timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.errors import StorageError
+from notary.store.models import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another (the batcher and the API share one file)."""
+
+
+def database_url(data_dir: Path, given: str | None) -> str:
+    """NOTARY_DATABASE_URL, else <data>/notary.sqlite3."""
+    return given or f"sqlite:///{data_dir / 'notary.sqlite3'}"
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine and the schema (idempotent)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {}
+        )
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the database: {type(exc).__name__}: {exc}") from exc
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on error, as StorageError."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"database error: {type(exc).__name__}") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
