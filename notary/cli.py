@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from notary.config import Settings
 from notary.errors import NotaryError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -33,6 +36,10 @@ devnet_app = typer.Typer(
     help="The local devnet (anvil), state kept in the data directory.", no_args_is_help=True
 )
 app.add_typer(devnet_app, name="devnet")
+admin_app = typer.Typer(
+    help="Organizations and API keys (writes the database directly).", no_args_is_help=True
+)
+app.add_typer(admin_app, name="admin")
 
 
 def _silence_stdout() -> None:
@@ -326,6 +333,92 @@ def build(
     if not same:
         _fail("the committed build differs from a fresh compilation", EXIT_INVALID)
     out.print("the committed build is byte-identical to a fresh compilation")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NOTARY_API_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (deposits, certificates, verification, audit) with the batcher."""
+    import logging
+
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = _settings()
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        application = create_app(settings)
+    except NotaryError as exc:
+        _fail(str(exc))
+    err.print(f"API on http://{bind_host}:{bind_port} (interactive docs: /docs)", highlight=False)
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+
+
+def _factory() -> sessionmaker[Session]:
+    from notary.store.db import database_url, make_engine, make_sessionmaker
+
+    settings = _settings()
+    return make_sessionmaker(make_engine(database_url(settings.data_dir, settings.database_url)))
+
+
+@admin_app.command("create-org")
+def admin_create_org(
+    slug: Annotated[str, typer.Argument(help="Short id, e.g. hz-kids-studio.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="depositor, auditor or admin.")] = "depositor",
+) -> None:
+    """Create an organization."""
+    from notary.orgs import create_organization
+    from notary.store.models import Role
+
+    if role not in {r.value for r in Role}:
+        _fail("role must be depositor, auditor or admin")
+    try:
+        org = create_organization(_factory(), slug, name, Role(role))
+    except NotaryError as exc:
+        _fail(str(exc))
+    out.print(f"created organization {org.slug} ({org.role.value})", highlight=False)
+
+
+@admin_app.command("create-key")
+def admin_create_key(
+    slug: Annotated[str, typer.Argument(help="Organization slug.")],
+    label: Annotated[str, typer.Option(help="A note to recognize the key by.")] = "",
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from notary.orgs import create_key
+
+    try:
+        key = create_key(_factory(), slug, label)
+    except NotaryError as exc:
+        _fail(str(exc))
+    err.print(f"API key for {key.organization.slug} (shown once, store it now):")
+    sys.stdout.write(key.secret + "\n")
+
+
+@admin_app.command("revoke-key")
+def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke an API key by its prefix (the part after `nk_`)."""
+    from notary.orgs import revoke_key
+
+    try:
+        revoke_key(_factory(), prefix)
+    except NotaryError as exc:
+        _fail(str(exc))
+    out.print(f"revoked {prefix}")
+
+
+@admin_app.command("list-orgs")
+def admin_list_orgs() -> None:
+    """List organizations."""
+    from notary.orgs import list_organizations
+
+    for org in list_organizations(_factory()):
+        out.print(f"{org.slug}\t{org.role.value}\t{org.name}", highlight=False)
 
 
 def main() -> None:

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     depositor: str | None = Field(
         default=None, description="Depositor identity written into leaves by `notary stamp`."
     )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite at <data>/notary.sqlite3."
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address `notary serve` binds.")
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest file accepted by upload (413 beyond)."
+    )
+    batch_max_leaves: int = Field(default=10_000, ge=1, le=2**32 - 1)
+    batch_interval_seconds: float = Field(default=2.0, ge=0)
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
 

@@ -22,7 +22,7 @@ from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceEvent, EvidenceStatus
+from notary.store.models import Evidence, EvidenceEvent, EvidenceStatus, EvidenceTag
 
 MAX_BULK_ITEMS: Final = 10_000
 """Most hashes in one bulk request (one transaction, about 2 MB of JSON)."""
@@ -111,11 +111,13 @@ def _record(
         kind=request.kind,
         status=EvidenceStatus.PENDING.value,
         received_at=now,
-        tags=_tags(metadata),
     )
     evidence.leaf_hash = leaf_of(evidence).hash()
     session.add(evidence)
     session.flush()
+    session.add_all(
+        EvidenceTag(evidence_id=evidence.id, tag=t) for t in sorted(set(_tags(metadata)))
+    )
     session.add(
         EvidenceEvent(
             evidence_id=evidence.id,

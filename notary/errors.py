@@ -2,6 +2,7 @@
 
     NotaryError
     ├── ValidationError (ValueError)        bad input from a user or a file
+    │   ├── PayloadTooLargeError            an upload over the configured limit
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
@@ -31,6 +32,10 @@ class NotaryError(Exception):
 
 class ValidationError(NotaryError, ValueError):
     """Input that cannot be accepted as it is."""
+
+
+class PayloadTooLargeError(ValidationError):
+    """An upload larger than the configured limit."""
 
 
 class CertificateFormatError(ValidationError):

@@ -81,14 +81,19 @@ def view(factory: sessionmaker[Session], org: OrgView, public_id: str) -> Eviden
 
 
 def _view(session: Session, e: Evidence) -> EvidenceView:
-    batch = (
-        e.batch if e.batch is not None and e.batch.status == BatchStatus.ANCHORED.value else None
-    )
     history = session.execute(
         select(EvidenceEvent.at, EvidenceEvent.kind, EvidenceEvent.detail)
         .where(EvidenceEvent.evidence_id == e.id)
         .order_by(EvidenceEvent.id)
     ).all()
+    return summary(e, tuple((at, kind, detail) for at, kind, detail in history))
+
+
+def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
+    """The view of `e`; its batch is loaded within the caller's session."""
+    batch = e.batch
+    if batch is not None and batch.status != BatchStatus.ANCHORED.value:
+        batch = None
     return EvidenceView(
         public_id=e.public_id,
         status=e.status,
@@ -101,7 +106,7 @@ def _view(session: Session, e: Evidence) -> EvidenceView:
         block_number=batch.block_number if batch else None,
         block_time=batch.block_time if batch else None,
         tx_hash=batch.tx_hash if batch else None,
-        history=tuple((at, kind, detail) for at, kind, detail in history),
+        history=history,
     )
 
 

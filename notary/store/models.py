@@ -108,7 +108,6 @@ class Evidence(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     received_at: Mapped[datetime]
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     batch: Mapped[Batch | None] = relationship()
 
@@ -123,3 +122,13 @@ class EvidenceEvent(Base):
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(512), default="")
+
+
+class EvidenceTag(Base):
+    """One tag of one piece of evidence (searchable)."""
+
+    __tablename__ = "evidence_tags"
+    __table_args__ = (Index("ix_evidence_tags_tag", "tag", "evidence_id"),)
+
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(4096), primary_key=True)

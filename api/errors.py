@@ -1,0 +1,63 @@
+"""Map domain errors to HTTP: one JSON shape, `{"error": {"code": ..., "message": ...}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from notary import errors as e
+
+log = logging.getLogger("notary.api")
+
+# most specific first: the first matching class decides
+STATUS: list[tuple[type[e.NotaryError], int, str]] = [
+    (e.PayloadTooLargeError, 413, "payload_too_large"),
+    (e.UnsupportedVersionError, 422, "unsupported_certificate_version"),
+    (e.CertificateFormatError, 422, "invalid_certificate"),
+    (e.ValidationError, 422, "invalid_input"),
+    (e.ForbiddenError, 403, "forbidden"),
+    (e.PermissionDeniedError, 401, "unauthorized"),
+    (e.NotFoundError, 404, "not_found"),
+    (e.ConflictError, 409, "conflict"),
+    (e.ChainUnavailableError, 503, "chain_unavailable"),
+    (e.ChainError, 502, "chain_error"),
+    (e.StorageError, 503, "storage_unavailable"),
+]
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(e.NotaryError)
+    async def notary_error(_: Request, exc: e.NotaryError) -> JSONResponse:
+        for cls, status, code in STATUS:
+            if isinstance(exc, cls):
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return JSONResponse(error_body(code, str(exc)), status, headers=headers)
+        log.error("unmapped notary error: %s", type(exc).__name__)
+        return JSONResponse(error_body("internal", "internal error"), 500)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+        return JSONResponse(error_body("invalid_request", message), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal", "internal error"), 500)

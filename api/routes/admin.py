@@ -1,0 +1,38 @@
+"""Organizations and API keys: /v1/organizations, /v1/keys (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.deps import Admin, Service
+from api.schemas import KeyIn, KeyOut, OrganizationIn, OrganizationOut
+from notary.orgs import create_key, create_organization, list_organizations, revoke_key
+from notary.store.models import Role
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+@router.post("/organizations", response_model=OrganizationOut, status_code=201)
+def add_organization(body: OrganizationIn, _: Admin, service: Service) -> OrganizationOut:
+    org = create_organization(service.factory, body.slug, body.name, Role(body.role))
+    return OrganizationOut(slug=org.slug, name=org.name, role=org.role.value)
+
+
+@router.get("/organizations", response_model=list[OrganizationOut])
+def organizations(_: Admin, service: Service) -> list[OrganizationOut]:
+    return [
+        OrganizationOut(slug=o.slug, name=o.name, role=o.role.value)
+        for o in list_organizations(service.factory)
+    ]
+
+
+@router.post("/organizations/{slug}/keys", response_model=KeyOut, status_code=201)
+def add_key(slug: str, body: KeyIn, _: Admin, service: Service) -> KeyOut:
+    key = create_key(service.factory, slug, body.label)
+    return KeyOut(organization=key.organization.slug, prefix=key.prefix, api_key=key.secret)
+
+
+@router.delete("/keys/{prefix}", status_code=204)
+def delete_key(prefix: str, _: Admin, service: Service) -> Response:
+    revoke_key(service.factory, prefix)
+    return Response(status_code=204)

@@ -1,0 +1,184 @@
+"""Deposits, evidence, certificates: /v1/evidence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError as PydanticValidationError
+
+from api.deps import Depositor, Service
+from api.schemas import BulkDepositIn, BulkOut, EvidenceOut, HashDepositIn, MetadataIn, PageOut
+from api.upload import receive
+from notary.core import certificate as cert_format
+from notary.core.leaf import parse_hex32
+from notary.deposit import DepositOutcome, DepositRequest, deposit
+from notary.errors import ValidationError
+from notary.issue import certificate
+from notary.orgs import OrgView
+from notary.search import Query as SearchQuery
+from notary.search import search
+from notary.service import MAX_WAIT_SECONDS, NotaryService
+
+router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+
+Wait = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Seconds to block until anchored (0: answer at once).",
+    ),
+]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+
+
+def _request(item: HashDepositIn, kind: str = "hash", key: str | None = None) -> DepositRequest:
+    return DepositRequest(
+        sha256=parse_hex32("sha256", item.sha256),
+        sm3=parse_hex32("sm3", item.sm3) if item.sm3 else None,
+        metadata=item.metadata.as_metadata(),
+        kind="hash" if kind == "hash" else "file",
+        idempotency_key=key,
+    )
+
+
+def _respond(
+    service: NotaryService,
+    org: OrgView,
+    outcomes: list[DepositOutcome],
+    wait: float,
+    response: Response,
+) -> list[EvidenceOut]:
+    if wait:
+        service.wait_anchored(org, [o.public_id for o in outcomes], wait)
+    out = [EvidenceOut.of(service.view(org, o.public_id), created=o.created) for o in outcomes]
+    response.status_code = 201 if any(o.created for o in outcomes) else 200
+    return out
+
+
+@router.post(
+    "/hash",
+    response_model=EvidenceOut,
+    status_code=201,
+    summary="Deposit a hash (the file never leaves you)",
+)
+def deposit_hash(
+    body: HashDepositIn,
+    org: Depositor,
+    service: Service,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> EvidenceOut:
+    outcomes = deposit(service.factory, org, [_request(body, key=idempotency_key)])
+    return _respond(service, org, outcomes, wait, response)[0]
+
+
+@router.post(
+    "/hashes",
+    response_model=BulkOut,
+    status_code=201,
+    summary="Deposit up to 10,000 hashes in one request (all or nothing)",
+)
+def deposit_hashes(
+    body: BulkDepositIn, org: Depositor, service: Service, response: Response, wait: Wait = 0
+) -> BulkOut:
+    outcomes = deposit(service.factory, org, [_request(item) for item in body.items])
+    items = _respond(service, org, outcomes, wait, response)
+    created = sum(o.created for o in outcomes)
+    return BulkOut(items=items, created=created, existing=len(outcomes) - created)
+
+
+@router.post(
+    "",
+    response_model=EvidenceOut,
+    status_code=201,
+    summary="Deposit a file (multipart: `file`, optional JSON `metadata`), streamed",
+)
+async def deposit_file(
+    request: Request,
+    org: Depositor,
+    service: Service,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = 0,
+) -> EvidenceOut:
+    upload = await receive(
+        request.headers.get("content-type"),
+        request.headers.get("content-length"),
+        request.stream(),
+        service.settings.max_upload_bytes,
+    )
+    try:
+        declared = MetadataIn.model_validate(upload.metadata)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"metadata: {exc.errors()[0]['msg']}") from exc
+    digest = upload.digest
+    assert digest is not None
+    metadata = declared.as_metadata()
+    metadata.setdefault("name", upload.filename or "unnamed")
+    metadata.setdefault("media_type", upload.content_type or "application/octet-stream")
+    if metadata.setdefault("size", digest.size) != digest.size:
+        raise ValidationError(f"metadata size {metadata['size']} is not the file's {digest.size}")
+    request_ = DepositRequest(
+        sha256=digest.sha256,
+        sm3=digest.sm3,
+        metadata=metadata,
+        kind="file",
+        idempotency_key=idempotency_key,
+    )
+    outcomes = await run_in_threadpool(deposit, service.factory, org, [request_])
+    out = await run_in_threadpool(_respond, service, org, outcomes, wait, response)
+    return out[0]
+
+
+@router.get("", response_model=PageOut, summary="List and search your evidence, newest first")
+def list_evidence(
+    org: Depositor,
+    service: Service,
+    sha256: Annotated[str | None, Query(pattern=r"^(0x)?[0-9a-fA-F]{64}$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tag: Annotated[str | None, Query(max_length=128)] = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+) -> PageOut:
+    page = search(
+        service.factory,
+        org,
+        SearchQuery(
+            sha256=parse_hex32("sha256", sha256) if sha256 else None,
+            since=since,
+            until=until,
+            tag=tag,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+        ),
+    )
+    return PageOut(items=[EvidenceOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{evidence_id}", response_model=EvidenceOut, summary="One piece of evidence")
+def get_evidence(evidence_id: str, org: Depositor, service: Service) -> EvidenceOut:
+    return EvidenceOut.of(service.view(org, evidence_id), with_history=True)
+
+
+@router.get(
+    "/{evidence_id}/certificate",
+    summary="The certificate (409 until anchored)",
+    responses={200: {"content": {"application/json": {}}}},
+)
+def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Response:
+    cert = certificate(service.factory, service.trees, org, evidence_id)
+    name = str(cert.evidence.metadata.get("name", evidence_id))
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
+    return Response(
+        cert_format.dumps(cert),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{ascii_name}.cert.json"'},
+    )

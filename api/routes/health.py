@@ -1,0 +1,30 @@
+"""Liveness and readiness: /v1/health, /v1/ready."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import Service
+
+router = APIRouter(prefix="/v1", tags=["health"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+def ready(service: Service) -> JSONResponse:
+    """Database, chain and registry all usable (503 otherwise)."""
+    r = service.readiness()
+    body = {
+        "ready": r.ready,
+        "database": r.database,
+        "chain": r.chain,
+        "registry": r.registry,
+        "detail": r.detail,
+    }
+    return JSONResponse(body, status_code=200 if r.ready else 503)

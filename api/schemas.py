@@ -1,0 +1,169 @@
+"""Request and response models (pydantic). Unknown fields are refused everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from notary.core.leaf import Metadata
+from notary.issue import EvidenceView
+
+Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
+Text = Annotated[str, StringConstraints(max_length=4096)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetadataIn(Strict):
+    """What the depositor declares. Every field is hashed into the leaf."""
+
+    name: Text | None = Field(default=None, description="File name (any Unicode).")
+    title: Text | None = None
+    description: Text | None = None
+    media_type: Annotated[str, StringConstraints(max_length=255)] | None = None
+    size: Annotated[int, Field(ge=0, le=2**53 - 1)] | None = None
+    tags: (
+        Annotated[list[Annotated[str, StringConstraints(max_length=128)]], Field(max_length=64)]
+        | None
+    ) = None
+
+    def as_metadata(self) -> Metadata:
+        dumped: Metadata = self.model_dump(exclude_none=True)
+        return dumped
+
+
+class HashDepositIn(Strict):
+    sha256: Hex64
+    sm3: Hex64 | None = None
+    metadata: MetadataIn = Field(default_factory=MetadataIn)
+
+
+class BulkDepositIn(Strict):
+    items: Annotated[list[HashDepositIn], Field(min_length=1, max_length=10_000)]
+
+
+class AnchorOut(BaseModel):
+    root: str
+    block_number: int
+    block_time: int
+    block_time_utc: str
+    tx_hash: str
+
+
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    detail: str
+
+
+class EvidenceOut(BaseModel):
+    id: str
+    status: str
+    kind: str
+    created: bool | None = Field(
+        default=None,
+        description="False: this content was already "
+        "deposited by your organization; the existing evidence is returned.",
+    )
+    sha256: str
+    sm3: str | None
+    metadata: dict[str, object]
+    received_at: datetime
+    anchor: AnchorOut | None
+    certificate_url: str
+    history: list[EventOut] | None = None
+
+    @classmethod
+    def of(
+        cls, v: EvidenceView, *, created: bool | None = None, with_history: bool = False
+    ) -> EvidenceOut:
+        anchor = None
+        if v.batch_root is not None and v.block_number is not None and v.block_time is not None:
+            anchor = AnchorOut(
+                root="0x" + v.batch_root.hex(),
+                block_number=v.block_number,
+                block_time=v.block_time,
+                block_time_utc=datetime.fromtimestamp(v.block_time, UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
+                tx_hash="0x" + (v.tx_hash or b"").hex(),
+            )
+        received = v.received_at if v.received_at.tzinfo else v.received_at.replace(tzinfo=UTC)
+        return cls(
+            id=v.public_id,
+            status=v.status,
+            kind=v.kind,
+            created=created,
+            sha256=v.sha256.hex(),
+            sm3=v.sm3.hex() if v.sm3 else None,
+            metadata=v.metadata,
+            received_at=received,
+            anchor=anchor,
+            certificate_url=f"/v1/evidence/{v.public_id}/certificate",
+            history=[EventOut(at=at, kind=k, detail=d) for at, k, d in v.history]
+            if with_history
+            else None,
+        )
+
+
+class BulkOut(BaseModel):
+    items: list[EvidenceOut]
+    created: int
+    existing: int
+
+
+class PageOut(BaseModel):
+    items: list[EvidenceOut]
+    next_cursor: str | None
+
+
+class OrganizationIn(Strict):
+    slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    role: Annotated[str, StringConstraints(pattern=r"^(depositor|auditor|admin)$")]
+
+
+class OrganizationOut(BaseModel):
+    slug: str
+    name: str
+    role: str
+
+
+class KeyIn(Strict):
+    label: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+class KeyOut(BaseModel):
+    organization: str
+    prefix: str
+    api_key: str = Field(description="Shown once. Store it now; only its hash is kept.")
+
+
+class CheckOut(BaseModel):
+    name: str
+    passed: bool
+    detail: str
+
+
+class VerdictOut(BaseModel):
+    outcome: str
+    reason: str
+    checks: list[CheckOut]
+    proven: list[str]
+    not_proven: list[str]
+    facts: dict[str, object]
+
+
+class AuditAnchorOut(BaseModel):
+    root: str
+    sequence: int
+    notary: str
+    leaf_count: int
+    block_number: int
+    block_time: int
+    log_head: str
+    manifest: str

@@ -1,0 +1,139 @@
+"""Streaming multipart upload: hash while receiving, never hold the file, 413 at the limit.
+
+Parts: `file` (required, the content) and `metadata` (optional, JSON of MetadataIn).
+The file's name and media type come from its part headers unless metadata gives them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from notary.core.hashing import ContentDigest, StreamHasher
+from notary.errors import PayloadTooLargeError, ValidationError
+
+MAX_METADATA_PART_BYTES: Final = 64 * 1024
+MULTIPART_OVERHEAD_BYTES: Final = 128 * 1024
+"""Room for boundaries, part headers and the metadata part beyond the file itself."""
+
+
+@dataclass
+class _Part:
+    """Header state of the part being parsed."""
+
+    name: str = ""
+    header_name: bytes = b""
+    header_value: bytes = b""
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Upload:
+    digest: ContentDigest | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+async def receive(
+    content_type: str | None, content_length: str | None, body: AsyncIterator[bytes], max_bytes: int
+) -> Upload:
+    """Parse a multipart body chunk by chunk; raise ValidationError/PayloadTooLargeError."""
+    media, params = parse_options_header(content_type or "")
+    boundary = params.get(b"boundary")
+    if media != b"multipart/form-data" or not boundary:
+        raise ValidationError("upload must be multipart/form-data with a `file` part")
+    if (
+        content_length is not None
+        and content_length.isdigit()
+        and int(content_length) > max_bytes + MULTIPART_OVERHEAD_BYTES
+    ):
+        raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
+
+    upload = Upload()
+    part = _Part()
+    hasher: StreamHasher | None = None
+    meta_buf = bytearray()
+    size = 0
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        part.header_name += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        part.header_value += data[start:end]
+
+    def on_header_end() -> None:
+        part.headers[part.header_name.lower()] = part.header_value
+        part.header_name, part.header_value = b"", b""
+
+    def on_headers_finished() -> None:
+        nonlocal hasher
+        _, disp = parse_options_header(part.headers.get(b"content-disposition", b""))
+        part.name = disp.get(b"name", b"").decode("utf-8", "replace")
+        if part.name == "file":
+            if hasher is not None:
+                raise ValidationError("only one `file` part is allowed")
+            hasher = StreamHasher()
+            raw = disp.get(b"filename")
+            upload.filename = raw.decode("utf-8", "strict") if raw else None
+            ctype = part.headers.get(b"content-type")
+            upload.content_type = ctype.decode("latin-1") if ctype else None
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        nonlocal size
+        if part.name == "file":
+            assert hasher is not None
+            size += end - start
+            if size > max_bytes:
+                raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
+            hasher.update(data[start:end])
+        elif part.name == "metadata":
+            meta_buf.extend(data[start:end])
+            if len(meta_buf) > MAX_METADATA_PART_BYTES:
+                raise ValidationError("metadata part is too large")
+        else:
+            raise ValidationError(f"unknown part {part.name!r}: use `file` and `metadata`")
+
+    def on_part_end() -> None:
+        if part.name == "file" and hasher is not None:
+            upload.digest = hasher.digest()
+        part.headers = {}
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in body:
+            parser.write(chunk)
+        parser.finalize()
+    except (ValidationError, PayloadTooLargeError):
+        raise
+    except UnicodeDecodeError as exc:
+        raise ValidationError("file name is not valid UTF-8") from exc
+    except Exception as exc:  # python-multipart's own parse errors
+        raise ValidationError(f"malformed multipart body: {type(exc).__name__}") from exc
+    if upload.digest is None:
+        raise ValidationError("the upload has no `file` part")
+    if upload.digest.size == 0:
+        raise ValidationError("the file is empty")
+    if meta_buf:
+        try:
+            parsed = json.loads(meta_buf)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError("metadata part is not JSON") from exc
+        if not isinstance(parsed, dict):
+            raise ValidationError("metadata part must be a JSON object")
+        upload.metadata = parsed
+    return upload

@@ -1,0 +1,107 @@
+"""The running notary: store, batcher thread and chain client, built from Settings.
+
+The HTTP app holds one NotaryService; everything here is usable without HTTP (tests, CLI).
+Deposits are accepted while the chain is down; the batcher keeps retrying in the background.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from notary.batcher import Batcher, BatchPolicy
+from notary.chain.artifact import published_code_hashes
+from notary.chain.registry import RegistryWriter, connect
+from notary.config import Settings
+from notary.errors import ChainError, NotaryError
+from notary.issue import EvidenceView, TreeCache, view
+from notary.keys import load_key
+from notary.orgs import OrgView
+from notary.records import resolve_registry, resolve_rpc_url
+from notary.store.db import database_url, make_engine, make_sessionmaker
+
+MAX_WAIT_SECONDS: Final = 60.0
+"""Longest a request may block waiting for its deposit to be anchored."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: bool
+    chain: bool
+    registry: bool
+    detail: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return self.database and self.chain and self.registry
+
+
+class NotaryService:
+    """Owns the engine, the tree cache, the registry writer and the batcher thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(database_url(settings.data_dir, settings.database_url))
+        self.factory = make_sessionmaker(self.engine)
+        self.trees = TreeCache()
+        self.rpc_url = resolve_rpc_url(settings)
+        account = load_key(settings.notary_key_path, settings)
+        self.writer = RegistryWriter(
+            connect(self.rpc_url), resolve_registry(settings), account, self.rpc_url
+        )
+        policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
+        self.batcher = Batcher(self.factory, self.writer, policy)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start anchoring in the background (recovery runs first, inside the loop)."""
+        self._thread = threading.Thread(
+            target=self.batcher.run_forever, args=(self._stop,), name="notary-batcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.engine.dispose()
+
+    def readiness(self) -> Readiness:
+        detail: dict[str, str] = {}
+        database = chain = registry = False
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            database = True
+        except SQLAlchemyError as exc:
+            detail["database"] = type(exc).__name__
+        try:
+            detail["chain_id"] = str(self.writer.chain_id())
+            chain = True
+            registry = self.writer.code_hash() in published_code_hashes()
+            if not registry:
+                detail["registry"] = f"no published registry at {self.writer.address}"
+        except ChainError as exc:
+            detail["chain"] = str(exc)
+        return Readiness(database, chain, registry, detail)
+
+    def wait_anchored(self, org: OrgView, public_ids: list[str], timeout: float) -> None:
+        """Block until every id is anchored or `timeout` (capped at MAX_WAIT_SECONDS) passes."""
+        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
+        remaining = list(public_ids)
+        while remaining and time.monotonic() < deadline:
+            remaining = [i for i in remaining if view(self.factory, org, i).status != "anchored"]
+            if remaining:
+                time.sleep(0.1)
+
+    def view(self, org: OrgView, public_id: str) -> EvidenceView:
+        return view(self.factory, org, public_id)
+
+
+__all__ = ["MAX_WAIT_SECONDS", "NotaryError", "NotaryService", "Readiness"]
