@@ -37,6 +37,7 @@ from notary.errors import (
     ChainUnavailableError,
     TransactionFailedError,
 )
+from notary.faults import crash_point
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Evidence, EvidenceEvent, EvidenceStatus
 
@@ -87,6 +88,7 @@ class Batcher:
             self.check_anchors()
         anchored = self.recover()
         while (batch_id := self._form(force=force)) is not None:
+            crash_point("after_batch_formed")
             self._advance(batch_id)
             anchored += 1
         return anchored
@@ -255,6 +257,7 @@ class Batcher:
             assert row is not None
             row.status = BatchStatus.SIGNED.value
             row.raw_tx, row.tx_hash, row.nonce = signed.raw, signed.tx_hash, signed.nonce
+        crash_point("after_tx_signed")
 
     def _finish_signed(self, batch: Batch) -> bool:
         """Drive a SIGNED batch to ANCHORED; False when it had to go back to BUILT."""
@@ -279,6 +282,7 @@ class Batcher:
                     )
                     self._back_to_built(batch.id)
                     return False
+            crash_point("after_tx_sent")
             try:
                 receipt = wait(self.writer.w3, batch.tx_hash, self.writer.rpc_url)
             except TransactionFailedError:

@@ -1,0 +1,73 @@
+"""A real `notary serve` process over the session devnet, started and killed by the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+NOTARY = str(Path(sys.executable).parent / "notary")
+
+
+class ServiceProcess:
+    def __init__(self, chain, data_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+        self.env.update(
+            NOTARY_DATA_DIR=str(data_dir),
+            NOTARY_RPC_URL=chain.rpc_url,
+            NOTARY_REGISTRY=chain.deployment.registry,
+            NOTARY_NOTARY_KEY_FILE=str(chain.settings.notary_key_path),
+            NOTARY_BATCH_INTERVAL_SECONDS="0.2",
+            NOTARY_BATCH_MAX_LEAVES="50",
+            **env,
+        )
+        self.log = data_dir / "serve.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [NOTARY, *args], env=self.env, capture_output=True, text=True, timeout=120, check=True
+        )
+
+    def start(self, **env: str) -> ServiceProcess:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [NOTARY, "serve", "--port", str(self.port)],
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("notary serve did not start: " + self.log.read_text())
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

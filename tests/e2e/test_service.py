@@ -1,0 +1,152 @@
+"""End to end through a real `notary serve` process, and kill -9 at every step of batching."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+
+from notary.chain.registry import Registry, connect
+from notary.verify import Outcome, verify
+from tests.e2e.conftest import NOTARY, ServiceProcess
+
+pytestmark = pytest.mark.devnet
+
+
+def bootstrap(service: ServiceProcess) -> str:
+    service.cli("admin", "create-org", "studio", "--name", "杭州童装工作室")
+    return service.cli("admin", "create-key", "studio").stdout.strip()
+
+
+def test_end_to_end_files_and_hashes_verified_by_a_separate_process(chain, tmp_path) -> None:
+    service = ServiceProcess(chain, tmp_path / "data")
+    key = bootstrap(service)
+    service.start()
+    try:
+        client = httpx.Client(
+            base_url=service.url, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
+        files = {}
+        for i in range(3):
+            path = tmp_path / f"设计稿-{i}.png"
+            path.write_bytes(f"design {i}".encode() * 1000)
+            files[path] = client.post(
+                "/v1/evidence", files={"file": (path.name, path.read_bytes(), "image/png")}
+            ).json()
+        hashed = client.post(
+            "/v1/evidence/hashes?wait=30",
+            json={
+                "items": [
+                    {"sha256": hashlib.sha256(f"h{i}".encode()).hexdigest()} for i in range(20)
+                ]
+            },
+        )
+        assert hashed.status_code == 201 and hashed.json()["created"] == 20
+        for path, ev in files.items():
+            deadline = time.monotonic() + 30
+            while client.get(f"/v1/evidence/{ev['id']}").json()["status"] != "anchored":
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            cert = tmp_path / (path.name + ".cert.json")
+            cert.write_bytes(client.get(ev["certificate_url"]).content)
+            result = subprocess.run(
+                [
+                    NOTARY,
+                    "verify",
+                    "-c",
+                    str(cert),
+                    "-f",
+                    str(path),
+                    "--rpc",
+                    chain.rpc_url,
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert json.loads(result.stdout)["facts"]["depositor"] == "org:studio"
+        client.close()
+    finally:
+        service.stop()
+
+
+def stream_deposits(
+    url: str, key: str, acknowledged: list[str], stop: threading.Event, prefix: str
+) -> None:
+    """Deposit one hash at a time until the service stops answering; keep what it acked."""
+    with httpx.Client(base_url=url, timeout=10, headers={"Authorization": f"Bearer {key}"}) as c:
+        i = 0
+        while not stop.is_set():
+            sha = hashlib.sha256(f"{prefix}-{i}".encode()).hexdigest()
+            try:
+                r = c.post("/v1/evidence/hash", json={"sha256": sha})
+            except httpx.TransportError:
+                return
+            if r.status_code in (200, 201):
+                acknowledged.append(r.json()["id"])
+            i += 1
+
+
+@pytest.mark.parametrize(
+    "crash", ["after_batch_formed", "after_tx_signed", "after_tx_sent", "external_kill"]
+)
+def test_kill_9_loses_no_acknowledged_deposit(chain, tmp_path, crash) -> None:
+    service = ServiceProcess(chain, tmp_path / "data")
+    key = bootstrap(service)
+    service.start(**({} if crash == "external_kill" else {"NOTARY_CRASH_AT": crash}))
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    streamer = threading.Thread(
+        target=stream_deposits, args=(service.url, key, acknowledged, stop, crash)
+    )
+    streamer.start()
+    assert service.process is not None
+    if crash == "external_kill":
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 120:  # several batches in, deposits still streaming
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        service.kill9()
+    else:
+        service.process.wait(timeout=60)  # the crash point fires on the first batch
+    stop.set()
+    streamer.join(timeout=30)
+    assert service.process.returncode == -9
+    assert acknowledged, "nothing was acknowledged before the crash"
+
+    service.start()  # restart: recovery, then business as usual
+    try:
+        with httpx.Client(
+            base_url=service.url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+        ) as c:
+            deadline = time.monotonic() + 90
+            pending = set(acknowledged)
+            while pending:
+                assert time.monotonic() < deadline, f"{len(pending)} never anchored"
+                pending = {
+                    i for i in pending if c.get(f"/v1/evidence/{i}").json()["status"] != "anchored"
+                }
+                time.sleep(0.2)
+            roots: dict[str, int] = {}
+            for public_id in acknowledged:
+                cert = c.get(f"/v1/evidence/{public_id}/certificate").content
+                verdict = verify(cert, chain.rpc_url)
+                assert verdict.outcome is Outcome.VALID, (public_id, verdict.reason)
+                root = json.loads(cert)["anchor"]["root"]
+                roots[root] = roots.get(root, 0) + 1
+    finally:
+        service.stop()
+    registry = Registry(connect(chain.rpc_url), chain.deployment.registry)
+    for root in roots:
+        events = registry.contract.events.Anchored().get_logs(
+            argument_filters={"root": bytes.fromhex(root[2:])}, from_block=0
+        )
+        assert len(events) == 1, f"root {root} anchored {len(events)} times"
+    assert sum(roots.values()) == len(set(acknowledged)) == len(acknowledged)
