@@ -336,6 +336,86 @@ def build(
 
 
 @app.command()
+def deposit(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to deposit.")],
+    hash_only: Annotated[
+        bool, typer.Option("--hash-only", help="Send only hashes; files stay here.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Wait for anchoring and write certificates here."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring with --out.")] = 300,
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
+    from notary.client import NotaryClient, files_in
+
+    settings = _settings()
+    if not settings.api_key:
+        _fail("set NOTARY_API_KEY to your organization's API key")
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(files_in(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            _fail(f"cannot read {path}: no such file or folder")
+    if not files:
+        _fail("no files to deposit")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with (
+            NotaryClient(url or settings.api_url, settings.api_key) as client,
+            Progress(*columns, console=err, disable=as_json or len(files) < 2) as bar,
+        ):
+            task = bar.add_task("depositing", total=len(files))
+            results = client.deposit_paths(
+                files, hash_only=hash_only, progress=lambda n: bar.advance(task, n)
+            )
+            written: list[str] = []
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                client.wait_anchored([r["id"] for r in results], timeout=wait)
+                for path, result in zip(files, results, strict=True):
+                    target = out_dir / (path.name + ".cert.json")
+                    written.append(str(client.save_certificate(result["id"], target)))
+    except (NotaryError, TimeoutError) as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit(
+            {
+                "evidence": [
+                    {
+                        "file": str(p),
+                        "id": r["id"],
+                        "status": r["status"],
+                        "created": r.get("created"),
+                    }
+                    for p, r in zip(files, results, strict=True)
+                ],
+                "certificates": written,
+            }
+        )
+        return
+    created = sum(1 for r in results if r.get("created"))
+    out.print(
+        f"deposited {len(results)} file(s): {created} new, {len(results) - created} "
+        "already deposited",
+        highlight=False,
+    )
+    if written:
+        out.print(f"certificates written to {out_dir}", highlight=False)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (NOTARY_API_PORT).")] = None,

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     )
     batch_max_leaves: int = Field(default=10_000, ge=1, le=2**32 - 1)
     batch_interval_seconds: float = Field(default=2.0, ge=0)
+    api_url: str = Field(
+        default="http://127.0.0.1:8000", description="Notary API used by `notary deposit`."
+    )
+    api_key: str | None = Field(default=None, description="API key for `notary deposit`.")
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
 

@@ -12,6 +12,7 @@
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
     ├── DevnetError                         the local devnet cannot be started or reached
+    ├── ServiceUnavailableError (ConnectionError)  the notary API did not answer (client side)
     └── ChainError                          talking to the chain failed
         ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
         ├── TransactionFailedError          a transaction reverted or was dropped
@@ -72,6 +73,10 @@ class StorageError(NotaryError, OSError):
 
 class DevnetError(NotaryError):
     """The local devnet cannot be started, stopped or reached."""
+
+
+class ServiceUnavailableError(NotaryError, ConnectionError):
+    """The notary HTTP API could not be reached or kept failing (client side)."""
 
 
 class ChainError(NotaryError):
