@@ -1,0 +1,77 @@
+"""A devnet that loses its whole state: the restarted service re-anchors and says so."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import httpx
+import pytest
+
+from notary import devnet
+from notary.deploy import deploy
+from notary.verify import Outcome, verify
+from tests.conftest import Chain, make_settings
+from tests.e2e.conftest import ServiceProcess
+
+pytestmark = pytest.mark.devnet
+
+
+def wait_all_anchored(client: httpx.Client, ids: list[str]) -> list[dict]:
+    deadline = time.monotonic() + 60
+    while True:
+        views = [client.get(f"/v1/evidence/{i}").json() for i in ids]
+        if all(v["status"] == "anchored" for v in views):
+            return views
+        assert time.monotonic() < deadline, [v["status"] for v in views]
+        time.sleep(0.2)
+
+
+def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
+    settings = make_settings(tmp_path / "chain")
+    devnet.up(settings)
+    try:
+        chain = Chain(settings, deploy(settings).deployment)
+        service = ServiceProcess(chain, tmp_path / "service")
+        service.cli("admin", "create-org", "studio", "--name", "Studio")
+        key = service.cli("admin", "create-key", "studio").stdout.strip()
+        service.start()
+        with httpx.Client(
+            base_url=service.url, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        ) as c:
+            items = [
+                {"sha256": hashlib.sha256(f"reset-{i}".encode()).hexdigest()} for i in range(30)
+            ]
+            ids = [
+                e["id"]
+                for e in c.post("/v1/evidence/hashes", json={"items": items}).json()["items"]
+            ]
+            before = wait_all_anchored(c, ids)
+            old_cert = c.get(f"/v1/evidence/{ids[0]}/certificate").content
+        service.stop()
+
+        devnet.down(settings)
+        devnet.status(settings).state_file.unlink()  # the chain loses everything
+        devnet.up(settings)
+        assert verify(old_cert, chain.rpc_url).outcome is Outcome.INVALID
+        redeployed = deploy(settings)
+        assert redeployed.reused is False
+        assert redeployed.deployment.registry == chain.deployment.registry  # same deployer nonce
+
+        service.start()
+        with httpx.Client(
+            base_url=service.url, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        ) as c:
+            after = wait_all_anchored(c, ids)
+            for public_id in ids:
+                cert = c.get(f"/v1/evidence/{public_id}/certificate").content
+                assert verify(cert, chain.rpc_url).outcome is Outcome.VALID
+            history = [e["kind"] for e in c.get(f"/v1/evidence/{ids[0]}").json()["history"]]
+        service.stop()
+        assert history == ["received", "batched", "anchored", "anchor_lost", "anchored"]
+        assert {a["anchor"]["root"] for a in after} == {b["anchor"]["root"] for b in before}
+        # The tx hash may repeat: on a reset chain the same notary nonce, fees and calldata
+        # give byte-identical signed transactions (RFC 6979). That old certificates failed on
+        # the reset chain and the new ones pass is what proves the re-anchoring.
+    finally:
+        devnet.down(settings)
