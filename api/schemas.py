@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notary.core.leaf import Metadata
-from notary.issue import EvidenceView
+from notary.views import EvidenceView
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=4096)]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.chain.artifact import published_code_hashes
@@ -60,9 +60,14 @@ def _now() -> datetime:
 
 
 def _events(session: Session, batch_id: int, kind: str, detail: str) -> None:
+    """One history row per deposit of the batch, in one executemany."""
     now = _now()
     ids = session.scalars(select(Evidence.id).where(Evidence.batch_id == batch_id)).all()
-    session.add_all(EvidenceEvent(evidence_id=i, at=now, kind=kind, detail=detail) for i in ids)
+    if ids:
+        session.execute(
+            insert(EvidenceEvent),
+            [{"evidence_id": i, "at": now, "kind": kind, "detail": detail} for i in ids],
+        )
 
 
 class Batcher:

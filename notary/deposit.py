@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from notary.core.certificate import sm3_leaf_value
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_metadata
@@ -23,10 +23,13 @@ from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import transaction
 from notary.store.models import Evidence, EvidenceEvent, EvidenceStatus, EvidenceTag
+from notary.views import EvidenceView, summary
 
 MAX_BULK_ITEMS: Final = 10_000
 """Most hashes in one bulk request (one transaction, about 2 MB of JSON)."""
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 128
+QUERY_CHUNK: Final = 500
+"""Hashes per IN (...) lookup: far below every database's bound-parameter limit."""
 
 Kind = Literal["file", "hash"]
 
@@ -46,22 +49,13 @@ class DepositRequest:
 class DepositOutcome:
     public_id: str
     created: bool
+    view: EvidenceView
+    """The evidence as recorded (no history), for the response."""
 
 
 def depositor_of(org: OrgView) -> str:
     """The depositor identity written into leaves: the organization's slug."""
     return f"org:{org.slug}"
-
-
-def leaf_of(evidence: Evidence) -> Leaf:
-    """Rebuild the leaf of stored evidence (deterministic: the salt is stored)."""
-    return Leaf(
-        sha256=evidence.sha256,
-        sm3=sm3_leaf_value(evidence.sm3),
-        metadata_digest=metadata_digest(evidence.metadata_json),
-        depositor=evidence.depositor,
-        salt=evidence.salt,
-    )
 
 
 def _tags(metadata: Metadata) -> list[str]:
@@ -78,55 +72,150 @@ def _check(request: DepositRequest) -> Metadata:
     return validate_metadata(request.metadata)
 
 
-def _record(
-    session: Session, org: OrgView, request: DepositRequest, metadata: Metadata, now: datetime
-) -> DepositOutcome:
-    if request.idempotency_key is not None:
-        replay = session.scalar(
-            select(Evidence).where(
-                Evidence.organization_id == org.id,
-                Evidence.idempotency_key == request.idempotency_key,
+@dataclass(frozen=True)
+class _NewRow:
+    """A deposit about to be inserted."""
+
+    public_id: str
+    sha256: bytes
+    sm3: bytes | None
+    metadata: Metadata
+    depositor: str
+    salt: bytes
+    leaf_hash: bytes
+    idempotency_key: str | None
+    kind: str
+    received_at: datetime
+
+    @classmethod
+    def of(
+        cls, org: OrgView, request: DepositRequest, metadata: Metadata, now: datetime
+    ) -> _NewRow:
+        salt = secrets.token_bytes(32)
+        leaf = Leaf(
+            sha256=request.sha256,
+            sm3=sm3_leaf_value(request.sm3),
+            metadata_digest=metadata_digest(metadata),
+            depositor=depositor_of(org),
+            salt=salt,
+        )
+        return cls(
+            "ev_" + secrets.token_hex(12),
+            request.sha256,
+            request.sm3,
+            metadata,
+            leaf.depositor,
+            salt,
+            leaf.hash(),
+            request.idempotency_key,
+            request.kind,
+            now,
+        )
+
+    def values(self, org: OrgView) -> dict[str, object]:
+        return {
+            "public_id": self.public_id,
+            "organization_id": org.id,
+            "sha256": self.sha256,
+            "sm3": self.sm3,
+            "metadata_json": self.metadata,
+            "depositor": self.depositor,
+            "salt": self.salt,
+            "leaf_hash": self.leaf_hash,
+            "idempotency_key": self.idempotency_key,
+            "kind": self.kind,
+            "status": EvidenceStatus.PENDING.value,
+            "received_at": self.received_at,
+        }
+
+    def view(self) -> EvidenceView:
+        return EvidenceView(
+            public_id=self.public_id,
+            status=EvidenceStatus.PENDING.value,
+            kind=self.kind,
+            sha256=self.sha256,
+            sm3=self.sm3,
+            metadata=dict(self.metadata),
+            received_at=self.received_at,
+            batch_root=None,
+            block_number=None,
+            block_time=None,
+            tx_hash=None,
+            history=(),
+        )
+
+
+def _existing(session: Session, org: OrgView, shas: list[bytes]) -> dict[bytes, Evidence]:
+    found: dict[bytes, Evidence] = {}
+    for start in range(0, len(shas), QUERY_CHUNK):
+        chunk = shas[start : start + QUERY_CHUNK]
+        rows = session.scalars(
+            select(Evidence)
+            .options(selectinload(Evidence.batch))
+            .where(Evidence.organization_id == org.id, Evidence.sha256.in_(chunk))
+        )
+        found.update((row.sha256, row) for row in rows)
+    return found
+
+
+def _record_all(
+    session: Session, org: OrgView, checked: list[tuple[DepositRequest, Metadata]]
+) -> list[DepositOutcome]:
+    """Set-wise: one lookup per QUERY_CHUNK hashes, one executemany INSERT for new rows."""
+    now = datetime.now(UTC)
+    existing = _existing(session, org, [r.sha256 for r, _ in checked])
+    outcomes: list[DepositOutcome] = []
+    fresh: dict[bytes, _NewRow] = {}
+    for request, metadata in checked:
+        if request.idempotency_key is not None:
+            replay = session.scalar(
+                select(Evidence).where(
+                    Evidence.organization_id == org.id,
+                    Evidence.idempotency_key == request.idempotency_key,
+                )
             )
+            if replay is not None:
+                if replay.sha256 != request.sha256:
+                    raise ConflictError("Idempotency-Key was used for other content")
+                outcomes.append(DepositOutcome(replay.public_id, False, summary(replay)))
+                continue
+        if request.sha256 in existing:
+            e = existing[request.sha256]
+            outcomes.append(DepositOutcome(e.public_id, False, summary(e)))
+        elif request.sha256 in fresh:  # the same content twice in one request
+            row = fresh[request.sha256]
+            outcomes.append(DepositOutcome(row.public_id, False, row.view()))
+        else:
+            row = _NewRow.of(org, request, metadata, now)
+            fresh[request.sha256] = row
+            outcomes.append(DepositOutcome(row.public_id, True, row.view()))
+    if fresh:
+        ids: dict[str, int] = dict(
+            session.execute(  # one executemany, ids via RETURNING
+                insert(Evidence).returning(Evidence.public_id, Evidence.id),
+                [row.values(org) for row in fresh.values()],
+            ).all()
         )
-        if replay is not None:
-            if replay.sha256 != request.sha256:
-                raise ConflictError("Idempotency-Key was used for other content")
-            return DepositOutcome(replay.public_id, created=False)
-    existing = session.scalar(
-        select(Evidence).where(
-            Evidence.organization_id == org.id, Evidence.sha256 == request.sha256
+        session.execute(
+            insert(EvidenceEvent),
+            [
+                {
+                    "evidence_id": ids[row.public_id],
+                    "at": now,
+                    "kind": "received",
+                    "detail": f"{row.kind} deposit recorded",
+                }
+                for row in fresh.values()
+            ],
         )
-    )
-    if existing is not None:
-        return DepositOutcome(existing.public_id, created=False)
-    evidence = Evidence(
-        public_id="ev_" + secrets.token_hex(12),
-        organization_id=org.id,
-        sha256=request.sha256,
-        sm3=request.sm3,
-        metadata_json=metadata,
-        depositor=depositor_of(org),
-        salt=secrets.token_bytes(32),
-        idempotency_key=request.idempotency_key,
-        kind=request.kind,
-        status=EvidenceStatus.PENDING.value,
-        received_at=now,
-    )
-    evidence.leaf_hash = leaf_of(evidence).hash()
-    session.add(evidence)
-    session.flush()
-    session.add_all(
-        EvidenceTag(evidence_id=evidence.id, tag=t) for t in sorted(set(_tags(metadata)))
-    )
-    session.add(
-        EvidenceEvent(
-            evidence_id=evidence.id,
-            at=now,
-            kind="received",
-            detail=f"{request.kind} deposit recorded",
-        )
-    )
-    return DepositOutcome(evidence.public_id, created=True)
+        tags = [
+            {"evidence_id": ids[row.public_id], "tag": t}
+            for row in fresh.values()
+            for t in sorted(set(_tags(row.metadata)))
+        ]
+        if tags:
+            session.execute(insert(EvidenceTag), tags)
+    return outcomes
 
 
 def deposit(
@@ -139,10 +228,9 @@ def deposit(
         raise ValidationError(f"at most {MAX_BULK_ITEMS} deposits per request")
     checked = [(r, _check(r)) for r in requests]  # all validated before anything is written
     for attempt in range(2):
-        now = datetime.now(UTC)
         try:
             with transaction(factory) as session:
-                return [_record(session, org, r, m, now) for r, m in checked]
+                return _record_all(session, org, checked)
         except StorageError as exc:
             # a concurrent request inserted the same content first: read it on the retry
             if attempt == 0 and isinstance(exc.__cause__, IntegrityError):

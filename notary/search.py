@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import ValidationError
-from notary.issue import EvidenceView, summary
 from notary.orgs import OrgView
 from notary.store.db import transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
+from notary.views import EvidenceView, summary
 
 MAX_PAGE: Final = 500
 

@@ -19,11 +19,12 @@ from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
 from notary.errors import ChainError, NotaryError
-from notary.issue import EvidenceView, TreeCache, view
+from notary.issue import TreeCache, view, views
 from notary.keys import load_key
 from notary.orgs import OrgView
 from notary.records import resolve_registry, resolve_rpc_url
 from notary.store.db import database_url, make_engine, make_sessionmaker
+from notary.views import EvidenceView
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
@@ -91,14 +92,17 @@ class NotaryService:
             detail["chain"] = str(exc)
         return Readiness(database, chain, registry, detail)
 
-    def wait_anchored(self, org: OrgView, public_ids: list[str], timeout: float) -> None:
-        """Block until every id is anchored or `timeout` (capped at MAX_WAIT_SECONDS) passes."""
+    def wait_anchored(
+        self, org: OrgView, public_ids: list[str], timeout: float
+    ) -> list[EvidenceView]:
+        """Views of `public_ids` once all are anchored, or when `timeout` passes (capped at
+        MAX_WAIT_SECONDS), whichever comes first."""
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
-        remaining = list(public_ids)
-        while remaining and time.monotonic() < deadline:
-            remaining = [i for i in remaining if view(self.factory, org, i).status != "anchored"]
-            if remaining:
-                time.sleep(0.1)
+        while True:
+            current = views(self.factory, org, public_ids)
+            if all(v.status == "anchored" for v in current) or time.monotonic() >= deadline:
+                return current
+            time.sleep(0.1)
 
     def view(self, org: OrgView, public_id: str) -> EvidenceView:
         return view(self.factory, org, public_id)

@@ -52,11 +52,11 @@ def _respond(
     wait: float,
     response: Response,
 ) -> list[EvidenceOut]:
+    current = [o.view for o in outcomes]
     if wait:
-        service.wait_anchored(org, [o.public_id for o in outcomes], wait)
-    out = [EvidenceOut.of(service.view(org, o.public_id), created=o.created) for o in outcomes]
+        current = service.wait_anchored(org, [o.public_id for o in outcomes], wait)
     response.status_code = 201 if any(o.created for o in outcomes) else 200
-    return out
+    return [EvidenceOut.of(v, created=o.created) for v, o in zip(current, outcomes, strict=True)]
 
 
 @router.post(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
 
 from notary.errors import ValidationError
 
@@ -161,9 +161,28 @@ class Leaf:
             "0x" + self.salt.hex(),
         ]
 
+    def abi_encoded(self) -> bytes:
+        """abi.encode(values) for LEAF_ENCODING, written out for speed.
+
+        Equal to eth_abi.encode(LEAF_ENCODING, values), which a property test checks: six
+        head words (the two strings as offsets), then each string as length + UTF-8 padded
+        to a multiple of 32 bytes.
+        """
+        scheme, depositor = self.scheme.encode("utf-8"), self.depositor.encode("utf-8")
+        scheme_tail = _word(len(scheme)) + _pad(scheme)
+        head = (
+            _word(6 * 32)
+            + self.sha256
+            + self.sm3
+            + self.metadata_digest
+            + _word(6 * 32 + len(scheme_tail))
+            + self.salt
+        )
+        return head + scheme_tail + _word(len(depositor)) + _pad(depositor)
+
     def hash(self) -> bytes:
         """keccak256(keccak256(abi.encode(values))): the Merkle leaf."""
-        return keccak(keccak(abi_encode(list(LEAF_ENCODING), list(self.abi_values()))))
+        return keccak(keccak(self.abi_encoded()))
 
     @classmethod
     def from_json_values(cls, values: list[object]) -> Leaf:
@@ -181,6 +200,19 @@ class Leaf:
             depositor=depositor,
             salt=parse_hex32("leaf salt", salt),
         )
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _pad(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 32)
+
+
+def abi_encode_reference(leaf: Leaf) -> bytes:
+    """The generic encoder (eth_abi), the reference that Leaf.abi_encoded must equal."""
+    return abi_encode(list(LEAF_ENCODING), list(leaf.abi_values()))
 
 
 _HEX32 = re.compile(r"(0x)?[0-9a-fA-F]{64}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak
 
 from notary.errors import NotFoundError, ValidationError
 

@@ -181,3 +181,15 @@ def test_validation_accepts_or_refuses_cleanly(metadata: dict[str, object]) -> N
     except ValidationError:
         return
     assert json.loads(canonical_metadata(clean)) == clean
+
+
+@given(
+    st.text(max_size=300).filter(lambda t: t == t.strip() and t and t.isprintable()),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+)
+def test_fast_encoder_equals_eth_abi(depositor: str, sha: bytes, salt: bytes) -> None:
+    from notary.core.leaf import abi_encode_reference
+
+    leaf = Leaf(sha256=sha, sm3=salt, metadata_digest=sha[::-1], depositor=depositor, salt=salt)
+    assert leaf.abi_encoded() == abi_encode_reference(leaf)
