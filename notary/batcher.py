@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.chain.artifact import published_code_hashes
@@ -39,7 +39,7 @@ from notary.errors import (
 )
 from notary.faults import crash_point
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchStatus, Evidence, EvidenceEvent, EvidenceStatus
+from notary.store.models import Batch, BatchEvent, BatchStatus, Evidence, EvidenceStatus
 
 log = logging.getLogger("notary.batcher")
 
@@ -60,14 +60,8 @@ def _now() -> datetime:
 
 
 def _events(session: Session, batch_id: int, kind: str, detail: str) -> None:
-    """One history row per deposit of the batch, in one executemany."""
-    now = _now()
-    ids = session.scalars(select(Evidence.id).where(Evidence.batch_id == batch_id)).all()
-    if ids:
-        session.execute(
-            insert(EvidenceEvent),
-            [{"evidence_id": i, "at": now, "kind": kind, "detail": detail} for i in ids],
-        )
+    """Record a step in the history of every deposit of the batch (one row per batch)."""
+    session.add(BatchEvent(batch_id=batch_id, at=_now(), kind=kind, detail=detail))
 
 
 class Batcher:

@@ -22,7 +22,7 @@ from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceEvent, EvidenceStatus, EvidenceTag
+from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
 from notary.views import EvidenceView, summary
 
 MAX_BULK_ITEMS: Final = 10_000
@@ -195,18 +195,6 @@ def _record_all(
                 insert(Evidence).returning(Evidence.public_id, Evidence.id),
                 [row.values(org) for row in fresh.values()],
             ).all()
-        )
-        session.execute(
-            insert(EvidenceEvent),
-            [
-                {
-                    "evidence_id": ids[row.public_id],
-                    "at": now,
-                    "kind": "received",
-                    "detail": f"{row.kind} deposit recorded",
-                }
-                for row in fresh.values()
-            ],
         )
         tags = [
             {"evidence_id": ids[row.public_id], "tag": t}

@@ -16,7 +16,7 @@ from notary.core.merkle import MerkleTree, build_tree
 from notary.errors import ConflictError, NotFoundError
 from notary.orgs import OrgView
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchStatus, Evidence, EvidenceEvent
+from notary.store.models import Batch, BatchEvent, BatchStatus, Evidence, EvidenceEvent
 from notary.views import EvidenceView, leaf_of, summary
 
 QUERY_CHUNK: Final = 500
@@ -84,12 +84,23 @@ def view(factory: sessionmaker[Session], org: OrgView, public_id: str) -> Eviden
 
 
 def _view(session: Session, e: Evidence) -> EvidenceView:
-    history = session.execute(
-        select(EvidenceEvent.at, EvidenceEvent.kind, EvidenceEvent.detail)
-        .where(EvidenceEvent.evidence_id == e.id)
-        .order_by(EvidenceEvent.id)
+    own = session.execute(
+        select(EvidenceEvent.at, EvidenceEvent.kind, EvidenceEvent.detail).where(
+            EvidenceEvent.evidence_id == e.id
+        )
     ).all()
-    return summary(e, tuple((at, kind, detail) for at, kind, detail in history))
+    of_batch = (
+        session.execute(
+            select(BatchEvent.at, BatchEvent.kind, BatchEvent.detail)
+            .where(BatchEvent.batch_id == e.batch_id)
+            .order_by(BatchEvent.id)
+        ).all()
+        if e.batch_id is not None
+        else []
+    )
+    received = (e.received_at, "received", f"{e.kind} deposit recorded")
+    later = sorted([*own, *of_batch], key=lambda event: event[0])  # stable: batch order kept
+    return summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))
 
 
 def certificate(

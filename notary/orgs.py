@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from notary.errors import NotFoundError, PermissionDeniedError, ValidationError
 from notary.store.db import transaction
@@ -119,7 +119,9 @@ def authenticate(factory: sessionmaker[Session], presented: str) -> OrgView:
         raise PermissionDeniedError("malformed API key")
     prefix, secret = match.groups()
     with transaction(factory) as session:
-        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        key = session.scalar(
+            select(ApiKey).options(joinedload(ApiKey.organization)).where(ApiKey.prefix == prefix)
+        )
         digest = hashlib.sha256(secret.encode()).digest()
         if key is None or not hmac.compare_digest(key.secret_sha256, digest):
             raise PermissionDeniedError("unknown API key")

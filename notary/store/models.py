@@ -112,8 +112,21 @@ class Evidence(Base):
     batch: Mapped[Batch | None] = relationship()
 
 
+class BatchEvent(Base):
+    """What happened to a batch (batched, anchored, anchor lost): part of the history of
+    every deposit in it, stored once per batch rather than once per deposit."""
+
+    __tablename__ = "batch_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(512), default="")
+
+
 class EvidenceEvent(Base):
-    """The history of one piece of evidence, for the depositor and the auditor."""
+    """Events of one piece of evidence beyond its batch's (received is `received_at`)."""
 
     __tablename__ = "evidence_events"
 
