@@ -8,6 +8,7 @@ all of it is recorded, or (on invalid input) none of it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from notary.core.certificate import sm3_leaf_value
-from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_metadata
+from notary.core.leaf import Leaf, Metadata, canonical_json, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import transaction
@@ -95,7 +96,7 @@ class _NewRow:
         leaf = Leaf(
             sha256=request.sha256,
             sm3=sm3_leaf_value(request.sm3),
-            metadata_digest=metadata_digest(metadata),
+            metadata_digest=hashlib.sha256(canonical_json(metadata)).digest(),  # validated
             depositor=depositor_of(org),
             salt=salt,
         )
