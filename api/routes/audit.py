@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import Auditor, Service
 from api.schemas import AuditAnchorOut
+from notary import audit
+from notary.audit import MAX_AUDIT_PAGE
 from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
-from notary.errors import NotFoundError, ValidationError
+from notary.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-
-MAX_AUDIT_PAGE = 1000
 
 
 def _out(a: OnChainAnchor) -> AuditAnchorOut:
@@ -33,29 +34,26 @@ def _out(a: OnChainAnchor) -> AuditAnchorOut:
 @router.get(
     "/anchors",
     response_model=list[AuditAnchorOut],
-    summary="Anchors by sequence range (1-based), from the registry's views",
+    summary="Anchors by sequence range, or by block-time range (since/until), from the chain",
 )
 def anchors(
     _: Auditor,
     service: Service,
     first: Annotated[int, Query(ge=1)] = 1,
     count: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
+    since: Annotated[datetime | None, Query(description="Block time from (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Block time to (exclusive).")] = None,
 ) -> list[AuditAnchorOut]:
-    reader = service.writer
-    total = reader.anchor_count()
-    out = []
-    for sequence in range(first, min(total, first + count - 1) + 1):
-        out.append(_out(reader.anchor_of(reader.root_at(sequence))))
-    return out
+    if since is None and until is None:
+        return [_out(a) for a in audit.by_sequence(service.writer, first, count)]
+    start = int(since.timestamp()) if since else 0
+    end = int(until.timestamp()) if until else 2**63
+    return [_out(a) for a in audit.by_time(service.writer, start, end, count)]
 
 
 @router.get("/anchors/{root}", response_model=AuditAnchorOut, summary="One anchor by root")
 def anchor(root: str, _: Auditor, service: Service) -> AuditAnchorOut:
-    try:
-        value = parse_hex32("root", root)
-    except ValidationError:
-        raise
-    record = service.writer.anchor_of(value)
+    record = service.writer.anchor_of(parse_hex32("root", root))
     if record.sequence == 0:
         raise NotFoundError(f"root {root} is not anchored in {service.writer.address}")
     return _out(record)

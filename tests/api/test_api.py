@@ -390,3 +390,22 @@ def test_deposits_are_accepted_while_the_chain_is_down(chain, tmp_path) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def test_audit_by_time_range(api) -> None:
+    from datetime import UTC, datetime
+
+    with api.client() as c:
+        ev = c.post("/v1/evidence/hash?wait=30", json={"sha256": h("audit-time")}).json()
+    t = ev["anchor"]["block_time"]
+    since = datetime.fromtimestamp(t, UTC).isoformat()
+    until = datetime.fromtimestamp(t + 1, UTC).isoformat()
+    with api.client("court") as auditor:
+        found = auditor.get("/v1/audit/anchors", params={"since": since, "until": until}).json()
+        assert ev["anchor"]["root"] in [a["root"] for a in found]
+        assert all(t <= a["block_time"] < t + 1 for a in found)
+        assert_error(
+            auditor.get("/v1/audit/anchors", params={"since": until, "until": since}),
+            422,
+            "invalid_input",
+        )

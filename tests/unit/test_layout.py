@@ -18,16 +18,21 @@ FORBIDDEN = (
     "notary.records",
     "notary.build",
     "solcx",
+    "notary.store",
+    "notary.service",
+    "notary.batcher",
+    "notary.deposit",
 )
 
 
-def test_verify_module_imports_no_database_or_operator_code() -> None:
+def test_verify_and_audit_import_no_database_or_operator_code() -> None:
     code = (
-        "import json, sys; import notary.verify; print(json.dumps(sorted(m for m in sys.modules)))"
+        "import json, sys; import notary.verify, notary.audit; "
+        "print(json.dumps(sorted(m for m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    assert "notary.verify" in loaded
+    assert {"notary.verify", "notary.audit"} <= loaded
     assert not loaded & set(FORBIDDEN), loaded & set(FORBIDDEN)
 
 
