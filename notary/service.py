@@ -18,7 +18,7 @@ from notary.batcher import Batcher, BatchPolicy
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
-from notary.errors import ChainError, NotaryError
+from notary.errors import ChainError
 from notary.issue import TreeCache, view, views
 from notary.keys import load_key
 from notary.orgs import OrgView
@@ -106,6 +106,3 @@ class NotaryService:
 
     def view(self, org: OrgView, public_id: str) -> EvidenceView:
         return view(self.factory, org, public_id)
-
-
-__all__ = ["MAX_WAIT_SECONDS", "NotaryError", "NotaryService", "Readiness"]

@@ -1,0 +1,75 @@
+"""Shared pieces of the `notary` command: the Typer apps, consoles, exit codes, helpers.
+
+Exit codes: 0 success (for verify: VALID), 1 verify found the certificate INVALID,
+2 could not do or decide (bad arguments, unreachable chain, missing setup).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from notary.config import Settings
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    help="Evidence notary: anchor files on a chain, issue and verify certificates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+devnet_app = typer.Typer(
+    help="The local devnet (anvil), state kept in the data directory.", no_args_is_help=True
+)
+app.add_typer(devnet_app, name="devnet")
+admin_app = typer.Typer(
+    help="Organizations and API keys (writes the database directly).", no_args_is_help=True
+)
+app.add_typer(admin_app, name="admin")
+
+
+def silence_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class _Console(Console):
+    """A rich Console that survives a closed pipe (`notary verify ... | head`).
+
+    rich's default exits with status 1 on a broken pipe, which would turn a VALID verdict
+    into exit code 1 ("invalid") for a script; here output stops and the exit code stands.
+    """
+
+    def on_broken_pipe(self) -> None:
+        silence_stdout()
+
+
+err = _Console(stderr=True)
+out = _Console()
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        fail(f"invalid NOTARY_* setting: {exc}")
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+RpcOption = Annotated[str | None, typer.Option("--rpc", help="Chain JSON-RPC URL.")]
+
+
+def emit(document: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,182 @@
+"""`notary serve|deposit|admin`: the HTTP service, its client, organizations and keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from notary.cli.common import JsonFlag, admin_app, app, emit, err, fail, load_settings, out
+from notary.errors import NotaryError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+
+@app.command()
+def deposit(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to deposit.")],
+    hash_only: Annotated[
+        bool, typer.Option("--hash-only", help="Send only hashes; files stay here.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Wait for anchoring and write certificates here."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring with --out.")] = 300,
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
+    from notary.client import NotaryClient, files_in
+
+    settings = load_settings()
+    if not settings.api_key:
+        fail("set NOTARY_API_KEY to your organization's API key")
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(files_in(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            fail(f"cannot read {path}: no such file or folder")
+    if not files:
+        fail("no files to deposit")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with (
+            NotaryClient(url or settings.api_url, settings.api_key) as client,
+            Progress(*columns, console=err, disable=as_json or len(files) < 2) as bar,
+        ):
+            task = bar.add_task("depositing", total=len(files))
+            results = client.deposit_paths(
+                files, hash_only=hash_only, progress=lambda n: bar.advance(task, n)
+            )
+            written: list[str] = []
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                client.wait_anchored([r["id"] for r in results], timeout=wait)
+                for path, result in zip(files, results, strict=True):
+                    target = out_dir / (path.name + ".cert.json")
+                    written.append(str(client.save_certificate(result["id"], target)))
+    except (NotaryError, TimeoutError) as exc:
+        fail(str(exc))
+    if as_json:
+        emit(
+            {
+                "evidence": [
+                    {
+                        "file": str(p),
+                        "id": r["id"],
+                        "status": r["status"],
+                        "created": r.get("created"),
+                    }
+                    for p, r in zip(files, results, strict=True)
+                ],
+                "certificates": written,
+            }
+        )
+        return
+    created = sum(1 for r in results if r.get("created"))
+    out.print(
+        f"deposited {len(results)} file(s): {created} new, {len(results) - created} "
+        "already deposited",
+        highlight=False,
+    )
+    if written:
+        out.print(f"certificates written to {out_dir}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NOTARY_API_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (deposits, certificates, verification, audit) with the batcher."""
+    import logging
+
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = load_settings()
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        application = create_app(settings)
+    except NotaryError as exc:
+        fail(str(exc))
+    err.print(f"API on http://{bind_host}:{bind_port} (interactive docs: /docs)", highlight=False)
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+
+
+def _factory() -> sessionmaker[Session]:
+    from notary.store.db import database_url, make_engine, make_sessionmaker
+
+    settings = load_settings()
+    return make_sessionmaker(make_engine(database_url(settings.data_dir, settings.database_url)))
+
+
+@admin_app.command("create-org")
+def admin_create_org(
+    slug: Annotated[str, typer.Argument(help="Short id, e.g. hz-kids-studio.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="depositor, auditor or admin.")] = "depositor",
+) -> None:
+    """Create an organization."""
+    from notary.orgs import create_organization
+    from notary.store.models import Role
+
+    if role not in {r.value for r in Role}:
+        fail("role must be depositor, auditor or admin")
+    try:
+        org = create_organization(_factory(), slug, name, Role(role))
+    except NotaryError as exc:
+        fail(str(exc))
+    out.print(f"created organization {org.slug} ({org.role.value})", highlight=False)
+
+
+@admin_app.command("create-key")
+def admin_create_key(
+    slug: Annotated[str, typer.Argument(help="Organization slug.")],
+    label: Annotated[str, typer.Option(help="A note to recognize the key by.")] = "",
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from notary.orgs import create_key
+
+    try:
+        key = create_key(_factory(), slug, label)
+    except NotaryError as exc:
+        fail(str(exc))
+    err.print(f"API key for {key.organization.slug} (shown once, store it now):")
+    sys.stdout.write(key.secret + "\n")
+
+
+@admin_app.command("revoke-key")
+def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke an API key by its prefix (the part after `nk_`)."""
+    from notary.orgs import revoke_key
+
+    try:
+        revoke_key(_factory(), prefix)
+    except NotaryError as exc:
+        fail(str(exc))
+    out.print(f"revoked {prefix}")
+
+
+@admin_app.command("list-orgs")
+def admin_list_orgs() -> None:
+    """List organizations."""
+    from notary.orgs import list_organizations
+
+    for org in list_organizations(_factory()):
+        out.print(f"{org.slug}\t{org.role.value}\t{org.name}", highlight=False)
