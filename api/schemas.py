@@ -54,6 +54,12 @@ class AnchorOut(BaseModel):
     tx_hash: str
 
 
+class IpfsOut(BaseModel):
+    cid: str
+    profile: str
+    pin_state: str = Field(description="pending, pinned or failed")
+
+
 class EventOut(BaseModel):
     at: datetime
     kind: str
@@ -74,6 +80,7 @@ class EvidenceOut(BaseModel):
     metadata: dict[str, object]
     received_at: datetime
     anchor: AnchorOut | None
+    ipfs: IpfsOut | None = None
     certificate_url: str
     history: list[EventOut] | None = None
 
@@ -103,6 +110,11 @@ class EvidenceOut(BaseModel):
             metadata=v.metadata,
             received_at=received,
             anchor=anchor,
+            ipfs=IpfsOut(
+                cid=v.cid, profile=str(v.metadata.get("cid_profile", "")), pin_state=v.pin_state
+            )
+            if v.cid
+            else None,
             certificate_url=f"/v1/evidence/{v.public_id}/certificate",
             history=[EventOut(at=at, kind=k, detail=d) for at, k, d in v.history]
             if with_history

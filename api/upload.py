@@ -7,13 +7,17 @@ The file's name and media type come from its part headers unless metadata gives 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from notary.core.hashing import ContentDigest, StreamHasher
+from notary.core.unixfs import UnixfsHasher
 from notary.errors import PayloadTooLargeError, ValidationError
 
 MAX_METADATA_PART_BYTES: Final = 64 * 1024
@@ -34,13 +38,44 @@ class _Part:
 @dataclass
 class Upload:
     digest: ContentDigest | None = None
+    cid: str | None = None
     filename: str | None = None
     content_type: str | None = None
     metadata: dict[str, object] = field(default_factory=dict)
+    spool: Path | None = None
+    """The received bytes, fsynced, when a spool folder was given."""
+
+
+class _Spool:
+    """Receives the file into <spool>/<random>.part; `keep()` fsyncs and renames it."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.final = folder / secrets.token_hex(16)
+        self.part = self.final.with_suffix(".part")
+        self._file = self.part.open("xb")
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def keep(self) -> Path:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self.part.rename(self.final)
+        return self.final
+
+    def discard(self) -> None:
+        self._file.close()
+        self.part.unlink(missing_ok=True)
 
 
 async def receive(
-    content_type: str | None, content_length: str | None, body: AsyncIterator[bytes], max_bytes: int
+    content_type: str | None,
+    content_length: str | None,
+    body: AsyncIterator[bytes],
+    max_bytes: int,
+    spool_dir: Path | None = None,
 ) -> Upload:
     """Parse a multipart body chunk by chunk; raise ValidationError/PayloadTooLargeError."""
     media, params = parse_options_header(content_type or "")
@@ -57,6 +92,8 @@ async def receive(
     upload = Upload()
     part = _Part()
     hasher: StreamHasher | None = None
+    cids = UnixfsHasher()
+    spool: _Spool | None = None
     meta_buf = bytearray()
     size = 0
 
@@ -78,6 +115,9 @@ async def receive(
             if hasher is not None:
                 raise ValidationError("only one `file` part is allowed")
             hasher = StreamHasher()
+            if spool_dir is not None:
+                nonlocal spool
+                spool = _Spool(spool_dir)
             raw = disp.get(b"filename")
             upload.filename = raw.decode("utf-8", "strict") if raw else None
             ctype = part.headers.get(b"content-type")
@@ -91,6 +131,9 @@ async def receive(
             if size > max_bytes:
                 raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
             hasher.update(data[start:end])
+            cids.update(data[start:end])
+            if spool is not None:
+                spool.write(data[start:end])
         elif part.name == "metadata":
             meta_buf.extend(data[start:end])
             if len(meta_buf) > MAX_METADATA_PART_BYTES:
@@ -101,6 +144,7 @@ async def receive(
     def on_part_end() -> None:
         if part.name == "file" and hasher is not None:
             upload.digest = hasher.digest()
+            upload.cid = cids.cid()
         part.headers = {}
 
     parser = MultipartParser(
@@ -115,6 +159,19 @@ async def receive(
         },
     )
     try:
+        await _parse(parser, body)
+        _check_complete(upload, meta_buf)
+    except BaseException:
+        if spool is not None:
+            spool.discard()
+        raise
+    if spool is not None:
+        upload.spool = spool.keep()
+    return upload
+
+
+async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:
+    try:
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
@@ -124,6 +181,9 @@ async def receive(
         raise ValidationError("file name is not valid UTF-8") from exc
     except Exception as exc:  # python-multipart's own parse errors
         raise ValidationError(f"malformed multipart body: {type(exc).__name__}") from exc
+
+
+def _check_complete(upload: Upload, meta_buf: bytearray) -> None:
     if upload.digest is None:
         raise ValidationError("the upload has no `file` part")
     if upload.digest.size == 0:
@@ -136,4 +196,3 @@ async def receive(
         if not isinstance(parsed, dict):
             raise ValidationError("metadata part must be a JSON object")
         upload.metadata = parsed
-    return upload

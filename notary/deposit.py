@@ -23,7 +23,7 @@ from notary.core.leaf import Leaf, Metadata, canonical_json, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
+from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
 from notary.views import EvidenceView, summary
 
 MAX_BULK_ITEMS: Final = 10_000
@@ -44,6 +44,10 @@ class DepositRequest:
     metadata: Metadata
     kind: Kind
     idempotency_key: str | None = None
+    cid: str | None = None
+    """The content's CID under the unixfs-v1-2025 profile (files)."""
+    spool: str | None = None
+    """Spool file holding the bytes until they are pinned (files)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ class _NewRow:
     idempotency_key: str | None
     kind: str
     received_at: datetime
+    cid: str | None
+    spool: str | None
+
+    @property
+    def pin_state(self) -> str:
+        return PinState.PENDING.value if self.spool else PinState.NONE.value
 
     @classmethod
     def of(
@@ -111,6 +121,8 @@ class _NewRow:
             request.idempotency_key,
             request.kind,
             now,
+            request.cid,
+            request.spool,
         )
 
     def values(self, org: OrgView) -> dict[str, object]:
@@ -127,6 +139,9 @@ class _NewRow:
             "kind": self.kind,
             "status": EvidenceStatus.PENDING.value,
             "received_at": self.received_at,
+            "cid": self.cid,
+            "spool": self.spool,
+            "pin_state": self.pin_state,
         }
 
     def view(self) -> EvidenceView:
@@ -143,6 +158,8 @@ class _NewRow:
             block_time=None,
             tx_hash=None,
             history=(),
+            cid=self.cid,
+            pin_state=self.pin_state,
         )
 
 

@@ -18,11 +18,13 @@ from notary.batcher import Batcher, BatchPolicy
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
-from notary.errors import ChainError
+from notary.errors import ChainError, ConfigError
+from notary.ipfs import KuboRpc
 from notary.issue import TreeCache, view, views
 from notary.keys import load_key
 from notary.orgs import OrgView
-from notary.records import resolve_registry, resolve_rpc_url
+from notary.pinner import Pinner
+from notary.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.views import EvidenceView
 
@@ -57,20 +59,35 @@ class NotaryService:
         )
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
         self.batcher = Batcher(self.factory, self.writer, policy)
+        self.spool_dir = settings.data_dir / "spool"
+        self.ipfs: KuboRpc | None = None
+        self.pinner: Pinner | None = None
+        try:
+            api = resolve_ipfs_api(settings)
+        except ConfigError:
+            api = None  # no IPFS node configured: files are hashed, not kept
+        if api is not None:
+            self.ipfs = KuboRpc(api, settings.ipfs_token)
+            self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start anchoring in the background (recovery runs first, inside the loop)."""
-        self._thread = threading.Thread(
-            target=self.batcher.run_forever, args=(self._stop,), name="notary-batcher", daemon=True
-        )
-        self._thread.start()
+        """Start anchoring (recovery runs first, inside the loop) and pinning."""
+        loops = [("notary-batcher", self.batcher.run_forever)]
+        if self.pinner is not None:
+            loops.append(("notary-pinner", self.pinner.run_forever))
+        for name, loop in loops:
+            thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self.ipfs is not None:
+            self.ipfs.close()
         self.engine.dispose()
 
     def readiness(self) -> Readiness:

@@ -26,6 +26,8 @@ class EvidenceView:
     block_time: int | None
     tx_hash: bytes | None
     history: tuple[tuple[datetime, str, str], ...]
+    cid: str | None = None
+    pin_state: str = "none"
 
 
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
@@ -46,6 +48,8 @@ def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) ->
         block_time=batch.block_time if batch else None,
         tx_hash=batch.tx_hash if batch else None,
         history=history,
+        cid=e.cid,
+        pin_state=e.pin_state,
     )
 
 

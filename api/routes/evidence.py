@@ -11,8 +11,9 @@ from pydantic import ValidationError as PydanticValidationError
 
 from api.deps import Depositor, Service
 from api.schemas import BulkDepositIn, BulkOut, EvidenceOut, HashDepositIn, MetadataIn, PageOut
-from api.upload import receive
+from api.upload import Upload, receive
 from notary.core import certificate as cert_format
+from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
 from notary.deposit import DepositOutcome, DepositRequest, deposit
 from notary.errors import ValidationError
@@ -111,28 +112,44 @@ async def deposit_file(
         request.headers.get("content-length"),
         request.stream(),
         service.settings.max_upload_bytes,
+        spool_dir=service.spool_dir if service.ipfs is not None else None,
     )
+    keep_spool = False
+    try:
+        request_ = _file_request(upload, idempotency_key)
+        outcomes = await run_in_threadpool(deposit, service.factory, org, [request_])
+        keep_spool = outcomes[0].created  # known content: the first deposit's copy counts
+        out = await run_in_threadpool(_respond, service, org, outcomes, wait, response)
+    finally:
+        if upload.spool is not None and not keep_spool:
+            upload.spool.unlink(missing_ok=True)
+    return out[0]
+
+
+def _file_request(upload: Upload, idempotency_key: str | None) -> DepositRequest:
+    """The deposit of an upload: declared metadata, plus name, media type, size and CID."""
     try:
         declared = MetadataIn.model_validate(upload.metadata)
     except PydanticValidationError as exc:
         raise ValidationError(f"metadata: {exc.errors()[0]['msg']}") from exc
     digest = upload.digest
-    assert digest is not None
+    assert digest is not None and upload.cid is not None
     metadata = declared.as_metadata()
     metadata.setdefault("name", upload.filename or "unnamed")
     metadata.setdefault("media_type", upload.content_type or "application/octet-stream")
     if metadata.setdefault("size", digest.size) != digest.size:
         raise ValidationError(f"metadata size {metadata['size']} is not the file's {digest.size}")
-    request_ = DepositRequest(
+    metadata["cid"] = upload.cid
+    metadata["cid_profile"] = PROFILE
+    return DepositRequest(
         sha256=digest.sha256,
         sm3=digest.sm3,
         metadata=metadata,
         kind="file",
         idempotency_key=idempotency_key,
+        cid=upload.cid,
+        spool=upload.spool.name if upload.spool is not None else None,
     )
-    outcomes = await run_in_threadpool(deposit, service.factory, org, [request_])
-    out = await run_in_threadpool(_respond, service, org, outcomes, wait, response)
-    return out[0]
 
 
 @router.get("", response_model=PageOut, summary="List and search your evidence, newest first")

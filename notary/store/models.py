@@ -32,6 +32,13 @@ class EvidenceStatus(StrEnum):
     ANCHORED = "anchored"  # the batch root is on chain: the certificate exists
 
 
+class PinState(StrEnum):
+    NONE = "none"  # nothing to pin: a hash-only deposit
+    PENDING = "pending"  # the file waits in the spool to be pinned
+    PINNED = "pinned"  # the IPFS node holds it under the recorded CID
+    FAILED = "failed"  # pinning failed for good (reported; the spooled file is kept)
+
+
 class BatchStatus(StrEnum):
     BUILT = "built"  # leaves fixed, root computed, no transaction yet
     SIGNED = "signed"  # transaction signed and stored (hash known), maybe sent
@@ -108,6 +115,12 @@ class Evidence(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     received_at: Mapped[datetime]
+    cid: Mapped[str | None] = mapped_column(String(100))
+    pin_state: Mapped[str] = mapped_column(String(16), default=PinState.NONE.value, index=True)
+    pin_attempts: Mapped[int] = mapped_column(default=0)
+    pin_error: Mapped[str] = mapped_column(String(512), default="")
+    spool: Mapped[str | None] = mapped_column(String(64))
+    """File name in <data>/spool holding the bytes until they are pinned."""
 
     batch: Mapped[Batch | None] = relationship()
 

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from api.main import create_app
+from notary import devnet
 from notary.orgs import create_key, create_organization
 from notary.service import NotaryService
 from notary.store.db import database_url, make_engine, make_sessionmaker
@@ -32,12 +33,15 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 
-def start_server(chain, data_dir, *, batcher: bool, rpc_url: str | None = None) -> tuple:
+def start_server(
+    chain, data_dir, *, batcher: bool, rpc_url: str | None = None, ipfs_api: str | None = None
+) -> tuple:
     settings = chain.settings.model_copy(
         update={
             "data_dir": data_dir,
             "rpc_url": rpc_url or chain.rpc_url,
             "registry": chain.deployment.registry,
+            "ipfs_api": ipfs_api or devnet.status(chain.settings).ipfs_api,
             "notary_key_file": chain.settings.notary_key_path,
             "batch_interval_seconds": 0.3,
             "max_upload_bytes": UPLOAD_LIMIT,

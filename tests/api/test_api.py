@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from notary.core.cid import raw_cid
 from notary.verify import Outcome, verify
 from tests.api.conftest import UPLOAD_LIMIT, start_server
 from tests.conftest import free_port
@@ -141,13 +142,17 @@ def test_file_upload_streams_hashes_and_verifies(api, chain, tmp_path) -> None:
         ev = r.json()
         assert ev["sha256"] == hashlib.sha256(data).hexdigest()
         assert ev["sm3"] == hashlib.new("sm3", data).hexdigest()
+        expected_cid = raw_cid(hashlib.sha256(data).digest())  # one chunk: derived, not asked
         assert ev["metadata"] == {
             "name": path.name,
             "media_type": "image/png",
             "size": len(data),
             "title": "Bear dress",
             "tags": ["spring", "童装"],
+            "cid": expected_cid,
+            "cid_profile": "unixfs-v1-2025",
         }
+        assert ev["ipfs"]["cid"] == expected_cid
         assert ev["status"] == "anchored" and ev["kind"] == "file"
         cert = c.get(ev["certificate_url"]).content
         tagged = c.get("/v1/evidence?tag=童装").json()["items"]

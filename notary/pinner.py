@@ -1,0 +1,128 @@
+"""The pinner: puts spooled files on IPFS, checks their CID, then frees the spool.
+
+Every file deposit's bytes are fsynced in <data>/spool before the deposit is acknowledged,
+and its CID (computed while receiving) is already in its metadata and leaf. So an IPFS
+outage delays pinning but loses nothing: while the node is unreachable the pinner retries
+forever; a node that answers with an error is retried MAX_PIN_ATTEMPTS times; a node that
+computes another CID than ours is a failure at once (the profile is not what it claims).
+Failures are reported in the evidence (pin_state "failed", pin_error) and the spooled file
+is kept for the operator. Only a successful, matching pin deletes the spooled copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.errors import IpfsError, IpfsUnavailableError, NotFoundError
+from notary.ipfs import IpfsStore
+from notary.store.db import transaction
+from notary.store.models import Evidence, EvidenceEvent, PinState
+
+log = logging.getLogger("notary.pinner")
+
+MAX_PIN_ATTEMPTS: Final = 10
+BATCH: Final = 20
+"""Files taken per cycle."""
+
+
+def _event(session: Session, evidence_id: int, kind: str, detail: str) -> None:
+    session.add(
+        EvidenceEvent(evidence_id=evidence_id, at=datetime.now(UTC), kind=kind, detail=detail[:512])
+    )
+
+
+class Pinner:
+    def __init__(self, factory: sessionmaker[Session], ipfs: IpfsStore, spool_dir: Path) -> None:
+        self.factory = factory
+        self.ipfs = ipfs
+        self.spool_dir = spool_dir
+
+    def run_once(self) -> int:
+        """Pin what waits (BATCH at a time); return how many got pinned.
+
+        IpfsUnavailableError propagates: the caller backs off and tries again later.
+        """
+        with transaction(self.factory) as session:
+            waiting = session.execute(
+                select(Evidence.id, Evidence.cid, Evidence.spool, Evidence.metadata_json)
+                .where(Evidence.pin_state == PinState.PENDING.value)
+                .order_by(Evidence.id)
+                .limit(BATCH)
+            ).all()
+        pinned = 0
+        for evidence_id, cid, spool, metadata in waiting:
+            name = str(metadata.get("name", "file"))
+            pinned += self._pin(evidence_id, str(cid), self.spool_dir / str(spool), name)
+        return pinned
+
+    def _pin(self, evidence_id: int, expected: str, path: Path, name: str) -> int:
+        try:
+            with path.open("rb") as fh:
+                cid = self.ipfs.add(fh, name, pin=True)
+        except FileNotFoundError:
+            self._fail(evidence_id, "the spooled file is missing")
+            return 0
+        except IpfsUnavailableError:
+            raise
+        except (IpfsError, NotFoundError) as exc:
+            self._retry(evidence_id, str(exc))
+            return 0
+        if cid != expected:
+            self._fail(
+                evidence_id,
+                f"the IPFS node computed {cid}, the deposit recorded "
+                f"{expected}: the node does not apply the unixfs-v1-2025 profile",
+            )
+            return 0
+        with transaction(self.factory) as session:
+            row = session.get(Evidence, evidence_id)
+            assert row is not None
+            row.pin_state, row.spool, row.pin_error = PinState.PINNED.value, None, ""
+            _event(session, evidence_id, "pinned", f"pinned on IPFS as {cid}")
+        path.unlink(missing_ok=True)  # only now: the node holds the bytes
+        return 1
+
+    def _retry(self, evidence_id: int, error: str) -> None:
+        with transaction(self.factory) as session:
+            row = session.get(Evidence, evidence_id)
+            assert row is not None
+            row.pin_attempts += 1
+            row.pin_error = error[:512]
+            if row.pin_attempts >= MAX_PIN_ATTEMPTS:
+                row.pin_state = PinState.FAILED.value
+                _event(
+                    session,
+                    evidence_id,
+                    "pin_failed",
+                    f"gave up after {row.pin_attempts} attempts: {error}",
+                )
+        log.warning("pin of evidence %s failed: %s", evidence_id, error)
+
+    def _fail(self, evidence_id: int, error: str) -> None:
+        with transaction(self.factory) as session:
+            row = session.get(Evidence, evidence_id)
+            assert row is not None
+            row.pin_state, row.pin_error = PinState.FAILED.value, error[:512]
+            _event(session, evidence_id, "pin_failed", error)
+        log.error("pin of evidence %s failed for good: %s", evidence_id, error)
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        backoff = poll_seconds
+        while not stop.is_set():
+            try:
+                self.run_once()
+                backoff = poll_seconds
+            except IpfsUnavailableError as exc:
+                log.warning("pinning paused: %s", exc)
+                backoff = min(backoff * 2, 10.0)
+            except Exception:
+                log.exception("pinner cycle failed")
+                backoff = min(backoff * 2, 10.0)
+            stop.wait(backoff)

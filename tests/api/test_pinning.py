@@ -1,0 +1,73 @@
+"""File deposits on IPFS through the real server and the devnet's real IPFS node."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+
+from notary import devnet
+from notary.core.unixfs import UnixfsHasher
+from notary.ipfs import KuboRpc
+from notary.verify import Outcome, verify
+from tests.api.conftest import UPLOAD_LIMIT
+
+pytestmark = pytest.mark.devnet
+
+
+def wait_pinned(client, evidence_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        ev = client.get(f"/v1/evidence/{evidence_id}").json()
+        if ev["ipfs"]["pin_state"] != "pending":
+            return ev
+        assert time.monotonic() < deadline, ev
+        time.sleep(0.1)
+
+
+def test_file_is_pinned_under_the_cid_we_computed(api, chain) -> None:
+    data = os.urandom(UPLOAD_LIMIT - 1000)  # under the server's limit
+    ours = UnixfsHasher()
+    ours.update(data)
+    with api.client() as c:
+        ev = c.post("/v1/evidence?wait=30", files={"file": ("spring.png", data)}).json()
+        assert ev["ipfs"] == {
+            "cid": ours.cid(),
+            "profile": "unixfs-v1-2025",
+            "pin_state": ev["ipfs"]["pin_state"],
+        }
+        done = wait_pinned(c, ev["id"])
+        assert done["ipfs"]["pin_state"] == "pinned"
+        assert "pinned" in [e["kind"] for e in done["history"]]
+        cert = c.get(ev["certificate_url"]).content
+    node = KuboRpc(devnet.status(chain.settings).ipfs_api)
+    assert ours.cid() in node.pins()
+    assert b"".join(node.cat(ours.cid())) == data
+    assert list(api.service.spool_dir.iterdir()) == []  # the spooled copy is gone
+    assert verify(cert, chain.rpc_url).outcome is Outcome.VALID
+    assert b'"cid": "' + ours.cid().encode() in cert
+
+
+def test_repeated_and_rejected_uploads_leave_no_spool(api) -> None:
+    data = os.urandom(5000)
+    with api.client() as c:
+        first = c.post("/v1/evidence", files={"file": ("a.png", data)}).json()
+        wait_pinned(c, first["id"])
+        again = c.post("/v1/evidence", files={"file": ("b.png", data)})
+        assert again.status_code == 200 and again.json()["id"] == first["id"]
+        big = c.post("/v1/evidence", files={"file": ("big.bin", os.urandom(UPLOAD_LIMIT + 1))})
+        assert big.status_code == 413
+        bad = c.post(
+            "/v1/evidence",
+            files={"file": ("c.png", os.urandom(10)), "metadata": (None, '{"size": 3}')},
+        )
+        assert bad.status_code == 422
+    assert list(api.service.spool_dir.iterdir()) == []
+
+
+def test_hash_deposits_have_nothing_to_pin(api) -> None:
+    with api.client() as c:
+        ev = c.post("/v1/evidence/hash", json={"sha256": hashlib.sha256(b"x").hexdigest()})
+        assert ev.json()["ipfs"] is None
