@@ -245,6 +245,20 @@ class NotaryClient:
             if pending:
                 time.sleep(0.5)
 
+    def download(self, evidence_id: str, what: str, target: str | Path) -> Path:
+        """Save the deposited `file` or the court `bundle` (zip) of evidence_id to `target`."""
+        if what not in ("file", "bundle"):
+            raise errors.ValidationError("download `file` or `bundle`")
+        target = Path(target)
+        with self._http.stream("GET", f"/v1/evidence/{evidence_id}/{what}") as r:
+            if r.status_code >= 400:
+                r.read()
+                _raise_for(r)
+            with target.open("wb") as out:
+                for chunk in r.iter_bytes():
+                    out.write(chunk)
+        return target
+
     def save_certificate(self, evidence_id: str, target: str | Path) -> Path:
         target = Path(target)
         target.write_bytes(self.certificate(evidence_id))

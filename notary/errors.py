@@ -11,6 +11,7 @@
     ├── ConflictError                       the request contradicts stored state
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
+    │   └── IntegrityError                  stored bytes no longer match the anchored hash
     ├── DevnetError                         the local devnet cannot be started or reached
     ├── ServiceUnavailableError (ConnectionError)  the notary API did not answer (client side)
     ├── IpfsError                           talking to the IPFS node failed
@@ -71,6 +72,10 @@ class ConfigError(NotaryError):
 
 class StorageError(NotaryError, OSError):
     """The data directory cannot be read or written."""
+
+
+class IntegrityError(StorageError):
+    """Stored or retrieved bytes do not match the hash that was deposited and anchored."""
 
 
 class DevnetError(NotaryError):

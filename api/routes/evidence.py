@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
+from starlette.background import BackgroundTask
 
 from api.deps import Depositor, Service
 from api.schemas import BulkDepositIn, BulkOut, EvidenceOut, HashDepositIn, MetadataIn, PageOut
@@ -16,9 +22,10 @@ from notary.core import certificate as cert_format
 from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
 from notary.deposit import DepositOutcome, DepositRequest, deposit
-from notary.errors import ValidationError
+from notary.errors import ConflictError, ValidationError
 from notary.issue import certificate
 from notary.orgs import OrgView
+from notary.retrieve import content, write_bundle
 from notary.search import Query as SearchQuery
 from notary.search import search
 from notary.service import MAX_WAIT_SECONDS, NotaryService
@@ -198,4 +205,47 @@ def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Respo
         cert_format.dumps(cert),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{ascii_name}.cert.json"'},
+    )
+
+
+def _disposition(name: str) -> str:
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@router.get("/{evidence_id}/file", summary="The deposited file, checked against its hash")
+def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingResponse:
+    """Streams the file back (from the spool or IPFS). If the bytes do not hash to the
+    deposited SHA-256 the transfer is cut short instead of completing."""
+    file = content(service.factory, org, evidence_id, service.ipfs, service.spool_dir)
+    return StreamingResponse(
+        file.chunks,
+        media_type=file.media_type,
+        headers={
+            "Content-Disposition": _disposition(file.name),
+            "Content-Length": str(file.size),
+            "X-Content-SHA256": file.sha256.hex(),
+        },
+    )
+
+
+@router.get("/{evidence_id}/bundle", summary="A zip for a court: file, certificate, CAR, README")
+def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileResponse:
+    if service.ipfs is None:
+        raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")
+    file = content(service.factory, org, evidence_id, service.ipfs, service.spool_dir)
+    service.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="bundle-", suffix=".zip", dir=service.settings.data_dir)
+    os.close(handle)
+    target = Path(name)
+    try:
+        write_bundle(target, service.factory, service.trees, org, evidence_id, service.ipfs, file)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        target,
+        media_type="application/zip",
+        filename=f"{file.name}.evidence.zip",
+        background=BackgroundTask(target.unlink, missing_ok=True),
     )

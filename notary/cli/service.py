@@ -96,6 +96,30 @@ def deposit(
         out.print(f"certificates written to {out_dir}", highlight=False)
 
 
+@app.command("export")
+def export_bundle(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id (ev_...).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Zip to write (default <id>.evidence.zip).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+) -> None:
+    """Write the court bundle of EVIDENCE: file, certificate, CAR and a README (zh/en)."""
+    from notary.client import NotaryClient
+
+    settings = load_settings()
+    if not settings.api_key:
+        fail("set NOTARY_API_KEY to your organization's API key")
+    target = out_file or Path(f"{evidence_id}.evidence.zip")
+    try:
+        with NotaryClient(url or settings.api_url, settings.api_key) as client:
+            client.download(evidence_id, "bundle", target)
+    except NotaryError as exc:
+        target.unlink(missing_ok=True)
+        fail(str(exc))
+    out.print(f"wrote {target}", highlight=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_API_HOST).")] = None,

@@ -19,7 +19,7 @@ from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
 from tests.conftest import free_port
 
-UPLOAD_LIMIT = 1024 * 1024
+UPLOAD_LIMIT = 2 * 1024 * 1024  # above one 1 MiB chunk, so multi-block files fit
 
 
 @dataclass

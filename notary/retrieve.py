@@ -1,0 +1,198 @@
+"""Giving deposited files back, and court bundles.
+
+Bytes come from the spool (not pinned yet) or from IPFS, and are hashed while they stream:
+if they do not hash to the deposited SHA-256, the stream ends with IntegrityError instead of
+completing, so a corrupted copy is never delivered as if it were the evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.core import certificate as cert_format
+from notary.errors import ConflictError, IntegrityError, NotFoundError
+from notary.ipfs import IpfsStore
+from notary.issue import TreeCache, certificate, view
+from notary.orgs import OrgView
+from notary.store.db import transaction
+from notary.store.models import Evidence, PinState
+
+READ_SIZE: Final = 1024 * 1024
+
+README: Final = """证据包 / Evidence bundle
+=========================
+
+中文
+----
+本证据包包含:
+  1. {name} —— 存证的原始文件;
+  2. {name}.cert.json —— 存证证书(JSON);
+  3. {name}.car —— 该文件在 IPFS 上的数据块(CAR 格式),CID: {cid}。
+
+如何核验(无需信任存证平台):
+  a) 计算文件的 SHA-256:  sha256sum "{name}"
+     结果应为: {sha256}
+  b) 用任一区块链节点核验证书:
+     notary verify -c "{name}.cert.json" -f "{name}" --rpc <链 {chain_id} 的节点地址>
+     结果 VALID 表示:该文件在 {when} (区块 {block})之前已经存在且未被修改。
+  c) 不安装任何软件时,可按 docs/certificate.md 第 7 节用 sha256sum 与 curl 核验。
+  d) 可选:用任一支持 unixfs-v1-2025 配置的 IPFS 实现导入该文件,CID 应为 {cid}。
+证书证明的是"不晚于该时间已存在且未被修改",不证明作者身份或创作时间。
+
+English
+-------
+This bundle holds:
+  1. {name} - the deposited file;
+  2. {name}.cert.json - its certificate (JSON);
+  3. {name}.car - the file's blocks on IPFS (CAR), CID {cid}.
+
+How to check it, without trusting the notary:
+  a) SHA-256 of the file:  sha256sum "{name}"
+     must print: {sha256}
+  b) check the certificate against any node of chain {chain_id}:
+     notary verify -c "{name}.cert.json" -f "{name}" --rpc <node URL>
+     VALID means: this file existed, unchanged, no later than {when} (block {block}).
+  c) with no software of ours: sha256sum and curl, docs/certificate.md section 7.
+  d) optional: import the file with any IPFS implementation using the unixfs-v1-2025
+     profile; the CID must be {cid}.
+The certificate proves existence, unchanged, no later than that time; not authorship, and
+not when the design was created.
+"""
+
+
+@dataclass(frozen=True)
+class Content:
+    name: str
+    media_type: str
+    size: int
+    sha256: bytes
+    chunks: Iterator[bytes]
+
+
+def safe_name(name: str) -> str:
+    """A file name safe inside a zip and on every file system (keeps Chinese characters)."""
+    cleaned = re.sub(r'[\x00-\x1f/\\:*?"<>|]', "_", name).strip(". ") or "evidence"
+    return cleaned[:200]
+
+
+def _checked(chunks: Iterator[bytes], sha256: bytes, size: int) -> Iterator[bytes]:
+    """Pass chunks through, holding the last one back until the whole hash is checked.
+
+    On a mismatch the last chunk is never sent: the transfer ends short of its declared
+    length, so no client can take a corrupted copy for a complete one.
+    """
+    digest, seen = hashlib.sha256(), 0
+    held: bytes | None = None
+    for chunk in chunks:
+        digest.update(chunk)
+        seen += len(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if seen != size or digest.digest() != sha256:
+        raise IntegrityError("the stored bytes do not match the deposited SHA-256")
+    if held is not None:
+        yield held
+
+
+def _spooled(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(READ_SIZE):
+            yield chunk
+
+
+def _spool_of(factory: sessionmaker[Session], org: OrgView, public_id: str) -> str | None:
+    with transaction(factory) as session:
+        return session.scalar(
+            select(Evidence.spool).where(
+                Evidence.public_id == public_id, Evidence.organization_id == org.id
+            )
+        )
+
+
+def content(
+    factory: sessionmaker[Session],
+    org: OrgView,
+    public_id: str,
+    ipfs: IpfsStore | None,
+    spool_dir: Path,
+) -> Content:
+    """The deposited file of `public_id`, streamed and checked."""
+    v = view(factory, org, public_id)
+    spool = _spool_of(factory, org, public_id)
+    if v.cid is None:
+        raise NotFoundError(f"evidence {public_id} is a hash deposit: the file was never sent")
+    size = v.metadata.get("size")
+    assert isinstance(size, int)
+    if spool is not None and (spool_dir / spool).is_file():
+        source = _spooled(spool_dir / spool)
+    elif ipfs is not None:
+        source = ipfs.cat(v.cid)
+    else:
+        raise ConflictError("the file is not available: no IPFS node is configured")
+    return Content(
+        safe_name(str(v.metadata.get("name", public_id))),
+        str(v.metadata.get("media_type", "application/octet-stream")),
+        size,
+        v.sha256,
+        _checked(source, v.sha256, size),
+    )
+
+
+def write_bundle(
+    target: Path,
+    factory: sessionmaker[Session],
+    trees: TreeCache,
+    org: OrgView,
+    public_id: str,
+    ipfs: IpfsStore,
+    file: Content,
+) -> Path:
+    """Write the court bundle (zip) of anchored, pinned evidence to `target`."""
+    cert = certificate(factory, trees, org, public_id)
+    if view(factory, org, public_id).pin_state != PinState.PINNED.value:
+        raise ConflictError(f"evidence {public_id} is not pinned on IPFS yet")
+    cid = str(cert.evidence.metadata.get("cid", ""))
+    a = cert.anchor
+    readme = README.format(
+        name=file.name,
+        cid=cid,
+        sha256=cert.evidence.sha256.hex(),
+        chain_id=a.chain_id,
+        block=a.block_number,
+        when=cert_format.utc_text(a.block_time),
+    )
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        with bundle.open(file.name, "w", force_zip64=True) as out:
+            for chunk in file.chunks:
+                out.write(chunk)
+        bundle.writestr(file.name + ".cert.json", cert_format.dumps(cert))
+        with bundle.open(file.name + ".car", "w", force_zip64=True) as out:
+            for chunk in ipfs.export_car(cid):
+                out.write(chunk)
+        bundle.writestr("README.txt", readme)
+        bundle.writestr(
+            "bundle.json",
+            json.dumps(
+                {
+                    "evidence": public_id,
+                    "file": file.name,
+                    "cid": cid,
+                    "certificate": file.name + ".cert.json",
+                    "car": file.name + ".car",
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+        )
+    return target
