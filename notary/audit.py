@@ -1,19 +1,24 @@
-"""Auditing the registry from the chain alone: anchors by sequence, by time, and the log head.
+"""Auditing from public data alone: anchors by sequence and time, the log head, manifests.
 
-Like the verifier, this needs no database: only the registry's views. Anchors are in block
+Like the verifier, this needs no database: only the registry's views and, to rebuild a batch
+tree from its manifest, an IPFS node. Anchors are in block
 order, so their times never decrease with the sequence number, which lets a time range be
 found by binary search over `rootAt` and `anchorOf`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from eth_abi.abi import encode
 from eth_hash.auto import keccak
 
 from notary.chain.registry import OnChainAnchor, Registry
-from notary.errors import ValidationError
+from notary.core import manifest
+from notary.core.merkle import build_tree
+from notary.errors import NotFoundError, ValidationError
+from notary.ipfs import IpfsStore
 
 MAX_AUDIT_PAGE: Final = 1000
 
@@ -67,3 +72,63 @@ def recompute_log_head(roots: list[bytes]) -> bytes:
     for root in roots:
         head = keccak(encode(["bytes32", "bytes32"], [head, root]))
     return head
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """The result of rebuilding a batch tree from its public manifest."""
+
+    ok: bool
+    reason: str
+    root: bytes
+    sequence: int
+    manifest_cid: str
+    leaf_count: int
+
+
+def rebuild(registry: Registry, ipfs: IpfsStore, root: bytes) -> Rebuild:
+    """Fetch the manifest the chain names for `root`, rebuild the tree, compare.
+
+    Uses the chain and IPFS only. NotFoundError when the root is not anchored;
+    ValidationError when the anchor names no manifest.
+    """
+    record = registry.anchor_of(root)
+    if record.sequence == 0:
+        raise NotFoundError(f"root 0x{root.hex()} is not anchored in {registry.address}")
+    if not record.manifest:
+        raise ValidationError(f"anchor #{record.sequence} names no manifest")
+
+    def result(ok: bool, reason: str) -> Rebuild:
+        return Rebuild(ok, reason, root, record.sequence, record.manifest, record.leaf_count)
+
+    data = bytearray()
+    for chunk in ipfs.cat(record.manifest):
+        data += chunk
+        if len(data) > manifest.MAX_MANIFEST_BYTES:
+            return result(False, "the manifest is larger than any batch could need")
+    if manifest.cid_of(bytes(data)) != record.manifest:
+        return result(False, "the IPFS node returned bytes that do not hash to the manifest CID")
+    try:
+        parsed = manifest.decode(bytes(data))
+    except ValidationError as exc:
+        return result(False, f"the manifest is malformed: {exc}")
+    tree = build_tree(list(parsed.leaves))
+    if tree.leaves != parsed.leaves:
+        return result(False, "the manifest's leaves are not in tree order")
+    if len(parsed.leaves) != record.leaf_count:
+        return result(
+            False,
+            f"the manifest has {len(parsed.leaves)} leaves, the anchor says {record.leaf_count}",
+        )
+    if tree.root != root or parsed.root != root:
+        return result(
+            False, f"the manifest's leaves rebuild root 0x{tree.root.hex()}, not the anchored one"
+        )
+    return result(True, f"the manifest rebuilds the anchored root from {record.leaf_count} leaves")
+
+
+def check_log(registry: Registry) -> tuple[bool, int]:
+    """Recompute the log head from rootAt(1..anchorCount()); (matches, anchor count)."""
+    count = registry.anchor_count()
+    roots = [registry.root_at(s) for s in range(1, count + 1)]
+    return recompute_log_head(roots) == registry.log_head(), count

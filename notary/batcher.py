@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import AnchorReceipt, RegistryWriter, broadcast, wait
-from notary.core.merkle import build_tree
+from notary.core import manifest
 from notary.errors import (
     AlreadyAnchoredError,
     ChainError,
@@ -186,13 +186,13 @@ class Batcher:
                 .order_by(Evidence.id)
                 .limit(self.policy.max_leaves)
             ).all()
-            tree = build_tree([leaf for _, leaf in rows])
+            data, root = manifest.encode([leaf for _, leaf in rows])
             batch = Batch(
-                root=tree.root,
+                root=root,
                 leaf_count=len(rows),
                 status=BatchStatus.BUILT.value,
                 created_at=_now(),
-                manifest="",
+                manifest=manifest.cid_of(data),
             )
             session.add(batch)
             session.flush()
@@ -206,7 +206,8 @@ class Batcher:
                 session,
                 batch.id,
                 "batched",
-                f"in batch {batch.id} ({len(rows)} leaves, root 0x{tree.root.hex()})",
+                f"in batch {batch.id} ({len(rows)} leaves, root 0x{root.hex()}, "
+                f"manifest {batch.manifest})",
             )
             return batch.id
 

@@ -11,6 +11,7 @@ is kept for the operator. Only a successful, matching pin deletes the spooled co
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from datetime import UTC, datetime
@@ -20,10 +21,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.core import manifest
 from notary.errors import IpfsError, IpfsUnavailableError, NotFoundError
 from notary.ipfs import IpfsStore
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceEvent, PinState
+from notary.store.models import Batch, Evidence, EvidenceEvent, PinState
 
 log = logging.getLogger("notary.pinner")
 
@@ -60,6 +62,41 @@ class Pinner:
         for evidence_id, cid, spool, metadata in waiting:
             name = str(metadata.get("name", "file"))
             pinned += self._pin(evidence_id, str(cid), self.spool_dir / str(spool), name)
+        return pinned + self.pin_manifests()
+
+    def pin_manifests(self) -> int:
+        """Pin batch manifests, rebuilt from the stored leaf hashes; check their CID."""
+        with transaction(self.factory) as session:
+            batches = session.execute(
+                select(Batch.id, Batch.manifest)
+                .where(Batch.manifest != "", Batch.manifest_pinned.is_(False))
+                .order_by(Batch.id)
+                .limit(BATCH)
+            ).all()
+        pinned = 0
+        for batch_id, expected in batches:
+            with transaction(self.factory) as session:
+                leaves = list(
+                    session.scalars(select(Evidence.leaf_hash).where(Evidence.batch_id == batch_id))
+                )
+            data, _ = manifest.encode(leaves)
+            try:
+                cid = self.ipfs.add(io.BytesIO(data), f"batch-{batch_id}.json", pin=True)
+            except IpfsUnavailableError:
+                raise
+            except IpfsError as exc:
+                log.warning("pin of manifest of batch %s failed: %s", batch_id, exc)
+                continue
+            if cid != expected:
+                log.error(
+                    "manifest of batch %s: node computed %s, anchored %s", batch_id, cid, expected
+                )
+                continue
+            with transaction(self.factory) as session:
+                row = session.get(Batch, batch_id)
+                assert row is not None
+                row.manifest_pinned = True
+            pinned += 1
         return pinned
 
     def _pin(self, evidence_id: int, expected: str, path: Path, name: str) -> int:

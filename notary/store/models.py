@@ -87,6 +87,8 @@ class Batch(Base):
     sequence: Mapped[int | None]
     notary: Mapped[str | None] = mapped_column(String(42))
     manifest: Mapped[str] = mapped_column(String(256), default="")
+    """CID of the batch manifest (notary.core.manifest), the anchor's manifest reference."""
+    manifest_pinned: Mapped[bool] = mapped_column(default=False)
     block_number: Mapped[int | None]
     block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     block_time: Mapped[int | None]
