@@ -6,6 +6,7 @@ exercise the multi-level balanced layout (which at the real 1 MiB x 1024 starts 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -70,8 +71,6 @@ def test_profile_sizes_match_the_reference() -> None:
 
 
 def test_one_chunk_is_the_raw_cid_of_its_sha256() -> None:
-    import hashlib
-
     data = os.urandom(CHUNK_SIZE)
     assert ours(data) == raw_cid(hashlib.sha256(data).digest())
 
@@ -100,3 +99,50 @@ def test_random_layouts_match_the_reference(blobs, max_links, chunk_size) -> Non
 def test_feeding_pattern_does_not_matter() -> None:
     data = os.urandom(5000)
     assert ours(data, 64, 3, piece=1) == ours(data, 64, 3, piece=5000) == ours(data, 64, 3, 63)
+
+
+# IPIP-499 published fixtures for unixfs-v1-2025: kubo's test/cli/cid_profiles_test.go (also
+# in js-ipfs-unixfs's ipip-499-profiles.spec.ts). Inputs are the ChaCha20 keystream (RFC 7539,
+# key = SHA-256(seed), 12 zero nonce bytes, counter from 0).
+IPIP_499 = [
+    ("hello world", 11, "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"),
+    ("chunk-v1-seed", CHUNK_SIZE, "bafkreiacndfy443ter6qr2tmbbdhadvxxheowwf75s6zehscklu6ezxmta"),
+    (
+        "chunk-v1-seed",
+        CHUNK_SIZE + 1,
+        "bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64",
+    ),
+    (
+        "v1-2025-seed",
+        1024 * CHUNK_SIZE,
+        "bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm",
+    ),
+    (
+        "v1-2025-seed",
+        1024 * CHUNK_SIZE + 1,  # one byte over 1024 links: a second level
+        "bafybeibdsi225ugbkmpbdohnxioyab6jsqrmkts3twhpvfnzp77xtzpyhe",
+    ),
+]
+
+
+def keystream(seed: str, size: int):
+    from Crypto.Cipher import ChaCha20
+
+    cipher = ChaCha20.new(key=hashlib.sha256(seed.encode()).digest(), nonce=bytes(12))
+    while size > 0:
+        n = min(size, CHUNK_SIZE)
+        yield cipher.encrypt(bytes(n))
+        size -= n
+
+
+@pytest.mark.parametrize(
+    ("seed", "size", "expected"), IPIP_499, ids=[f"{s}-{n}" for s, n, _ in IPIP_499]
+)
+def test_ipip_499_published_fixtures(seed: str, size: int, expected: str) -> None:
+    hasher = UnixfsHasher()
+    if seed == "hello world":
+        hasher.update(b"hello world")
+    else:
+        for piece in keystream(seed, size):
+            hasher.update(piece)
+    assert hasher.cid() == expected
