@@ -22,9 +22,11 @@ from notary.chain.registry import AnchorReceipt, RegistryWriter, connect
 from notary.config import Settings
 from notary.core import certificate as cert_format
 from notary.core.certificate import AnchorRecord, Certificate, Evidence
-from notary.core.hashing import ContentDigest, hash_stream
+from notary.core.cid import PROFILE
+from notary.core.hashing import CHUNK_SIZE, ContentDigest, StreamHasher
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor, validate_metadata
 from notary.core.merkle import build_tree
+from notary.core.unixfs import UnixfsHasher
 from notary.errors import ValidationError
 from notary.keys import load_key
 from notary.records import resolve_registry, resolve_rpc_url, write_json, write_text_atomic
@@ -53,27 +55,39 @@ class StampResult:
     journal: Path
 
 
-def file_metadata(path: Path, digest: ContentDigest) -> Metadata:
-    """name, size and media type of a file, as recorded in its evidence."""
+def file_metadata(path: Path, digest: ContentDigest, cid: str) -> Metadata:
+    """name, size, media type and CID of a file, as recorded in its evidence."""
     name = os.fsdecode(path.name)
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(f"file name {name!r} is not valid UTF-8") from None
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return validate_metadata({"name": name, "size": digest.size, "media_type": media_type})
+    return validate_metadata(
+        {
+            "name": name,
+            "size": digest.size,
+            "media_type": media_type,
+            "cid": cid,
+            "cid_profile": PROFILE,
+        }
+    )
 
 
 def prepare(path: Path, depositor: str) -> Deposit:
     """Hash `path` and build its leaf (with a fresh random salt)."""
+    hasher, cids = StreamHasher(), UnixfsHasher()
     try:
         with path.open("rb") as fh:
-            digest = hash_stream(fh)
+            while chunk := fh.read(CHUNK_SIZE):  # one read feeds both
+                hasher.update(chunk)
+                cids.update(chunk)
     except IsADirectoryError:
         raise ValidationError(f"{path} is a directory; pass files") from None
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from exc
-    metadata = file_metadata(path, digest)
+    digest = hasher.digest()
+    metadata = file_metadata(path, digest, cids.cid())
     evidence = Evidence(sha256=digest.sha256, sm3=digest.sm3, metadata=metadata)
     leaf = Leaf(
         sha256=digest.sha256,

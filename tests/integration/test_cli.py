@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 
@@ -71,7 +72,12 @@ def test_stamp_writes_beside_the_file_by_default(chain, tmp_path) -> None:
     files = make_files(tmp_path, 1, prefix="单个")
     result = run_cli(chain.settings, "stamp", str(files[0]))
     assert result.returncode == 0, result.stderr
-    assert files[0].with_name(files[0].name + ".cert.json").is_file()
+    cert = json.loads(files[0].with_name(files[0].name + ".cert.json").read_text("utf-8"))
+    from notary.core.cid import raw_cid
+
+    sha = hashlib.sha256(files[0].read_bytes()).digest()
+    assert cert["evidence"]["metadata"]["cid"] == raw_cid(sha)  # one chunk: derived from SHA
+    assert cert["evidence"]["metadata"]["cid_profile"] == "unixfs-v1-2025"
 
 
 def test_verify_exit_codes_for_undecidable_cases(chain, tmp_path) -> None:
