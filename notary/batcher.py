@@ -38,6 +38,7 @@ from notary.errors import (
     TransactionFailedError,
 )
 from notary.faults import crash_point
+from notary.loops import run_with_backoff
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchEvent, BatchStatus, Evidence, EvidenceStatus
 
@@ -93,19 +94,8 @@ class Batcher:
         return anchored
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
-        """Run cycles until `stop` is set; chain errors are logged and retried with backoff."""
-        backoff = poll_seconds
-        while not stop.is_set():
-            try:
-                self.run_once()
-                backoff = poll_seconds
-            except ChainError as exc:
-                log.warning("anchoring paused: %s", exc)
-                backoff = min(backoff * 2, 10.0)
-            except Exception:
-                log.exception("batcher cycle failed")
-                backoff = min(backoff * 2, 10.0)
-            stop.wait(backoff)
+        """Run cycles until `stop` is set; chain errors pause anchoring with backoff."""
+        run_with_backoff(self.run_once, stop, poll_seconds, ChainError, log, "anchoring")
 
     # -- checks ------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.core import manifest
 from notary.errors import IpfsError, IpfsUnavailableError, NotFoundError
 from notary.ipfs import IpfsStore
+from notary.loops import run_with_backoff
 from notary.store.db import transaction
 from notary.store.models import Batch, Evidence, EvidenceEvent, PinState
 
@@ -151,15 +152,5 @@ class Pinner:
         log.error("pin of evidence %s failed for good: %s", evidence_id, error)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        backoff = poll_seconds
-        while not stop.is_set():
-            try:
-                self.run_once()
-                backoff = poll_seconds
-            except IpfsUnavailableError as exc:
-                log.warning("pinning paused: %s", exc)
-                backoff = min(backoff * 2, 10.0)
-            except Exception:
-                log.exception("pinner cycle failed")
-                backoff = min(backoff * 2, 10.0)
-            stop.wait(backoff)
+        """Run cycles until `stop` is set; an unreachable node pauses pinning with backoff."""
+        run_with_backoff(self.run_once, stop, poll_seconds, IpfsUnavailableError, log, "pinning")

@@ -82,18 +82,29 @@ def load_deployment(settings: Settings) -> Deployment | None:
         raise StorageError(f"{settings.data_dir / DEPLOYMENT_RECORD} is corrupt: {exc}") from exc
 
 
-def resolve_rpc_url(settings: Settings, given: str | None = None) -> str:
-    """RPC URL: the one given, else NOTARY_RPC_URL, else the devnet record."""
+def _from_record(
+    given: str | None, setting: str | None, settings: Settings, key: str, missing: str
+) -> str:
+    """The value given, else the NOTARY_* setting, else the devnet record's `key`."""
     if given:
         return given
-    if settings.rpc_url:
-        return settings.rpc_url
+    if setting:
+        return setting
     record = read_json(settings.data_dir / DEVNET_RECORD)
-    if record and isinstance(record.get("rpc_url"), str):
-        return str(record["rpc_url"])
-    raise ConfigError(
-        f"no RPC URL: no devnet record in {settings.data_dir.resolve()}; pass --rpc, set "
-        "NOTARY_RPC_URL (or NOTARY_DATA_DIR to the devnet's data dir), or `notary devnet up`"
+    if record and isinstance(record.get(key), str):
+        return str(record[key])
+    raise ConfigError(f"{missing} (no devnet record in {settings.data_dir})")
+
+
+def resolve_rpc_url(settings: Settings, given: str | None = None) -> str:
+    """RPC URL: the one given, else NOTARY_RPC_URL, else the devnet record."""
+    return _from_record(
+        given,
+        settings.rpc_url,
+        settings,
+        "rpc_url",
+        "no RPC URL: pass --rpc, set NOTARY_RPC_URL (or NOTARY_DATA_DIR to the "
+        "devnet's data dir), or `notary devnet up`",
     )
 
 
@@ -114,11 +125,10 @@ def resolve_registry(settings: Settings, given: str | None = None) -> str:
 
 def resolve_ipfs_api(settings: Settings, given: str | None = None) -> str:
     """IPFS RPC URL: the one given, else NOTARY_IPFS_API, else the devnet record."""
-    if given:
-        return given
-    if settings.ipfs_api:
-        return settings.ipfs_api
-    record = read_json(settings.data_dir / DEVNET_RECORD)
-    if record and isinstance(record.get("ipfs_api"), str):
-        return str(record["ipfs_api"])
-    raise ConfigError("no IPFS node: set NOTARY_IPFS_API, or start the devnet (`notary devnet up`)")
+    return _from_record(
+        given,
+        settings.ipfs_api,
+        settings,
+        "ipfs_api",
+        "no IPFS node: set NOTARY_IPFS_API, or `notary devnet up`",
+    )
