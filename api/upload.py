@@ -55,7 +55,7 @@ class _Spool:
         self.part = self.final.with_suffix(".part")
         self._file = self.part.open("xb")
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self._file.write(data)
 
     def keep(self) -> Path:
@@ -130,10 +130,11 @@ async def receive(
             size += end - start
             if size > max_bytes:
                 raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
-            hasher.update(data[start:end])
-            cids.update(data[start:end])
+            piece = memoryview(data)[start:end]  # no copy, shared by the three consumers
+            hasher.update(piece)
+            cids.update(piece)
             if spool is not None:
-                spool.write(data[start:end])
+                spool.write(piece)
         elif part.name == "metadata":
             meta_buf.extend(data[start:end])
             if len(meta_buf) > MAX_METADATA_PART_BYTES:

@@ -47,7 +47,7 @@ class StreamHasher:
         self._sm3 = _new_sm3()
         self._size = 0
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         """Add the next piece of the content."""
         self._sha256.update(chunk)
         self._sm3.update(chunk)

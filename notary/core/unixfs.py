@@ -74,24 +74,31 @@ class UnixfsHasher:
     def __init__(self, chunk_size: int = CHUNK_SIZE, max_links: int = MAX_LINKS) -> None:
         self._chunk_size = chunk_size
         self._max_links = max_links
-        self._pending = bytearray()
+        self._chunk = hashlib.sha256()  # the chunk being filled, hashed as it arrives
+        self._filled = 0
         self._leaves: list[_Node] = []
 
-    def update(self, data: bytes) -> None:
-        self._pending += data
-        while len(self._pending) >= self._chunk_size:
-            self._leaf(bytes(self._pending[: self._chunk_size]))
-            del self._pending[: self._chunk_size]
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self._chunk_size - self._filled)
+            self._chunk.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == self._chunk_size:
+                self._close_chunk()
 
-    def _leaf(self, chunk: bytes) -> None:
-        self._leaves.append(_Node(_cid(RAW_CODEC, chunk), len(chunk), len(chunk)))
+    def _close_chunk(self) -> None:
+        cid = bytes([0x01, RAW_CODEC, 0x12, 0x20]) + self._chunk.digest()
+        self._leaves.append(_Node(cid, self._filled, self._filled))
+        self._chunk, self._filled = hashlib.sha256(), 0
 
     def cid(self) -> str:
         """The CID of everything fed so far (the hasher can keep being fed afterwards)."""
         leaves = list(self._leaves)
-        if self._pending or not leaves:
-            tail = bytes(self._pending)
-            leaves.append(_Node(_cid(RAW_CODEC, tail), len(tail), len(tail)))
+        if self._filled or not leaves:  # the last, partial chunk (or an empty file)
+            tail_cid = bytes([0x01, RAW_CODEC, 0x12, 0x20]) + self._chunk.copy().digest()
+            leaves.append(_Node(tail_cid, self._filled, self._filled))
         if len(leaves) == 1:
             return cid_bytes_to_text(leaves[0].cid)
         level = leaves
