@@ -83,6 +83,8 @@ class Batcher:
 
     def run_once(self, *, force: bool = False) -> int:
         """Finish unfinished batches, then form and anchor due ones. Returns batches anchored."""
+        if not self._has_work():
+            return 0  # nothing to anchor: no chain calls either
         self.check_registry()
         if time.monotonic() - self._last_chain_check > CHAIN_CHECK_SECONDS:
             self.check_anchors()
@@ -96,6 +98,21 @@ class Batcher:
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
         """Run cycles until `stop` is set; chain errors pause anchoring with backoff."""
         run_with_backoff(self.run_once, stop, poll_seconds, ChainError, log, "anchoring")
+
+    def _has_work(self) -> bool:
+        """Pending deposits, unfinished batches, or a periodic chain check due."""
+        if time.monotonic() - self._last_chain_check > CHAIN_CHECK_SECONDS:
+            return True
+        with transaction(self.factory) as session:
+            pending = session.scalar(
+                select(Evidence.id).where(Evidence.status == EvidenceStatus.PENDING.value).limit(1)
+            )
+            unfinished = session.scalar(
+                select(Batch.id)
+                .where(Batch.status.in_([BatchStatus.BUILT.value, BatchStatus.SIGNED.value]))
+                .limit(1)
+            )
+        return pending is not None or unfinished is not None
 
     # -- checks ------------------------------------------------------------------------
 

@@ -69,18 +69,22 @@ class Pinner:
         """Pin batch manifests, rebuilt from the stored leaf hashes; check their CID."""
         with transaction(self.factory) as session:
             batches = session.execute(
-                select(Batch.id, Batch.manifest)
+                select(Batch.id, Batch.manifest, Batch.root)
                 .where(Batch.manifest != "", Batch.manifest_pinned.is_(False))
                 .order_by(Batch.id)
                 .limit(BATCH)
             ).all()
         pinned = 0
-        for batch_id, expected in batches:
+        for batch_id, expected, root in batches:
             with transaction(self.factory) as session:
                 leaves = list(
-                    session.scalars(select(Evidence.leaf_hash).where(Evidence.batch_id == batch_id))
+                    session.scalars(  # tree order is ascending: let SQL sort
+                        select(Evidence.leaf_hash)
+                        .where(Evidence.batch_id == batch_id)
+                        .order_by(Evidence.leaf_hash)
+                    )
                 )
-            data, _ = manifest.encode(leaves)
+            data = manifest.encode_known(leaves, root)  # the CID check below proves it right
             try:
                 cid = self.ipfs.add(io.BytesIO(data), f"batch-{batch_id}.json", pin=True)
             except IpfsUnavailableError:

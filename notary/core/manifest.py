@@ -40,18 +40,23 @@ class Manifest:
 def encode(leaves: Sequence[bytes]) -> tuple[bytes, bytes]:
     """(manifest bytes, root) for a batch with these leaf hashes (any order)."""
     tree = build_tree(list(leaves))
+    return encode_known(tree.leaves, tree.root), tree.root
+
+
+def encode_known(sorted_leaves: Sequence[bytes], root: bytes) -> bytes:
+    """Manifest bytes when the tree order (ascending) and the root are already known."""
     document = {
         "format": FORMAT,
         "version": VERSION,
         "tree": TREE,
         "leaf_scheme": LEAF_SCHEME,
         "leaf_encoding": list(LEAF_ENCODING),
-        "leaf_count": tree.leaf_count,
-        "leaves": ["0x" + leaf.hex() for leaf in tree.leaves],
-        "root": "0x" + tree.root.hex(),
+        "leaf_count": len(sorted_leaves),
+        "leaves": ["0x" + leaf.hex() for leaf in sorted_leaves],
+        "root": "0x" + root.hex(),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8"), tree.root
+    return text.encode("utf-8")
 
 
 def cid_of(data: bytes) -> str:
