@@ -18,10 +18,9 @@
     │   └── IpfsUnavailableError (ConnectionError)  the node cannot be reached
     └── ChainError                          talking to the chain failed
         ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
-        ├── TransactionFailedError          a transaction reverted or was dropped
-        │   ├── AlreadyAnchoredError        EvidenceRegistry__AlreadyAnchored(root)
-        │   └── UnauthorizedError           AccessControlUnauthorizedAccount(account, role)
-        └── RegistryMismatchError           the code at an address is not our registry
+        └── TransactionFailedError          a transaction reverted or was dropped
+            ├── AlreadyAnchoredError        EvidenceRegistry__AlreadyAnchored(root)
+            └── UnauthorizedError           AccessControlUnauthorizedAccount(account, role)
 
 Third-party errors (web3, requests, solcx) are translated where the adapter meets the
 library, with ``raise ... from exc``; nothing above the adapters sees them.
@@ -121,7 +120,3 @@ class UnauthorizedError(TransactionFailedError):
         super().__init__(f"account {account} lacks role 0x{role.hex()}")
         self.account = account
         self.role = role
-
-
-class RegistryMismatchError(ChainError):
-    """The code at the registry address is not a published EvidenceRegistry build."""

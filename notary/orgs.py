@@ -67,14 +67,6 @@ def create_organization(
         return _view(org)
 
 
-def get_organization(factory: sessionmaker[Session], slug: str) -> OrgView:
-    with transaction(factory) as session:
-        org = session.scalar(select(Organization).where(Organization.slug == slug))
-        if org is None:
-            raise NotFoundError(f"no organization {slug!r}")
-        return _view(org)
-
-
 def list_organizations(factory: sessionmaker[Session]) -> list[OrgView]:
     with transaction(factory) as session:
         return [_view(o) for o in session.scalars(select(Organization).order_by(Organization.id))]

@@ -6,7 +6,6 @@ These are operator and developer tools: a court's verifier needs none of them.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from notary.errors import ConfigError
@@ -41,14 +40,6 @@ def anvil_binary() -> Path:
     if not ANVIL_BIN.is_file():
         raise ConfigError(f"anvil not found at {ANVIL_BIN}: run scripts/setup")
     return ANVIL_BIN
-
-
-def node_binary() -> str:
-    """The `node` executable used for solc-js and the cross-checks."""
-    found = shutil.which("node")
-    if found is None:
-        raise ConfigError("node (Node.js) is not on PATH")
-    return found
 
 
 def ipfs_command() -> list[str]:

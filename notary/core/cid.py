@@ -33,8 +33,3 @@ def raw_cid(sha256: bytes) -> str:
     if len(sha256) != 32:
         raise ValueError("sha256 must be 32 bytes")
     return cid_bytes_to_text(bytes([0x01, RAW_CODEC, SHA2_256, 0x20]) + sha256)
-
-
-def single_block_cid(sha256: bytes, size: int) -> str | None:
-    """The profile's CID of content of `size` bytes, when it follows from its hash alone."""
-    return raw_cid(sha256) if size <= CHUNK_SIZE else None

@@ -16,9 +16,6 @@ from notary.errors import ConfigError
 CHUNK_SIZE = 1024 * 1024
 """Bytes read per step: large enough to amortize calls, small enough to bound memory."""
 
-DIGEST_SIZE = 32
-"""Both SHA-256 and SM3 produce 32-byte digests."""
-
 Sha256 = NewType("Sha256", bytes)
 Sm3 = NewType("Sm3", bytes)
 

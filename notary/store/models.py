@@ -43,7 +43,6 @@ class BatchStatus(StrEnum):
     BUILT = "built"  # leaves fixed, root computed, no transaction yet
     SIGNED = "signed"  # transaction signed and stored (hash known), maybe sent
     ANCHORED = "anchored"  # mined; anchor data recorded
-    ABANDONED = "abandoned"  # lost from the chain (reset); its evidence went to a new batch
 
 
 class Organization(Base):
