@@ -22,14 +22,13 @@ from notary.core.certificate import sm3_leaf_value
 from notary.core.leaf import Leaf, Metadata, canonical_json, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
-from notary.store.db import transaction
+from notary.store.db import QUERY_CHUNK, transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
 from notary.views import EvidenceView, summary
 
 MAX_BULK_ITEMS: Final = 10_000
-"""Most hashes in one bulk request (one transaction, about 2 MB of JSON)."""
+"""Most hashes in one bulk request (one transaction; 0.8 MB of JSON for bare hashes)."""
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 128
-QUERY_CHUNK: Final = 500
 RANDOM_PER_ROW: Final = 44
 """Random bytes per new deposit: 12 for its public id, 32 for its leaf salt."""
 """Hashes per IN (...) lookup: far below every database's bound-parameter limit."""

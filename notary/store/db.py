@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.errors import StorageError
 from notary.store.models import Base
 
+QUERY_CHUNK = 500
+"""Values per `IN (...)` lookup: far below every database's bound-parameter limit."""
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another (the batcher and the API share one file)."""
 
