@@ -6,6 +6,7 @@ The file's name and media type come from its part headers unless metadata gives 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -166,8 +167,8 @@ async def receive(
         if spool is not None:
             spool.discard()
         raise
-    if spool is not None:
-        upload.spool = spool.keep()
+    if spool is not None:  # the fsync can take seconds: not on the event loop
+        upload.spool = await asyncio.to_thread(spool.keep)
     return upload
 
 
