@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from eth_abi.abi import encode
-from eth_hash.auto import keccak
 
 from notary.chain.registry import OnChainAnchor, Registry
 from notary.core import manifest
+from notary.core.keccak import keccak256 as keccak
 from notary.core.merkle import build_tree
 from notary.errors import NotFoundError, ValidationError
 from notary.ipfs import IpfsStore

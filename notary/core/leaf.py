@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from eth_abi.abi import encode as abi_encode
-from eth_hash.auto import keccak
 
+from notary.core.keccak import keccak256 as keccak
 from notary.errors import ValidationError
 
 LEAF_SCHEME: Final = "notary.evidence.v1"

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eth_hash.auto import keccak
-
+from notary.core.keccak import keccak256 as keccak
 from notary.errors import NotFoundError, ValidationError
 
 NODE_SIZE = 32
