@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=1024**3, ge=1, description="Largest file accepted by upload (413 beyond)."
     )
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a checked API key is trusted without reading the database "
+        "again: a key revoked by `notary admin revoke-key` stops working within this time "
+        "(at once when revoked through the admin API). 0 reads the database every request.",
+    )
     batch_max_leaves: int = Field(default=10_000, ge=1, le=2**32 - 1)
     batch_interval_seconds: float = Field(default=2.0, ge=0)
     api_url: str = Field(

@@ -12,14 +12,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from notary.core.certificate import sm3_leaf_value
-from notary.core.leaf import Leaf, Metadata, canonical_json, validate_metadata
+from notary.core.leaf import LeafHasher, Metadata, canonical_json, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
 from notary.store.db import QUERY_CHUNK, transaction
@@ -31,9 +31,13 @@ MAX_BULK_ITEMS: Final = 10_000
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 128
 RANDOM_PER_ROW: Final = 44
 """Random bytes per new deposit: 12 for its public id, 32 for its leaf salt."""
-"""Hashes per IN (...) lookup: far below every database's bound-parameter limit."""
 
 Kind = Literal["file", "hash"]
+
+# Inserts go through the tables (SQLAlchemy Core), not the ORM classes: the ORM's bulk path
+# costs about 10 us more per row, and these rows are never used as ORM objects afterwards.
+_EVIDENCE = cast(Table, Evidence.__table__)
+_EVIDENCE_TAG = cast(Table, EvidenceTag.__table__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class DepositRequest:
     """The content's CID under the unixfs-v1-2025 profile (files)."""
     spool: str | None = None
     """Spool file holding the bytes until they are pinned (files)."""
+
+
+Checked = list[tuple[DepositRequest, Metadata]]
+"""Requests that passed validation, each with its validated metadata."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ class _NewRow:
     @classmethod
     def of(
         cls,
-        org: OrgView,
+        hasher: LeafHasher,
         request: DepositRequest,
         metadata: Metadata,
         now: datetime,
@@ -110,21 +118,15 @@ class _NewRow:
     ) -> _NewRow:
         """`random`: RANDOM_PER_ROW fresh bytes (12 for the id, 32 for the salt)."""
         salt = random[12:44]
-        leaf = Leaf(
-            sha256=request.sha256,
-            sm3=sm3_leaf_value(request.sm3),
-            metadata_digest=hashlib.sha256(canonical_json(metadata)).digest(),  # validated
-            depositor=depositor_of(org),
-            salt=salt,
-        )
+        digest = hashlib.sha256(canonical_json(metadata)).digest()  # metadata was validated
         return cls(
             "ev_" + random[:12].hex(),
             request.sha256,
             request.sm3,
             metadata,
-            leaf.depositor,
+            hasher.depositor,
             salt,
-            leaf.hash(),
+            hasher.hash(request.sha256, sm3_leaf_value(request.sm3), digest, salt),
             request.idempotency_key,
             request.kind,
             now,
@@ -183,15 +185,90 @@ def _existing(session: Session, org: OrgView, shas: list[bytes]) -> dict[bytes, 
     return found
 
 
-def _record_all(
-    session: Session, org: OrgView, checked: list[tuple[DepositRequest, Metadata]]
-) -> list[DepositOutcome]:
-    """Set-wise: one lookup per QUERY_CHUNK hashes, one executemany INSERT for new rows."""
+_INSERT_COLUMNS: Final = (
+    "public_id",
+    "organization_id",
+    "sha256",
+    "sm3",
+    "metadata_json",
+    "depositor",
+    "salt",
+    "leaf_hash",
+    "idempotency_key",
+    "kind",
+    "status",
+    "received_at",
+    "cid",
+    "spool",
+    "pin_state",
+    "pin_attempts",
+    "pin_error",
+)
+
+
+def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bool = True) -> None:
+    """INSERT new evidence rows (dicts keyed by _INSERT_COLUMNS but the pin counters).
+
+    On SQLite the rows go straight to the driver's executemany, each value converted as
+    SQLAlchemy would store it (the timestamp by the column type's own converter, the
+    metadata as its canonical JSON): 10,000 rows took 0.26 s through SQLAlchemy Core and
+    0.17 s this way. Other databases (and `fast=False`) take the Core path;
+    tests/integration/test_deposit_store.py checks that both store the same thing.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    if not (fast and dialect.name == "sqlite"):
+        session.execute(insert(_EVIDENCE), rows)
+        return
+    stamp = dialect.type_descriptor(_EVIDENCE.c.received_at.type).bind_processor(dialect)
+    stamps: dict[object, object] = {}  # one request's rows share their timestamp
+    params = []
+    for row in rows:
+        at, metadata = row["received_at"], row["metadata_json"]
+        assert isinstance(metadata, dict)
+        if at not in stamps:
+            stamps[at] = stamp(at) if stamp is not None else at
+        params.append(
+            (
+                row["public_id"],
+                row["organization_id"],
+                row["sha256"],
+                row["sm3"],
+                canonical_json(metadata).decode("utf-8"),
+                row["depositor"],
+                row["salt"],
+                row["leaf_hash"],
+                row["idempotency_key"],
+                row["kind"],
+                row["status"],
+                stamps[at],
+                row["cid"],
+                row["spool"],
+                row["pin_state"],
+                0,  # pin_attempts
+                "",  # pin_error
+            )
+        )
+    marks = ", ".join("?" * len(_INSERT_COLUMNS))
+    sql = f"INSERT INTO evidence ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+    connection.exec_driver_sql(sql, params)
+
+
+def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutcome]:
+    """Record checked requests in `session`'s transaction; the caller commits.
+
+    Set-wise: one lookup per QUERY_CHUNK hashes, one executemany INSERT for the new rows.
+    A ConflictError is raised before anything is written, so the caller may go on using
+    the transaction for other deposits (the group commit of notary.writer does).
+    """
     now = datetime.now(UTC)
     existing = _existing(session, org, [r.sha256 for r, _ in checked])
     outcomes: list[DepositOutcome] = []
     fresh: dict[bytes, _NewRow] = {}
     entropy = secrets.token_bytes(RANDOM_PER_ROW * len(checked))  # one syscall, not 2 per row
+    hasher = LeafHasher(depositor_of(org))
     for n, (request, metadata) in enumerate(checked):
         if request.idempotency_key is not None:
             replay = session.scalar(
@@ -213,11 +290,11 @@ def _record_all(
             outcomes.append(DepositOutcome(row.public_id, False, row.view()))
         else:
             random = entropy[n * RANDOM_PER_ROW : (n + 1) * RANDOM_PER_ROW]
-            row = _NewRow.of(org, request, metadata, now, random)
+            row = _NewRow.of(hasher, request, metadata, now, random)
             fresh[request.sha256] = row
             outcomes.append(DepositOutcome(row.public_id, True, row.view()))
     if fresh:
-        session.execute(insert(Evidence), [row.values(org) for row in fresh.values()])
+        insert_evidence(session, [row.values(org) for row in fresh.values()])
         tagged = [row for row in fresh.values() if _tags(row.metadata)]
         if tagged:  # ids are needed only for the tag rows
             ids: dict[str, int] = {}
@@ -229,7 +306,7 @@ def _record_all(
                     ).all()
                 )
             session.execute(
-                insert(EvidenceTag),
+                insert(_EVIDENCE_TAG),
                 [
                     {"evidence_id": ids[row.public_id], "tag": t}
                     for row in tagged
@@ -239,19 +316,30 @@ def _record_all(
     return outcomes
 
 
-def deposit(
-    factory: sessionmaker[Session], org: OrgView, requests: list[DepositRequest]
-) -> list[DepositOutcome]:
-    """Record `requests` in one transaction; return one outcome per request, in order."""
+def check_all(requests: list[DepositRequest]) -> Checked:
+    """Validate every request before anything is written; ValidationError on the first bad."""
     if not requests:
         raise ValidationError("nothing to deposit")
     if len(requests) > MAX_BULK_ITEMS:
         raise ValidationError(f"at most {MAX_BULK_ITEMS} deposits per request")
-    checked = [(r, _check(r)) for r in requests]  # all validated before anything is written
+    return [(r, _check(r)) for r in requests]
+
+
+def deposit(
+    factory: sessionmaker[Session], org: OrgView, requests: list[DepositRequest]
+) -> list[DepositOutcome]:
+    """Record `requests` in one transaction; return one outcome per request, in order."""
+    return record_checked(factory, org, check_all(requests))
+
+
+def record_checked(
+    factory: sessionmaker[Session], org: OrgView, checked: Checked
+) -> list[DepositOutcome]:
+    """Record already checked requests in a transaction of their own."""
     for attempt in range(2):
         try:
             with transaction(factory) as session:
-                return _record_all(session, org, checked)
+                return record(session, org, checked)
         except StorageError as exc:
             # a concurrent request inserted the same content first: read it on the retry
             if attempt == 0 and isinstance(exc.__cause__, IntegrityError):

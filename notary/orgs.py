@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -120,3 +122,51 @@ def authenticate(factory: sessionmaker[Session], presented: str) -> OrgView:
         if key.revoked_at is not None:
             raise PermissionDeniedError("revoked API key")
         return _view(key.organization)
+
+
+class KeyCache:
+    """Keys checked recently, so a busy client costs no database read per request.
+
+    Only successes are kept, for `ttl` seconds, under the SHA-256 of the presented key (the
+    key itself is not kept). A key revoked by another process (`notary admin revoke-key`)
+    stops working within `ttl`; `forget` (the admin API's revoke) ends it at once.
+    """
+
+    MAX_ENTRIES: Final = 10_000
+
+    def __init__(self, factory: sessionmaker[Session], ttl: float) -> None:
+        self.factory = factory
+        self.ttl = ttl
+        self._entries: dict[bytes, tuple[str, OrgView, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, presented: str) -> OrgView | None:
+        """The organization if the key was checked less than `ttl` ago; no database read."""
+        digest = hashlib.sha256(presented.encode()).digest()
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if entry[2] <= time.monotonic():
+                del self._entries[digest]
+                return None
+            return entry[1]
+
+    def authenticate(self, presented: str) -> OrgView:
+        """Check against the database (PermissionDeniedError) and remember a success."""
+        org = authenticate(self.factory, presented)
+        if self.ttl > 0:
+            match = KEY_PATTERN.fullmatch(presented.strip())
+            assert match is not None  # authenticate accepted it
+            digest = hashlib.sha256(presented.encode()).digest()
+            with self._lock:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[digest] = (match.group(1), org, time.monotonic() + self.ttl)
+        return org
+
+    def forget(self, prefix: str) -> None:
+        """Drop the key with this prefix (it was just revoked)."""
+        with self._lock:
+            for digest in [d for d, (p, _, _) in self._entries.items() if p == prefix]:
+                del self._entries[digest]

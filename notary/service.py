@@ -22,11 +22,12 @@ from notary.errors import ChainError, ConfigError
 from notary.ipfs import KuboRpc
 from notary.issue import TreeCache, view, views
 from notary.keys import load_key
-from notary.orgs import OrgView
+from notary.orgs import KeyCache, OrgView
 from notary.pinner import Pinner
 from notary.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.views import EvidenceView
+from notary.writer import DepositWriter
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
@@ -51,6 +52,8 @@ class NotaryService:
         self.settings = settings
         self.engine = make_engine(database_url(settings.data_dir, settings.database_url))
         self.factory = make_sessionmaker(self.engine)
+        self.deposits = DepositWriter(self.factory)
+        self.keys = KeyCache(self.factory, settings.key_cache_seconds)
         self.trees = TreeCache()
         self.rpc_url = resolve_rpc_url(settings)
         account = load_key(settings.notary_key_path, settings)
@@ -86,6 +89,7 @@ class NotaryService:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        self.deposits.stop()
         if self.ipfs is not None:
             self.ipfs.close()
         self.engine.dispose()

@@ -35,4 +35,5 @@ def add_key(slug: str, body: KeyIn, _: Admin, service: Service) -> KeyOut:
 @router.delete("/keys/{prefix}", status_code=204)
 def delete_key(prefix: str, _: Admin, service: Service) -> Response:
     revoke_key(service.factory, prefix)
+    service.keys.forget(prefix)
     return Response(status_code=204)

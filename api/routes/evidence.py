@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from datetime import datetime
@@ -21,7 +22,7 @@ from api.upload import Upload, receive
 from notary.core import certificate as cert_format
 from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
-from notary.deposit import DepositOutcome, DepositRequest, deposit
+from notary.deposit import DepositOutcome, DepositRequest
 from notary.errors import ConflictError, ValidationError
 from notary.issue import certificate
 from notary.orgs import OrgView
@@ -53,7 +54,7 @@ def _request(item: HashDepositIn, kind: str = "hash", key: str | None = None) ->
     )
 
 
-def _respond(
+async def _respond(
     service: NotaryService,
     org: OrgView,
     outcomes: list[DepositOutcome],
@@ -62,9 +63,17 @@ def _respond(
 ) -> list[EvidenceOut]:
     current = [o.view for o in outcomes]
     if wait:
-        current = service.wait_anchored(org, [o.public_id for o in outcomes], wait)
+        ids = [o.public_id for o in outcomes]
+        current = await run_in_threadpool(service.wait_anchored, org, ids, wait)
     response.status_code = 201 if any(o.created for o in outcomes) else 200
     return [EvidenceOut.of(v, created=o.created) for v, o in zip(current, outcomes, strict=True)]
+
+
+async def _deposit(
+    service: NotaryService, org: OrgView, requests: list[DepositRequest]
+) -> list[DepositOutcome]:
+    """Hand the deposits to the service's writer; resume once they are committed."""
+    return await asyncio.wrap_future(service.deposits.submit(org, requests))
 
 
 @router.post(
@@ -73,7 +82,7 @@ def _respond(
     status_code=201,
     summary="Deposit a hash (the file never leaves you)",
 )
-def deposit_hash(
+async def deposit_hash(
     body: HashDepositIn,
     org: Depositor,
     service: Service,
@@ -81,8 +90,8 @@ def deposit_hash(
     idempotency_key: IdempotencyKey = None,
     wait: Wait = 0,
 ) -> EvidenceOut:
-    outcomes = deposit(service.factory, org, [_request(body, key=idempotency_key)])
-    return _respond(service, org, outcomes, wait, response)[0]
+    outcomes = await _deposit(service, org, [_request(body, key=idempotency_key)])
+    return (await _respond(service, org, outcomes, wait, response))[0]
 
 
 @router.post(
@@ -91,11 +100,12 @@ def deposit_hash(
     status_code=201,
     summary="Deposit up to 10,000 hashes in one request (all or nothing)",
 )
-def deposit_hashes(
+async def deposit_hashes(
     body: BulkDepositIn, org: Depositor, service: Service, response: Response, wait: Wait = 0
 ) -> BulkOut:
-    outcomes = deposit(service.factory, org, [_request(item) for item in body.items])
-    items = _respond(service, org, outcomes, wait, response)
+    requests = await run_in_threadpool(lambda: [_request(item) for item in body.items])
+    outcomes = await _deposit(service, org, requests)
+    items = await _respond(service, org, outcomes, wait, response)
     created = sum(o.created for o in outcomes)
     return BulkOut(items=items, created=created, existing=len(outcomes) - created)
 
@@ -124,9 +134,9 @@ async def deposit_file(
     keep_spool = False
     try:
         request_ = _file_request(upload, idempotency_key)
-        outcomes = await run_in_threadpool(deposit, service.factory, org, [request_])
+        outcomes = await _deposit(service, org, [request_])
         keep_spool = outcomes[0].created  # known content: the first deposit's copy counts
-        out = await run_in_threadpool(_respond, service, org, outcomes, wait, response)
+        out = await _respond(service, org, outcomes, wait, response)
     finally:
         if upload.spool is not None and not keep_spool:
             upload.spool.unlink(missing_ok=True)

@@ -98,6 +98,8 @@ def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
 
 def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
     """Canonical UTF-8 JSON bytes of already validated metadata."""
+    if not metadata:
+        return b"{}"  # bare hash deposits: most of a bulk request
     return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
@@ -200,6 +202,37 @@ class Leaf:
             depositor=depositor,
             salt=parse_hex32("leaf salt", salt),
         )
+
+
+class LeafHasher:
+    """Leaf hashes of one depositor's deposits: Leaf(...).hash() with the parts of the
+    encoding that do not change (scheme, depositor, offsets) encoded once. A bulk deposit
+    hashes 10,000 leaves; a property test checks that both give the same hash."""
+
+    def __init__(self, depositor: str) -> None:
+        validate_depositor(depositor)
+        scheme, encoded = LEAF_SCHEME.encode("utf-8"), depositor.encode("utf-8")
+        scheme_tail = _word(len(scheme)) + _pad(scheme)
+        self.depositor = depositor
+        self._first_offset = _word(6 * 32)
+        self._second_offset = _word(6 * 32 + len(scheme_tail))
+        self._tail = scheme_tail + _word(len(encoded)) + _pad(encoded)
+
+    def hash(self, sha256: bytes, sm3: bytes, metadata_digest: bytes, salt: bytes) -> bytes:
+        if not len(sha256) == len(sm3) == len(metadata_digest) == len(salt) == 32:
+            raise ValidationError("leaf hashes and salt must be 32 bytes")
+        encoded = b"".join(
+            (
+                self._first_offset,
+                sha256,
+                sm3,
+                metadata_digest,
+                self._second_offset,
+                salt,
+                self._tail,
+            )
+        )
+        return keccak(keccak(encoded))
 
 
 def _word(value: int) -> bytes:

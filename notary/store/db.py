@@ -17,6 +17,13 @@ from notary.store.models import Base
 QUERY_CHUNK = 500
 """Values per `IN (...)` lookup: far below every database's bound-parameter limit."""
 
+SQLITE_POOL_SIZE = 40
+"""Connections kept open: one per thread of the web server's worker pool (40 by default)."""
+
+SQLITE_CACHE_KIB = 32 * 1024
+"""Page cache per connection (SQLite's default is 2 MiB; it grows only as pages are read)."""
+SQLITE_MMAP_BYTES = 1024**3
+"""Reads through a shared memory map of the file: connections share the OS page cache."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another (the batcher and the API share one file)."""
 
@@ -40,8 +47,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
+        sqlite = url.startswith("sqlite")
         engine = create_engine(
-            url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {}
+            url,
+            connect_args={"check_same_thread": False} if sqlite else {},
+            # SQLite connections are cheap to keep: keep one per worker thread instead of
+            # opening (and re-running the pragmas) for each request beyond the default 5
+            **({"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if sqlite else {}),
         )
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)

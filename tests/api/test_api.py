@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
@@ -330,6 +331,28 @@ def test_admin_manages_organizations_and_keys(api) -> None:
             assert admin.delete(f"/v1/keys/{key['prefix']}").status_code == 204
             assert_error(admin.delete("/v1/keys/nope"), 404, "not_found")
         assert_error(c.get("/v1/evidence", headers=new), 401, "unauthorized")
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(api) -> None:
+    from notary.orgs import revoke_key
+
+    with api.client("operator") as admin:
+        key = admin.post("/v1/organizations/studio-org/keys", json={"label": "cli"}).json()
+    headers = {"Authorization": f"Bearer {key['api_key']}"}
+    ttl = api.service.settings.key_cache_seconds
+    assert ttl > 0
+    with api.client(None) as c:
+        assert c.get("/v1/evidence", headers=headers).status_code == 200  # now cached
+        revoke_key(api.service.factory, key["prefix"])  # what `notary admin revoke-key` does
+        revoked_at = time.monotonic()
+        while time.monotonic() - revoked_at < ttl + 5:
+            r = c.get("/v1/evidence", headers=headers)
+            if r.status_code == 401:
+                break
+            assert r.status_code == 200
+            time.sleep(0.1)
+        assert_error(r, 401, "unauthorized")
+        assert time.monotonic() - revoked_at <= ttl + 1
 
 
 # -- verification, audit, health -------------------------------------------------------------

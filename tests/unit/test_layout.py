@@ -50,6 +50,7 @@ def test_core_imports_no_io_modules() -> None:
         "notary.core.certificate",
         "notary.core.merkle",
         "notary.core.hashing",
+        "notary.core.keccak",
         "notary.core.leaf",
         "notary.errors",
     }, loaded

@@ -13,6 +13,7 @@ from notary.core.leaf import (
     LEAF_ENCODING,
     MAX_METADATA_BYTES,
     Leaf,
+    LeafHasher,
     canonical_metadata,
     metadata_digest,
     parse_hex32,
@@ -193,3 +194,30 @@ def test_fast_encoder_equals_eth_abi(depositor: str, sha: bytes, salt: bytes) ->
 
     leaf = Leaf(sha256=sha, sm3=salt, metadata_digest=sha[::-1], depositor=depositor, salt=salt)
     assert leaf.abi_encoded() == abi_encode_reference(leaf)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])
+def test_leaf_hasher_matches_openzeppelin_vectors(case: dict[str, object]) -> None:
+    leaf = _leaf(case)
+    hasher = LeafHasher(leaf.depositor)
+    got = hasher.hash(leaf.sha256, leaf.sm3, leaf.metadata_digest, leaf.salt)
+    assert "0x" + got.hex() == case["leaf_hash"]
+
+
+@given(
+    st.text(max_size=300).filter(lambda t: t == t.strip() and t and t.isprintable()),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+)
+def test_leaf_hasher_equals_leaf_hash(depositor: str, sha: bytes, sm3: bytes, salt: bytes) -> None:
+    leaf = Leaf(sha256=sha, sm3=sm3, metadata_digest=salt[::-1], depositor=depositor, salt=salt)
+    assert LeafHasher(depositor).hash(sha, sm3, salt[::-1], salt) == leaf.hash()
+
+
+def test_leaf_hasher_refuses_wrong_sizes() -> None:
+    hasher = LeafHasher("org:studio")
+    with pytest.raises(ValidationError):
+        hasher.hash(bytes(31), bytes(32), bytes(32), bytes(32))
+    with pytest.raises(ValidationError):
+        LeafHasher(" padded ")
