@@ -8,13 +8,15 @@ all of it is recorded, or (on invalid input) none of it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Dialect, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -22,7 +24,7 @@ from notary.core.certificate import sm3_leaf_value
 from notary.core.leaf import LeafHasher, Metadata, canonical_json, validate_metadata
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import OrgView
-from notary.store.db import QUERY_CHUNK, transaction
+from notary.store.db import QUERY_CHUNK, sqlite_driver, transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
 from notary.views import EvidenceView, summary
 
@@ -172,14 +174,34 @@ class _NewRow:
         )
 
 
+_KNOWN = text(
+    "SELECT sha256 FROM evidence WHERE organization_id = :org AND sha256 IN :shas"
+).bindparams(bindparam("shas", expanding=True))
+"""Which of these hashes the organization has deposited (a plain statement: built once,
+where the ORM query cost about 0.5 ms of Python per call, most of a small group's time)."""
+_KNOWN_SQLITE = "SELECT sha256 FROM evidence WHERE organization_id = ? AND sha256 IN ({marks})"
+
+
 def _existing(session: Session, org: OrgView, shas: list[bytes]) -> dict[bytes, Evidence]:
-    found: dict[bytes, Evidence] = {}
+    known: list[bytes] = []
+    driver = sqlite_driver(session)
     for start in range(0, len(shas), QUERY_CHUNK):
         chunk = shas[start : start + QUERY_CHUNK]
+        if driver is None:
+            known += session.scalars(_KNOWN, {"org": org.id, "shas": chunk})
+        else:  # the same statement without SQLAlchemy: 10 us instead of 100 for a small group
+            marks = ", ".join("?" * len(chunk))
+            sql = _KNOWN_SQLITE.format(marks=marks)
+            known += [sha for (sha,) in driver.execute(sql, (org.id, *chunk))]
+    found: dict[bytes, Evidence] = {}
+    for start in range(0, len(known), QUERY_CHUNK):  # usually none: load only the hits
         rows = session.scalars(
             select(Evidence)
             .options(selectinload(Evidence.batch))
-            .where(Evidence.organization_id == org.id, Evidence.sha256.in_(chunk))
+            .where(
+                Evidence.organization_id == org.id,
+                Evidence.sha256.in_(known[start : start + QUERY_CHUNK]),
+            )
         )
         found.update((row.sha256, row) for row in rows)
     return found
@@ -206,6 +228,12 @@ _INSERT_COLUMNS: Final = (
 )
 
 
+@functools.cache
+def _stamp_converter(dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How the dialect's DateTime type turns received_at into a driver value."""
+    return dialect.type_descriptor(_EVIDENCE.c.received_at.type).bind_processor(dialect)
+
+
 def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bool = True) -> None:
     """INSERT new evidence rows (dicts keyed by _INSERT_COLUMNS but the pin counters).
 
@@ -217,12 +245,11 @@ def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bo
     """
     if not rows:
         return
-    connection = session.connection()
-    dialect = connection.dialect
-    if not (fast and dialect.name == "sqlite"):
+    driver = sqlite_driver(session) if fast else None
+    if driver is None:
         session.execute(insert(_EVIDENCE), rows)
         return
-    stamp = dialect.type_descriptor(_EVIDENCE.c.received_at.type).bind_processor(dialect)
+    stamp = _stamp_converter(session.connection().dialect)
     stamps: dict[object, object] = {}  # one request's rows share their timestamp
     params = []
     for row in rows:
@@ -253,7 +280,7 @@ def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bo
         )
     marks = ", ".join("?" * len(_INSERT_COLUMNS))
     sql = f"INSERT INTO evidence ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"  # noqa: S608
-    connection.exec_driver_sql(sql, params)
+    driver.executemany(sql, params)
 
 
 def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutcome]:

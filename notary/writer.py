@@ -14,12 +14,14 @@ transaction of its own, exactly as if it had come alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,11 +44,28 @@ MAX_GROUP_ROWS: Final = MAX_BULK_ITEMS
 """Most deposits in one group transaction (a lone bulk request may reach it by itself)."""
 
 
+Answer = list[DepositOutcome] | BaseException
+
+
 @dataclass
 class _Job:
     org: OrgView
     checked: Checked
     result: Future[list[DepositOutcome]] = field(default_factory=Future)
+    """Where a thread waits for the answer (submit)."""
+    waiter: asyncio.Future[list[DepositOutcome]] | None = None
+    """Where a coroutine waits for it instead (deposit_async)."""
+
+
+def _settle(answers: list[tuple[asyncio.Future[list[DepositOutcome]], Answer]]) -> None:
+    """On the event loop: hand a group's answers to their coroutines."""
+    for waiter, answer in answers:
+        if waiter.done():  # cancelled: the client went away (the deposit itself stands)
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
 
 
 class DepositWriter:
@@ -58,12 +77,31 @@ class DepositWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._waking: dict[asyncio.AbstractEventLoop, list[tuple[Any, Answer]]] = {}
+        self._answered: set[int] = set()  # jobs of the current group given their answer
         self.groups = 0
         """Transactions committed so far (for tests and benchmarks)."""
 
     def submit(self, org: OrgView, requests: list[DepositRequest]) -> Future[list[DepositOutcome]]:
         """Validate now (ValidationError at once), record in the writer's next group."""
         job = _Job(org, check_all(requests))
+        self._enqueue(job)
+        return job.result
+
+    async def deposit_async(
+        self, org: OrgView, requests: list[DepositRequest]
+    ) -> list[DepositOutcome]:
+        """As `deposit`, for coroutines: the event loop is woken once per group, not once
+        per request (each wake-up is a write to the loop's self-pipe and a callback)."""
+        waiter: asyncio.Future[list[DepositOutcome]] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Job(org, check_all(requests), waiter=waiter))
+        return await waiter
+
+    def deposit(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositOutcome]:
+        """Submit and wait: the outcomes once they are committed."""
+        return self.submit(org, requests).result()
+
+    def _enqueue(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise StorageError("the deposit writer is stopped")
@@ -71,11 +109,6 @@ class DepositWriter:
                 self._thread = threading.Thread(target=self._run, name="notary-writer", daemon=True)
                 self._thread.start()
             self._queue.put(job)
-        return job.result
-
-    def deposit(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositOutcome]:
-        """Submit and wait: the outcomes once they are committed."""
-        return self.submit(org, requests).result()
 
     def stop(self) -> None:
         """Finish what was submitted, then end the thread."""
@@ -107,10 +140,29 @@ class DepositWriter:
             except Exception as exc:  # a bug, not bad input: fail the group, keep serving
                 log.exception("deposit writer failed")
                 for waiting in group:
-                    if not waiting.result.done():
-                        waiting.result.set_exception(exc)
+                    if id(waiting) not in self._answered:
+                        self._answer(waiting, exc)
+            self._wake()
             if stop:
                 return
+
+    def _answer(self, job: _Job, answer: Answer) -> None:
+        self._answered.add(id(job))
+        if job.waiter is None:
+            if isinstance(answer, BaseException):
+                job.result.set_exception(answer)
+            else:
+                job.result.set_result(answer)
+        else:
+            self._waking.setdefault(job.waiter.get_loop(), []).append((job.waiter, answer))
+
+    def _wake(self) -> None:
+        """One call into each waiting event loop for the whole group."""
+        waking, self._waking = self._waking, {}
+        self._answered.clear()
+        for loop, answers in waking.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, answers)
 
     def _write(self, group: list[_Job]) -> None:
         if len(group) == 1:
@@ -136,19 +188,16 @@ class DepositWriter:
             return
         self.groups += 1
         for job, answer in answers:
-            if isinstance(answer, ConflictError):
-                job.result.set_exception(answer)
-            else:
-                job.result.set_result(answer)
+            self._answer(job, answer)
 
     def _alone(self, job: _Job) -> None:
         try:
             outcomes = record_checked(self.factory, job.org, job.checked)
         except Exception as exc:  # the caller gets it, as if it had called directly
-            job.result.set_exception(exc)
+            self._answer(job, exc)
             return
         self.groups += 1
-        job.result.set_result(outcomes)
+        self._answer(job, outcomes)
 
 
 def _mergeable(group: list[_Job]) -> list[list[_Job]]:

@@ -82,3 +82,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def sqlite_driver(session: Session) -> sqlite3.Connection | None:
+    """The sqlite3 connection under `session`'s transaction, or None on other databases.
+
+    For the few statements of the deposit path, where SQLAlchemy's per-statement cost
+    (about 50 to 100 us) is larger than SQLite's own work. Statements sent through it are
+    part of the session's transaction.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    driver = connection.connection.dbapi_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver

@@ -55,6 +55,43 @@ def test_hash_deposit_and_idempotency(api) -> None:
         assert_error(clash, 409, "conflict")
 
 
+@pytest.mark.parametrize("wait", ["-1", "61", "nan", "inf", "soon", ""])
+def test_bad_wait_and_idempotency_keys_are_refused_and_change_nothing(api_paused, wait) -> None:
+    with api_paused.client() as c:
+        content = h("bad-wait-" + wait)
+        for path, body in (
+            ("/v1/evidence/hash", {"sha256": content}),
+            ("/v1/evidence/hashes", {"items": [{"sha256": content}]}),
+        ):
+            assert_error(c.post(path, params={"wait": wait}, json=body), 422, "invalid_input")
+        files = {"file": ("w.txt", b"bad wait " + wait.encode(), "text/plain")}
+        assert_error(
+            c.post("/v1/evidence", params={"wait": wait}, files=files), 422, "invalid_input"
+        )
+        for key in ("k" * 129, "tab\there"):
+            refused = c.post(
+                "/v1/evidence/hash", json={"sha256": content}, headers={"Idempotency-Key": key}
+            )
+            assert_error(refused, 422, "invalid_input")
+        assert c.get("/v1/evidence", params={"sha256": content}).json()["items"] == []
+
+
+def test_openapi_documents_keys_and_deposit_parameters(api) -> None:
+    with api.client(None) as c:
+        doc = c.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    single = doc["paths"]["/v1/evidence/hash"]["post"]
+    assert single["security"] == [{"apiKey": []}]
+    assert {p["name"] for p in single["parameters"]} == {"wait", "Idempotency-Key"}
+    assert {p["name"] for p in doc["paths"]["/v1/evidence/hashes"]["post"]["parameters"]} == {
+        "wait"
+    }
+    assert doc["paths"]["/v1/evidence/{evidence_id}"]["get"]["security"] == [{"apiKey": []}]
+    assert doc["paths"]["/v1/audit/anchors"]["get"]["security"] == [{"apiKey": []}]
+    assert "security" not in doc["paths"]["/v1/verify"]["post"]
+    assert "security" not in doc["paths"]["/v1/health"]["get"]
+
+
 def test_wait_returns_anchored_evidence_and_a_certificate_that_verifies(api, chain) -> None:
     with api.client() as c:
         r = c.post("/v1/evidence/hash?wait=30", json={"sha256": h("wait"), "sm3": h("sm3")})

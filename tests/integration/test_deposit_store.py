@@ -207,3 +207,42 @@ def test_key_cache_answers_from_memory_and_forgets(store, org):
     other = create_key(store, "studio")
     assert uncached.authenticate(other.secret) == org
     assert uncached.cached(other.secret) is None
+
+
+def test_coroutines_get_their_answers_with_one_wake_up_per_group(store, org):
+    import asyncio
+
+    writer = DepositWriter(store)
+    assert deposit(store, org, [request("async-keyed", key="ak")])[0].created
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        wakeups = []
+        original = loop.call_soon_threadsafe
+
+        def counting(callback, *args):
+            wakeups.append(callback)
+            return original(callback, *args)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        blocker, gate = hold_first_group(writer, org)
+        tasks = [
+            asyncio.ensure_future(writer.deposit_async(org, [request(f"a{i}")])) for i in range(10)
+        ]
+        clash = asyncio.ensure_future(writer.deposit_async(org, [request("other", key="ak")]))
+        abandoned = asyncio.ensure_future(writer.deposit_async(org, [request("abandoned")]))
+        await asyncio.sleep(0.05)  # all queued behind the blocker
+        abandoned.cancel()  # the client went away: its deposit still counts
+        gate.set()
+        outcomes = [(await t)[0] for t in tasks]
+        with pytest.raises(ConflictError):
+            await clash
+        assert blocker.result(timeout=10)[0].created
+        return outcomes, wakeups
+
+    outcomes, wakeups = asyncio.run(main())
+    writer.stop()
+    assert all(o.created for o in outcomes) and len({o.public_id for o in outcomes}) == 10
+    assert len(wakeups) == 1  # one group, one wake-up for its twelve coroutines
+    with transaction(store) as session:
+        assert session.scalar(select(Evidence.id).where(Evidence.sha256 == sha("abandoned")))
