@@ -88,9 +88,12 @@ class EvidenceOut(BaseModel):
     def of(
         cls, v: EvidenceView, *, created: bool | None = None, with_history: bool = False
     ) -> EvidenceOut:
+        """From a view of our own records, whose types are right by construction: built
+        without validation (model_construct), a third of the cost, which a 10,000-item bulk
+        answer feels."""
         anchor = None
         if v.batch_root is not None and v.block_number is not None and v.block_time is not None:
-            anchor = AnchorOut(
+            anchor = AnchorOut.model_construct(
                 root="0x" + v.batch_root.hex(),
                 block_number=v.block_number,
                 block_time=v.block_time,
@@ -100,7 +103,7 @@ class EvidenceOut(BaseModel):
                 tx_hash="0x" + (v.tx_hash or b"").hex(),
             )
         received = v.received_at if v.received_at.tzinfo else v.received_at.replace(tzinfo=UTC)
-        return cls(
+        return cls.model_construct(
             id=v.public_id,
             status=v.status,
             kind=v.kind,
@@ -110,13 +113,13 @@ class EvidenceOut(BaseModel):
             metadata=v.metadata,
             received_at=received,
             anchor=anchor,
-            ipfs=IpfsOut(
+            ipfs=IpfsOut.model_construct(
                 cid=v.cid, profile=str(v.metadata.get("cid_profile", "")), pin_state=v.pin_state
             )
             if v.cid
             else None,
             certificate_url=f"/v1/evidence/{v.public_id}/certificate",
-            history=[EventOut(at=at, kind=k, detail=d) for at, k, d in v.history]
+            history=[EventOut.model_construct(at=at, kind=k, detail=d) for at, k, d in v.history]
             if with_history
             else None,
         )
