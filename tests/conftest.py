@@ -106,3 +106,24 @@ def oz_tree(encoding: list[str], values: list[list[str]]) -> dict[str, object]:
     out = run_node("oz_merkle.js", input_text=json.dumps({"encoding": encoding, "values": values}))
     result: dict[str, object] = json.loads(out.stdout)
     return result
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """URL of a real PostgreSQL server started for this session (tests/postgres.py)."""
+    from tests.postgres import postgres_server, wait_ready
+
+    with postgres_server() as url:
+        wait_ready(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the session's
+    PostgreSQL server. Store-level tests run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'notary.sqlite3'}"
+    from tests.postgres import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres"))

@@ -48,9 +48,13 @@ def make_engine(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
         sqlite = url.startswith("sqlite")
+        connect_args: dict[str, object] = {"check_same_thread": False} if sqlite else {}
+        if url.startswith("postgresql+psycopg"):
+            # timestamps are stored without a zone, in UTC whatever the server's own zone
+            connect_args["options"] = "-c timezone=UTC"
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False} if sqlite else {},
+            connect_args=connect_args,
             # SQLite connections are cheap to keep: keep one per worker thread instead of
             # opening (and re-running the pragmas) for each request beyond the default 5
             **({"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10} if sqlite else {}),

@@ -34,7 +34,13 @@ class Server:
 
 
 def start_server(
-    chain, data_dir, *, batcher: bool, rpc_url: str | None = None, ipfs_api: str | None = None
+    chain,
+    data_dir,
+    *,
+    batcher: bool,
+    rpc_url: str | None = None,
+    ipfs_api: str | None = None,
+    database: str | None = None,
 ) -> tuple:
     settings = chain.settings.model_copy(
         update={
@@ -45,9 +51,11 @@ def start_server(
             "notary_key_file": chain.settings.notary_key_path,
             "batch_interval_seconds": 0.3,
             "max_upload_bytes": UPLOAD_LIMIT,
+            "database_url": database,
         }
     )
-    factory = make_sessionmaker(make_engine(database_url(data_dir, None)))
+    engine = make_engine(database_url(data_dir, database))
+    factory = make_sessionmaker(engine)
     keys = {}
     for slug, role in (
         ("studio", Role.DEPOSITOR),
@@ -57,6 +65,7 @@ def start_server(
     ):
         create_organization(factory, slug + "-org", f"{slug} 组织", role)
         keys[slug] = create_key(factory, slug + "-org").secret
+    engine.dispose()
     app = create_app(settings, start_batcher=batcher)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

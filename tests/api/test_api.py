@@ -441,6 +441,50 @@ def test_health_ready_and_unknown_routes(api) -> None:
         assert "/v1/evidence/hash" in c.get("/openapi.json").json()["paths"]
 
 
+def test_the_whole_service_on_postgresql(chain, tmp_path, postgres) -> None:
+    """NOTARY_DATABASE_URL pointing at PostgreSQL: deposits of every kind, anchoring,
+    certificates that verify, search, idempotency."""
+    from tests.postgres import fresh_database
+
+    running, server, thread = start_server(
+        chain, tmp_path, batcher=True, database=fresh_database(postgres)
+    )
+    try:
+        assert running.service.engine.dialect.name == "postgresql"
+        with running.client() as c:
+            single = c.post(
+                "/v1/evidence/hash?wait=30",
+                json={"sha256": h("pg-one"), "metadata": {"title": "夏装", "tags": ["pg"]}},
+            )
+            assert single.status_code == 201 and single.json()["status"] == "anchored"
+            again = c.post("/v1/evidence/hash", json={"sha256": h("pg-one")})
+            assert again.status_code == 200 and again.json()["id"] == single.json()["id"]
+            items = [{"sha256": h(f"pg-bulk-{i}")} for i in range(300)]
+            bulk = c.post("/v1/evidence/hashes?wait=30", json={"items": items}).json()
+            assert bulk["created"] == 300
+            assert {i["status"] for i in bulk["items"]} == {"anchored"}
+            data = os.urandom(3000)
+            file = c.post("/v1/evidence?wait=30", files={"file": ("童装.bin", data)}).json()
+            assert file["status"] == "anchored" and file["metadata"]["name"] == "童装.bin"
+            keyed = {"Idempotency-Key": "pg-key"}
+            assert (
+                c.post("/v1/evidence/hash", json={"sha256": h("pg-k")}, headers=keyed).status_code
+                == 201
+            )
+            clash = c.post("/v1/evidence/hash", json={"sha256": h("pg-x")}, headers=keyed)
+            assert_error(clash, 409, "conflict")
+            assert [
+                e["id"] for e in c.get("/v1/evidence", params={"tag": "pg"}).json()["items"]
+            ] == [single.json()["id"]]
+            for evidence_id in (single.json()["id"], bulk["items"][7]["id"], file["id"]):
+                cert = c.get(f"/v1/evidence/{evidence_id}/certificate").content
+                assert verify(cert, chain.rpc_url).outcome is Outcome.VALID
+            assert c.get(f"/v1/evidence/{file['id']}/file").content == data
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def test_deposits_are_accepted_while_the_chain_is_down(chain, tmp_path) -> None:
     running, server, thread = start_server(
         chain, tmp_path, batcher=True, rpc_url=f"http://127.0.0.1:{free_port()}"

@@ -20,8 +20,9 @@ from notary.writer import DepositWriter
 
 
 @pytest.fixture
-def store(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'notary.sqlite3'}")
+def store(database_url):
+    """Sessions on a fresh database: every test here runs on SQLite and on PostgreSQL."""
+    engine = make_engine(database_url)
     yield make_sessionmaker(engine)
     engine.dispose()
 
