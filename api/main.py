@@ -11,10 +11,15 @@ from fastapi.routing import APIRoute
 
 from api import errors
 from api.deps import AUTHENTICATED
+from api.limits import BodyLimits
 from api.routes import admin, audit, evidence, health, verify
 from notary import __version__
 from notary.config import Settings
+from notary.core.certificate import MAX_CERTIFICATE_BYTES
 from notary.service import NotaryService
+
+MAX_OTHER_BODY_BYTES = 64 * 1024
+"""Largest body of any other request (an organization or a key: a few hundred bytes)."""
 
 
 def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
@@ -39,6 +44,17 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(
+        BodyLimits,
+        limits={
+            ("POST", "/v1/evidence/hash"): evidence.MAX_HASH_BODY_BYTES,
+            ("POST", "/v1/evidence/hashes"): evidence.MAX_BULK_BODY_BYTES,
+            # the file (up to the upload limit), the certificate, the multipart framing
+            ("POST", "/v1/verify"): settings.max_upload_bytes + MAX_CERTIFICATE_BYTES + 65536,
+            ("POST", "/v1/evidence"): None,  # streamed, with its own limit (413 as it streams)
+        },
+        default=MAX_OTHER_BODY_BYTES,
+    )
     for module in (evidence, admin, health, verify, audit):
         _mark_key_routes(module.router)
         app.include_router(module.router)

@@ -58,6 +58,11 @@ class IpfsOut(BaseModel):
     cid: str
     profile: str
     pin_state: str = Field(description="pending, pinned or failed")
+    pin_error: str | None = Field(
+        default=None,
+        description="Why pinning failed or is being retried (the file stays safe in the "
+        "spool until it is pinned); null when nothing went wrong.",
+    )
 
 
 class EventOut(BaseModel):
@@ -114,7 +119,10 @@ class EvidenceOut(BaseModel):
             received_at=received,
             anchor=anchor,
             ipfs=IpfsOut.model_construct(
-                cid=v.cid, profile=str(v.metadata.get("cid_profile", "")), pin_state=v.pin_state
+                cid=v.cid,
+                profile=str(v.metadata.get("cid_profile", "")),
+                pin_state=v.pin_state,
+                pin_error=v.pin_error or None,
             )
             if v.cid
             else None,

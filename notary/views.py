@@ -28,6 +28,8 @@ class EvidenceView:
     history: tuple[tuple[datetime, str, str], ...]
     cid: str | None = None
     pin_state: str = "none"
+    pin_error: str = ""
+    """Why the last pin attempt failed (empty when none did)."""
 
 
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
@@ -50,6 +52,7 @@ def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) ->
         history=history,
         cid=e.cid,
         pin_state=e.pin_state,
+        pin_error=e.pin_error,
     )
 
 

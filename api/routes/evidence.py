@@ -6,7 +6,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -33,6 +33,13 @@ from notary.service import MAX_WAIT_SECONDS, NotaryService
 from notary.views import EvidenceView
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+
+MAX_HASH_BODY_BYTES: Final = 256 * 1024
+"""Largest JSON body of a hash deposit: 16 KiB of metadata, even written as \\u escapes,
+fits many times over. Larger bodies get 413 before they are parsed (api.limits)."""
+MAX_BULK_BODY_BYTES: Final = 32 * 1024 * 1024
+"""Largest JSON body of a bulk deposit: 10,000 hashes with about 3 KB of metadata each (bare
+hashes take 0.8 MB)."""
 
 # The deposit routes are the hot path. They take only their body from FastAPI and read the
 # API key, `wait` and Idempotency-Key from the request themselves: FastAPI's per-request

@@ -76,6 +76,42 @@ def test_bad_wait_and_idempotency_keys_are_refused_and_change_nothing(api_paused
         assert c.get("/v1/evidence", params={"sha256": content}).json()["items"] == []
 
 
+def test_oversized_bodies_get_413_before_they_are_parsed(api_paused) -> None:
+    from api.main import MAX_OTHER_BODY_BYTES
+    from api.routes.evidence import MAX_BULK_BODY_BYTES, MAX_HASH_BODY_BYTES
+    from notary.core.certificate import MAX_CERTIFICATE_BYTES
+
+    content = h("oversized")
+    padding = "x" * MAX_HASH_BODY_BYTES
+    body = json.dumps({"sha256": content, "metadata": {"description": padding}}).encode()
+
+    def chunked():  # no Content-Length: the limit must hold while reading too
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    headers = {"Content-Type": "application/json"}
+    with api_paused.client() as c:
+        for sent in (body, chunked()):
+            refused = c.post("/v1/evidence/hash", content=sent, headers=headers)
+            assert_error(refused, 413, "payload_too_large")
+        bulk = b'{"items": [' + b" " * MAX_BULK_BODY_BYTES + b"]}"
+        refused = c.post("/v1/evidence/hashes", content=bulk, headers=headers)
+        assert_error(refused, 413, "payload_too_large")
+        assert c.get("/v1/evidence", params={"sha256": content}).json()["items"] == []
+        # small bodies still pass: the limit is not a blanket refusal
+        assert c.post("/v1/evidence/hash", json={"sha256": content}).status_code == 201
+    with api_paused.client("operator") as admin:
+        org = {"slug": "big-org", "name": "x" * (MAX_OTHER_BODY_BYTES + 1), "role": "depositor"}
+        assert_error(admin.post("/v1/organizations", json=org), 413, "payload_too_large")
+        label = {"label": "x" * (MAX_OTHER_BODY_BYTES + 1)}
+        refused = admin.post("/v1/organizations/studio-org/keys", json=label)
+        assert_error(refused, 413, "payload_too_large")
+    with api_paused.client(None) as anyone:  # /v1/verify needs no key: its limit matters most
+        oversized = b"x" * (UPLOAD_LIMIT + MAX_CERTIFICATE_BYTES + 70_000)
+        files = {"certificate": ("c.json", b"{}"), "file": ("f.bin", oversized)}
+        assert_error(anyone.post("/v1/verify", files=files), 413, "payload_too_large")
+
+
 def test_openapi_documents_keys_and_deposit_parameters(api) -> None:
     with api.client(None) as c:
         doc = c.get("/openapi.json").json()

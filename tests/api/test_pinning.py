@@ -7,10 +7,12 @@ import os
 import time
 
 import pytest
+from sqlalchemy import select
 
 from notary import devnet
 from notary.core.unixfs import UnixfsHasher
 from notary.ipfs import KuboRpc
+from notary.store.models import Evidence
 from notary.verify import Outcome, verify
 from tests.api.conftest import UPLOAD_LIMIT
 
@@ -37,6 +39,7 @@ def test_file_is_pinned_under_the_cid_we_computed(api, chain) -> None:
             "cid": ours.cid(),
             "profile": "unixfs-v1-2025",
             "pin_state": ev["ipfs"]["pin_state"],
+            "pin_error": None,
         }
         done = wait_pinned(c, ev["id"])
         assert done["ipfs"]["pin_state"] == "pinned"
@@ -71,3 +74,22 @@ def test_hash_deposits_have_nothing_to_pin(api) -> None:
     with api.client() as c:
         ev = c.post("/v1/evidence/hash", json={"sha256": hashlib.sha256(b"x").hexdigest()})
         assert ev.json()["ipfs"] is None
+
+
+def test_a_pin_failure_is_explained_in_the_evidence(api_paused) -> None:
+    """The spooled copy vanishes before the pinner gets to it (an operator's cleanup gone
+    wrong): the evidence says pinning failed, and why."""
+    service = api_paused.service
+    assert service.pinner is not None
+    with api_paused.client() as c:
+        ev = c.post("/v1/evidence", files={"file": ("lost.bin", os.urandom(5000))}).json()
+        assert ev["ipfs"]["pin_state"] == "pending" and ev["ipfs"]["pin_error"] is None
+        with service.factory() as session:
+            spool = session.scalar(select(Evidence.spool).where(Evidence.public_id == ev["id"]))
+        assert spool is not None
+        (service.spool_dir / spool).unlink()  # only this deposit's copy
+        service.pinner.run_once()
+        failed = c.get(f"/v1/evidence/{ev['id']}").json()
+    assert failed["ipfs"]["pin_state"] == "failed"
+    assert "missing" in failed["ipfs"]["pin_error"]
+    assert "pin_failed" in [e["kind"] for e in failed["history"]]
