@@ -37,7 +37,8 @@ async def caller(request: Request) -> OrgView:
     `X-API-Key` header).
 
     A key checked in the last NOTARY_KEY_CACHE_SECONDS answers from memory; otherwise the
-    database is read in a worker thread.
+    database is read in a worker thread. Then the organization's rate limit, if one is set
+    (NOTARY_RATE_LIMIT_PER_SECOND), is charged one request.
     """
     presented = request.headers.get("x-api-key")
     authorization = request.headers.get("authorization")
@@ -48,10 +49,12 @@ async def caller(request: Request) -> OrgView:
         presented = token
     if not presented:
         raise PermissionDeniedError("an API key is required")
-    keys = service_of(request).keys
-    org = keys.cached(presented)
+    service = service_of(request)
+    org = service.keys.cached(presented)
     if org is None:
-        org = await run_in_threadpool(keys.authenticate, presented)
+        org = await run_in_threadpool(service.keys.authenticate, presented)
+    if service.limiter is not None:
+        service.limiter.take(org.id)
     return org
 
 

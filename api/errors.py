@@ -23,6 +23,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.PermissionDeniedError, 401, "unauthorized"),
     (e.NotFoundError, 404, "not_found"),
     (e.ConflictError, 409, "conflict"),
+    (e.RateLimitedError, 429, "rate_limited"),
     (e.ChainUnavailableError, 503, "chain_unavailable"),
     (e.ChainError, 502, "chain_error"),
     (e.StorageError, 503, "storage_unavailable"),
@@ -41,6 +42,8 @@ def install(app: FastAPI) -> None:
         for cls, status, code in STATUS:
             if isinstance(exc, cls):
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                if isinstance(exc, e.RateLimitedError):
+                    headers = {"Retry-After": str(exc.retry_after)}
                 return JSONResponse(error_body(code, str(exc)), status, headers=headers)
         log.error("unmapped notary error: %s", type(exc).__name__)
         return JSONResponse(error_body("internal", "internal error"), 500)

@@ -8,7 +8,8 @@
 
 Retries are safe: every deposit carries an Idempotency-Key that stays the same across its
 retries, and the service returns the existing evidence for content already deposited.
-Transport errors, 429 and 5xx are retried with exponential backoff; 4xx are not.
+Transport errors, 429 and 5xx are retried with exponential backoff (or after the server's
+Retry-After, when it gives one); 4xx are not.
 """
 
 from __future__ import annotations
@@ -66,6 +67,19 @@ def files_in(folder: Path) -> list[Path]:
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
         and not p.name.endswith(".cert.json")
     )
+
+
+MAX_RETRY_AFTER_SECONDS = 60.0
+"""Longest the client sleeps on a server's Retry-After before trying again."""
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(
+            max(float(response.headers.get("Retry-After", "")), 0.0), MAX_RETRY_AFTER_SECONDS
+        )
+    except ValueError:
+        return 0.0
 
 
 class NotaryClient:
@@ -134,6 +148,9 @@ class NotaryClient:
                     return response
                 if response.status_code not in (429, 502, 503, 504) or attempt == self.retries:
                     _raise_for(response)
+                if wait := _retry_after(response):
+                    time.sleep(wait)  # the server said how long (a rate limit)
+                    continue
             time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         "again: a key revoked by `notary admin revoke-key` stops working within this time "
         "(at once when revoked through the admin API). 0 reads the database every request.",
     )
+    rate_limit_per_second: float = Field(
+        default=0,
+        ge=0,
+        description="Requests a second each organization may make on average (429 beyond, "
+        "with Retry-After); 0 turns the limit off.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Requests an organization may make at once."
+    )
     batch_max_leaves: int = Field(default=10_000, ge=1, le=2**32 - 1)
     batch_interval_seconds: float = Field(default=2.0, ge=0)
     api_url: str = Field(

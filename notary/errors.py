@@ -65,6 +65,15 @@ class ConflictError(NotaryError):
     """The request contradicts what is stored (e.g. an idempotency key reused for other data)."""
 
 
+class RateLimitedError(NotaryError):
+    """The caller sent more requests than its rate limit allows."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Whole seconds to wait before the next request is accepted."""
+
+
 class ConfigError(NotaryError):
     """Settings, keys or the deployment record are missing, invalid or unsafe."""
 

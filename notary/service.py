@@ -24,6 +24,7 @@ from notary.issue import TreeCache, view, views
 from notary.keys import load_key
 from notary.orgs import KeyCache, OrgView
 from notary.pinner import Pinner
+from notary.ratelimit import RateLimiter
 from notary.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.views import EvidenceView
@@ -54,6 +55,11 @@ class NotaryService:
         self.factory = make_sessionmaker(self.engine)
         self.deposits = DepositWriter(self.factory)
         self.keys = KeyCache(self.factory, settings.key_cache_seconds)
+        self.limiter = (
+            RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+            if settings.rate_limit_per_second > 0
+            else None
+        )
         self.trees = TreeCache()
         self.rpc_url = resolve_rpc_url(settings)
         account = load_key(settings.notary_key_path, settings)

@@ -41,6 +41,7 @@ def start_server(
     rpc_url: str | None = None,
     ipfs_api: str | None = None,
     database: str | None = None,
+    **overrides: object,
 ) -> tuple:
     settings = chain.settings.model_copy(
         update={
@@ -52,6 +53,7 @@ def start_server(
             "batch_interval_seconds": 0.3,
             "max_upload_bytes": UPLOAD_LIMIT,
             "database_url": database,
+            **overrides,
         }
     )
     engine = make_engine(database_url(data_dir, database))

@@ -8,8 +8,10 @@ import os
 import time
 
 import pytest
+from sqlalchemy import select
 
 from notary.core.cid import raw_cid
+from notary.store.models import Evidence
 from notary.verify import Outcome, verify
 from tests.api.conftest import UPLOAD_LIMIT, start_server
 from tests.conftest import free_port
@@ -516,6 +518,37 @@ def test_the_whole_service_on_postgresql(chain, tmp_path, postgres) -> None:
                 cert = c.get(f"/v1/evidence/{evidence_id}/certificate").content
                 assert verify(cert, chain.rpc_url).outcome is Outcome.VALID
             assert c.get(f"/v1/evidence/{file['id']}/file").content == data
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_rate_limit_per_organization(chain, tmp_path) -> None:
+    from notary.client import NotaryClient
+
+    running, server, thread = start_server(
+        chain, tmp_path, batcher=False, rate_limit_per_second=2, rate_limit_burst=3
+    )
+    try:
+        with running.client() as c:
+            for i in range(3):
+                assert c.post("/v1/evidence/hash", json={"sha256": h(f"rl-{i}")}).status_code == 201
+            refused = c.post("/v1/evidence/hash", json={"sha256": h("rl-refused")})
+            assert_error(refused, 429, "rate_limited")
+            assert int(refused.headers["Retry-After"]) >= 1
+            assert_error(c.get("/v1/evidence"), 429, "rate_limited")  # reads count too
+        with running.client("copycat") as other:  # its own bucket
+            assert other.get("/v1/evidence").status_code == 200
+        # the client waits as told and gets through; nothing was recorded for the refusal
+        client = NotaryClient(running.url, running.keys["studio"], retries=3, backoff=0.01)
+        started = time.monotonic()
+        done = client.deposit_hash(h("rl-after"))
+        assert done["created"] is True and time.monotonic() - started >= 0.4
+        client.close()
+        with running.service.factory() as session:
+            shas = set(session.scalars(select(Evidence.sha256)).all())
+        assert bytes.fromhex(h("rl-after")) in shas
+        assert bytes.fromhex(h("rl-refused")) not in shas
     finally:
         server.should_exit = True
         thread.join(timeout=30)
