@@ -16,6 +16,10 @@ ENV: Final = "NOTARY_CRASH_AT"
 
 
 def crash_point(name: CrashPoint) -> None:
-    """Die here, as kill -9 would, when NOTARY_CRASH_AT names this point."""
+    """Die here, as kill -9 would, when NOTARY_CRASH_AT names this point. In the anchoring
+    process the service it belongs to dies first: the whole notary crashes at this point."""
     if os.environ.get(ENV) == name:
+        parent = os.environ.get("NOTARY_ANCHORING_PARENT")
+        if parent is not None:
+            os.kill(int(parent), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

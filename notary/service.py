@@ -1,6 +1,7 @@
-"""The running notary: store, batcher thread and chain client, built from Settings.
+"""The running notary: store, deposit writer, chain client, built from Settings.
 
 The HTTP app holds one NotaryService; everything here is usable without HTTP (tests, CLI).
+`start` runs the batcher and the pinner in the anchoring process (notary.anchoring).
 Deposits are accepted while the chain is down; the batcher keeps retrying in the background.
 """
 
@@ -14,6 +15,7 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from notary.anchoring import AnchoringSupervisor
 from notary.batcher import Batcher, BatchPolicy
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import RegistryWriter, connect
@@ -47,7 +49,8 @@ class Readiness:
 
 
 class NotaryService:
-    """Owns the engine, the tree cache, the registry writer and the batcher thread."""
+    """Owns the engine, the deposit writer, the tree cache, the registry writer and the
+    anchoring process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -78,23 +81,29 @@ class NotaryService:
         if api is not None:
             self.ipfs = KuboRpc(api, settings.ipfs_token)
             self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._anchoring: AnchoringSupervisor | None = None
 
     def start(self) -> None:
-        """Start anchoring (recovery runs first, inside the loop) and pinning."""
+        """Start anchoring and pinning in the anchoring process (notary.anchoring)."""
+        self._anchoring = AnchoringSupervisor(self.settings)
+        self._anchoring.start()
+
+    def start_loops(self, stop: threading.Event) -> list[threading.Thread]:
+        """Run the batcher (recovery first, inside its loop) and the pinner as threads of
+        this process until `stop` is set: what the anchoring process does."""
         loops = [("notary-batcher", self.batcher.run_forever)]
         if self.pinner is not None:
             loops.append(("notary-pinner", self.pinner.run_forever))
+        threads = []
         for name, loop in loops:
-            thread = threading.Thread(target=loop, args=(self._stop,), name=name, daemon=True)
+            thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
             thread.start()
-            self._threads.append(thread)
+            threads.append(thread)
+        return threads
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
+        if self._anchoring is not None:
+            self._anchoring.stop()
         self.deposits.stop()
         if self.ipfs is not None:
             self.ipfs.close()
@@ -117,6 +126,11 @@ class NotaryService:
                 detail["registry"] = f"no published registry at {self.writer.address}"
         except ChainError as exc:
             detail["chain"] = str(exc)
+        if self._anchoring is not None:
+            anchoring = self._anchoring
+            detail["anchoring"] = (
+                f"running (pid {anchoring.pid})" if anchoring.running else "restarting"
+            )
         return Readiness(database, chain, registry, detail)
 
     def wait_anchored(

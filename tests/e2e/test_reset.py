@@ -17,11 +17,21 @@ from tests.e2e.conftest import ServiceProcess
 pytestmark = pytest.mark.devnet
 
 
-def wait_all_anchored(client: httpx.Client, ids: list[str]) -> list[dict]:
+def wait_all_anchored(client: httpx.Client, ids: list[str], after_loss: bool = False) -> list[dict]:
+    """Views once all are anchored (with `after_loss`: anchored again after the service
+    noticed the loss; until its anchoring process has checked the chain, the database
+    still says anchored)."""
     deadline = time.monotonic() + 60
     while True:
         views = [client.get(f"/v1/evidence/{i}").json() for i in ids]
-        if all(v["status"] == "anchored" for v in views):
+        done = [v["status"] == "anchored" for v in views]
+        if after_loss:
+            kinds = [[e["kind"] for e in v["history"]] for v in views]
+            done = [
+                d and k[-2:] == ["anchor_lost", "anchored"]
+                for d, k in zip(done, kinds, strict=True)
+            ]
+        if all(done):
             return views
         assert time.monotonic() < deadline, [v["status"] for v in views]
         time.sleep(0.2)
@@ -62,7 +72,7 @@ def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
         with httpx.Client(
             base_url=service.url, timeout=60, headers={"Authorization": f"Bearer {key}"}
         ) as c:
-            after = wait_all_anchored(c, ids)
+            after = wait_all_anchored(c, ids, after_loss=True)
             for public_id in ids:
                 cert = c.get(f"/v1/evidence/{public_id}/certificate").content
                 assert verify(cert, chain.rpc_url).outcome is Outcome.VALID

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import re
+import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -150,3 +155,79 @@ def test_kill_9_loses_no_acknowledged_deposit(chain, tmp_path, crash) -> None:
         )
         assert len(events) == 1, f"root {root} anchored {len(events)} times"
     assert sum(roots.values()) == len(set(acknowledged)) == len(acknowledged)
+
+
+def anchoring_pid(service: ServiceProcess) -> int | None:
+    detail = httpx.get(service.url + "/v1/ready", timeout=10).json()["detail"]
+    found = re.fullmatch(r"running \(pid (\d+)\)", detail.get("anchoring", ""))
+    return int(found.group(1)) if found else None
+
+
+def wait_for(condition, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return value
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
+
+
+def test_the_anchoring_process_is_restarted_and_dies_with_the_service(chain, tmp_path) -> None:
+    service = ServiceProcess(chain, tmp_path / "data")
+    key = bootstrap(service)
+    service.start()
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        first = wait_for(lambda: anchoring_pid(service))
+        os.kill(first, signal.SIGKILL)  # anchoring dies alone: the service starts another
+        second = wait_for(lambda: (p := anchoring_pid(service)) and p != first and p)
+        with httpx.Client(base_url=service.url, headers=headers, timeout=60) as c:
+            ev = c.post("/v1/evidence/hash?wait=30", json={"sha256": "ab" * 32}).json()
+        assert ev["status"] == "anchored"
+        service.kill9()  # the service dies: its anchoring process follows it
+        wait_for(lambda: not alive(second), timeout=10)
+    finally:
+        service.stop()
+
+
+def test_one_anchoring_process_per_data_directory(chain, tmp_path) -> None:
+    """While something else holds <data>/anchoring.lock (another service's anchoring
+    process), deposits are accepted but not anchored; once it is released, they are."""
+    data = tmp_path / "data"
+    service = ServiceProcess(chain, data)
+    key = bootstrap(service)
+    data.mkdir(parents=True, exist_ok=True)
+    with (data / "anchoring.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        service.start()
+        try:
+            with httpx.Client(
+                base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as c:
+                ev = c.post("/v1/evidence/hash", json={"sha256": "cd" * 32}).json()
+                time.sleep(3)  # ten batch intervals
+                assert c.get(f"/v1/evidence/{ev['id']}").json()["status"] == "pending"
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                done = wait_for(
+                    lambda: (
+                        (v := c.get(f"/v1/evidence/{ev['id']}").json())["status"] == "anchored"
+                        and v
+                    )
+                )
+                assert done["anchor"]["block_number"] > 0
+        finally:
+            service.stop()
