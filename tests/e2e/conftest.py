@@ -10,10 +10,22 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import free_port
 
 NOTARY = str(Path(sys.executable).parent / "notary")
+
+
+STARTED: list[ServiceProcess] = []
+"""Every service a test started, stopped at the end whatever happened to the test."""
+
+
+@pytest.fixture(autouse=True)
+def _stop_services_left_running():
+    yield
+    while STARTED:
+        STARTED.pop().stop()
 
 
 class ServiceProcess:
@@ -47,6 +59,7 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        STARTED.append(self)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()

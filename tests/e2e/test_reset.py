@@ -40,6 +40,7 @@ def wait_all_anchored(client: httpx.Client, ids: list[str], after_loss: bool = F
 def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
     settings = make_settings(tmp_path / "chain")
     devnet.up(settings)
+    service: ServiceProcess | None = None
     try:
         chain = Chain(settings, deploy(settings).deployment)
         service = ServiceProcess(chain, tmp_path / "service")
@@ -84,4 +85,6 @@ def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
         # give byte-identical signed transactions (RFC 6979). That old certificates failed on
         # the reset chain and the new ones pass is what proves the re-anchoring.
     finally:
+        if service is not None:
+            service.stop()  # also when an assertion failed: no service left running
         devnet.down(settings)
