@@ -1,4 +1,4 @@
-"""Fixtures that stamp real files on the session devnet."""
+"""Fixtures: real files stamped on the session devnet; stores on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from notary.stamp import StampResult, stamp
+from notary.store.db import make_engine, make_sessionmaker
 
 
 @dataclass
@@ -32,3 +33,11 @@ def stamped(chain, tmp_path_factory) -> Stamped:
     files = make_files(tmp_path_factory.mktemp("designs"), 5)
     result = stamp(chain.settings, files, depositor="studio-42")
     return Stamped(files, list(result.certificates), result)
+
+
+@pytest.fixture
+def store(database_url):
+    """Sessions on a fresh database: each test using it runs on SQLite and on PostgreSQL."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

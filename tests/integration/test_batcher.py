@@ -18,7 +18,7 @@ from notary.errors import ConflictError, ValidationError
 from notary.issue import TreeCache, certificate, view
 from notary.keys import load_key
 from notary.orgs import create_organization
-from notary.store.db import make_engine, make_sessionmaker, transaction
+from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Evidence, Role
 from notary.verify import Outcome, verify
 
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.devnet
 
 class Crash(Exception):
     """Stands for the process dying at that exact point."""
-
-
-@pytest.fixture
-def store(database_url):
-    """Sessions on a fresh database: every test here runs on SQLite and on PostgreSQL."""
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture

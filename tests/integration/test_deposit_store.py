@@ -14,17 +14,9 @@ from notary import writer as writer_module
 from notary.deposit import DepositRequest, deposit, insert_evidence
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import create_organization
-from notary.store.db import make_engine, make_sessionmaker, transaction
+from notary.store.db import transaction
 from notary.store.models import Evidence, EvidenceTag, Role
 from notary.writer import DepositWriter
-
-
-@pytest.fixture
-def store(database_url):
-    """Sessions on a fresh database: every test here runs on SQLite and on PostgreSQL."""
-    engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture
