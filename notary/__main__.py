@@ -2,4 +2,5 @@
 
 from notary.cli import main
 
-main()
+if __name__ == "__main__":  # not when the anchoring process (spawn) imports the main module
+    main()
