@@ -9,6 +9,7 @@
     ├── PermissionDeniedError (PermissionError)  no, bad or revoked credentials
     │   └── ForbiddenError                  known caller, not allowed to do this
     ├── ConflictError                       the request contradicts stored state
+    ├── RateLimitedError                    over the organization's request rate (retry_after)
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
     │   └── IntegrityError                  stored bytes no longer match the anchored hash
