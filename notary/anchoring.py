@@ -6,8 +6,11 @@ API's interpreter lock: in one process, bulk deposits ran 17% slower while batch
 Everything they share goes through the database, as before.
 
 Safety:
-- one anchoring process per data directory: it holds an exclusive lock on
-  <data>/anchoring.lock for its whole life (a second one waits for it);
+- one anchoring process per data directory and per database: it holds an exclusive lock
+  on <data>/anchoring.lock and, on PostgreSQL, a session advisory lock, for its whole
+  life. Another one waits as a standby: several `notary serve` instances on one
+  PostgreSQL database anchor through one of them at a time, and the next takes over when
+  it goes (two batchers on one database could put a deposit in two batches);
 - it dies with its parent: a `kill -9` of the service takes anchoring down within
   PARENT_POLL_SECONDS, exactly as a crash would (recovery at the next start finishes every
   batch; see notary.batcher);
@@ -45,6 +48,7 @@ def lock_path(settings: Settings) -> Path:
 def main(settings_data: dict[str, Any], parent: int) -> None:
     """Entry point of the anchoring process (started with multiprocessing's spawn)."""
     from notary.service import NotaryService  # the child imports what it needs itself
+    from notary.store.db import anchoring_lock, database_url, make_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ[PARENT_ENV] = str(parent)
@@ -53,10 +57,21 @@ def main(settings_data: dict[str, Any], parent: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with lock_path(settings).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # an orphan of a killed service may still be ending
-        if os.getppid() != parent:
-            return
+    engine = make_engine(database_url(settings.data_dir, settings.database_url))
+    with lock_path(settings).open("a") as lock_file, anchoring_lock(engine) as database_lock:
+
+        def locked() -> bool:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return database_lock()
+
+        # Wait (as a standby) while another anchoring process holds either lock: an orphan
+        # of a killed service that is still ending, or another service on the same database
+        while not locked():
+            if os.getppid() != parent or stop.wait(PARENT_POLL_SECONDS):
+                return
         service = NotaryService(settings)
         threads = service.start_loops(stop)
         log.info("anchoring process %s running for service %s", os.getpid(), parent)
@@ -66,6 +81,7 @@ def main(settings_data: dict[str, Any], parent: int) -> None:
         for thread in threads:
             thread.join(timeout=STOP_TIMEOUT_SECONDS)
         service.stop()
+    engine.dispose()
 
 
 class AnchoringSupervisor:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -101,3 +101,37 @@ def sqlite_driver(session: Session) -> sqlite3.Connection | None:
     driver = connection.connection.dbapi_connection
     assert isinstance(driver, sqlite3.Connection)
     return driver
+
+
+ANCHORING_LOCK_KEY = 0x6E6F74617279  # "notary"
+"""PostgreSQL advisory lock held by the active anchoring process (notary.anchoring)."""
+
+
+@contextmanager
+def anchoring_lock(engine: Engine) -> Iterator[Callable[[], bool]]:
+    """A try-lock function for "the anchoring of this database", held until the block ends.
+
+    PostgreSQL: a session advisory lock on a connection of its own (the server drops it if
+    the process dies). SQLite: always granted; the file lives in one data directory, whose
+    lock file serializes anchoring already.
+    """
+    if engine.dialect.name != "postgresql":
+        yield lambda: True
+        return
+    connection = engine.connect()
+    held = False
+    key = {"key": ANCHORING_LOCK_KEY}
+
+    def try_lock() -> bool:
+        nonlocal held
+        if not held:
+            held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key))
+            connection.commit()  # end the implicit transaction; the session lock stays
+        return held
+
+    try:
+        yield try_lock
+    finally:
+        if held:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        connection.invalidate()  # really close it: the pool must not keep the session

@@ -42,6 +42,7 @@ class ServiceProcess:
             NOTARY_BATCH_MAX_LEAVES="50",
             **env,
         )
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.log = data_dir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -231,3 +231,56 @@ def test_one_anchoring_process_per_data_directory(chain, tmp_path) -> None:
                 assert done["anchor"]["block_number"] > 0
         finally:
             service.stop()
+
+
+def deposit_round_robin(services: list[ServiceProcess], key: str, prefix: str, n: int) -> list[str]:
+    """Deposit n hashes, one service after the other; return their evidence ids."""
+    ids = []
+    for i in range(n):
+        sha = hashlib.sha256(f"{prefix}-{i}".encode()).hexdigest()
+        r = httpx.post(
+            f"{services[i % len(services)].url}/v1/evidence/hash",
+            json={"sha256": sha},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return ids
+
+
+def anchored_certificates(service: ServiceProcess, key: str, ids: list[str]) -> list[dict]:
+    with httpx.Client(
+        base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as c:
+        wait_for(
+            lambda: all(c.get(f"/v1/evidence/{i}").json()["status"] == "anchored" for i in ids),
+            timeout=90,
+        )
+        return [json.loads(c.get(f"/v1/evidence/{i}/certificate").content) for i in ids]
+
+
+def test_two_services_on_one_postgresql_database_anchor_once(chain, tmp_path, postgres) -> None:
+    """Two `notary serve` on one PostgreSQL database: one anchoring process works, the other
+    stands by (advisory lock); every deposit is anchored exactly once, and when the service
+    that anchors is killed the other one takes over."""
+    from tests.postgres import fresh_database
+
+    url = fresh_database(postgres)
+    first = ServiceProcess(chain, tmp_path / "first", NOTARY_DATABASE_URL=url)
+    key = bootstrap(first)  # organizations and keys live in the shared database
+    second = ServiceProcess(chain, tmp_path / "second", NOTARY_DATABASE_URL=url)
+    first.start()
+    alone = anchored_certificates(first, key, deposit_round_robin([first], key, "alone", 5))
+    second.start()  # the first's anchoring process is active: the second's stands by
+    both = anchored_certificates(first, key, deposit_round_robin([first, second], key, "two", 40))
+    first.kill9()  # the active one goes: the standby takes over
+    after = anchored_certificates(second, key, deposit_round_robin([second], key, "after", 20))
+    both += alone
+    registry = Registry(connect(chain.rpc_url), chain.deployment.registry)
+    for root in {c["anchor"]["root"] for c in both + after}:
+        events = registry.contract.events.Anchored().get_logs(
+            argument_filters={"root": bytes.fromhex(root[2:])}, from_block=0
+        )
+        assert len(events) == 1, f"root {root} anchored {len(events)} times"
+    for cert in both + after:
+        assert verify(json.dumps(cert).encode(), chain.rpc_url).outcome is Outcome.VALID

@@ -14,7 +14,7 @@ from notary import writer as writer_module
 from notary.deposit import DepositRequest, deposit, insert_evidence
 from notary.errors import ConflictError, StorageError, ValidationError
 from notary.orgs import create_organization
-from notary.store.db import transaction
+from notary.store.db import make_engine, transaction
 from notary.store.models import Evidence, EvidenceTag, Role
 from notary.writer import DepositWriter
 
@@ -239,3 +239,21 @@ def test_coroutines_get_their_answers_with_one_wake_up_per_group(store, org):
     assert len(wakeups) == 1  # one group, one wake-up for its twelve coroutines
     with transaction(store) as session:
         assert session.scalar(select(Evidence.id).where(Evidence.sha256 == sha("abandoned")))
+
+
+def test_one_anchoring_lock_per_database(database_url):
+    from notary.store.db import anchoring_lock
+
+    first, second = make_engine(database_url), make_engine(database_url)
+    try:
+        with anchoring_lock(first) as mine:
+            assert mine()
+            with anchoring_lock(second) as theirs:
+                # PostgreSQL: the second waits as a standby; SQLite: the data directory's
+                # lock file is what serializes (tested end to end in tests/e2e)
+                assert theirs() is (first.dialect.name == "sqlite")
+        with anchoring_lock(second) as theirs:
+            assert theirs()  # released when the first one's block ended
+    finally:
+        first.dispose()
+        second.dispose()
