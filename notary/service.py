@@ -7,6 +7,7 @@ Deposits are accepted while the chain is down; the batcher keeps retrying in the
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from notary.writer import DepositWriter
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
+WAIT_POLL_SECONDS: Final = 0.1
+"""How often a waiting request looks at the database again."""
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,22 @@ class NotaryService:
             )
         return Readiness(database, chain, registry, detail)
 
-    def wait_anchored(
+    async def wait_anchored(
         self, org: OrgView, public_ids: list[str], timeout: float
     ) -> list[EvidenceView]:
         """Views of `public_ids` once all are anchored, or when `timeout` passes (capped at
-        MAX_WAIT_SECONDS), whichever comes first."""
+        MAX_WAIT_SECONDS), whichever comes first.
+
+        A coroutine: a waiting request holds a worker thread only while it reads the
+        database, not while it sleeps, so a hundred requests waiting for their anchor do
+        not use up the 40 worker threads that every other request needs.
+        """
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         while True:
-            current = views(self.factory, org, public_ids)
+            current = await asyncio.to_thread(views, self.factory, org, public_ids)
             if all(v.status == "anchored" for v in current) or time.monotonic() >= deadline:
                 return current
-            time.sleep(0.1)
+            await asyncio.sleep(WAIT_POLL_SECONDS)
 
     def view(self, org: OrgView, public_id: str) -> EvidenceView:
         return view(self.factory, org, public_id)

@@ -103,7 +103,7 @@ async def _current(
     if not wait:
         return [o.view for o in outcomes]
     ids = [o.public_id for o in outcomes]
-    return await run_in_threadpool(service.wait_anchored, org, ids, wait)
+    return await service.wait_anchored(org, ids, wait)
 
 
 def _answer(outcomes: list[DepositOutcome], current: list[EvidenceView]) -> list[EvidenceOut]:

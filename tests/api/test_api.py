@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -128,6 +129,43 @@ def test_openapi_documents_keys_and_deposit_parameters(api) -> None:
     assert doc["paths"]["/v1/audit/anchors"]["get"]["security"] == [{"apiKey": []}]
     assert "security" not in doc["paths"]["/v1/verify"]["post"]
     assert "security" not in doc["paths"]["/v1/health"]["get"]
+
+
+def test_many_waiting_requests_do_not_starve_the_others(api_paused) -> None:
+    """Sixty deposits waiting (nothing gets anchored: the batcher is paused) must not hold
+    the 40 worker threads that other requests run on: a read answers while they wait."""
+    import asyncio
+
+    headers = {"Authorization": f"Bearer {api_paused.keys['studio']}"}
+    known = httpx.post(
+        f"{api_paused.url}/v1/evidence/hash", json={"sha256": h("starve-known")}, headers=headers
+    ).json()["id"]
+    finished: list[str] = []
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(
+            base_url=api_paused.url, headers=headers, timeout=60, limits=limits
+        ) as c:
+
+            async def waiting(i: int) -> None:
+                r = await c.post(
+                    "/v1/evidence/hash", params={"wait": 5}, json={"sha256": h(f"starve-{i}")}
+                )
+                assert r.status_code == 201 and r.json()["status"] == "pending"
+                finished.append("wait")
+
+            async def read() -> None:
+                await asyncio.sleep(1)  # the sixty are waiting by now
+                r = await c.get(f"/v1/evidence/{known}")  # a `def` route: a worker thread
+                assert r.status_code == 200
+                finished.append("read")
+
+            await asyncio.gather(read(), *(waiting(i) for i in range(60)))
+
+    asyncio.run(main())
+    assert finished[0] == "read", finished[:3]
+    assert finished.count("wait") == 60
 
 
 def test_wait_returns_anchored_evidence_and_a_certificate_that_verifies(api, chain) -> None:
