@@ -144,9 +144,9 @@ def serve(
     except NotaryError as exc:
         fail(str(exc))
     err.print(f"API on http://{bind_host}:{bind_port} (interactive docs: /docs)", highlight=False)
-    # The ~400k objects of the loaded libraries never die: keep the cyclic collector from
-    # walking them on every full collection (a 10,000-item bulk request triggered several,
-    # 50-150 ms each), and let it run less often under allocation-heavy requests.
+    # The ~150,000 objects of the loaded libraries never die: keep the cyclic collector from
+    # walking them on every full collection (with it, parsing and answering a 10,000-item
+    # bulk request took 0.13-0.19 s instead of 0.03 s), and let it run less often.
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 20)
