@@ -177,8 +177,8 @@ class _NewRow:
 _KNOWN = text(
     "SELECT sha256 FROM evidence WHERE organization_id = :org AND sha256 IN :shas"
 ).bindparams(bindparam("shas", expanding=True))
-"""Which of these hashes the organization has deposited (a plain statement: built once,
-where the ORM query cost about 0.5 ms of Python per call, most of a small group's time)."""
+"""Which of these hashes the organization has deposited: a plain statement, built once
+(under cProfile the ORM query took 0.74 ms a call, this one 0.30 ms)."""
 _KNOWN_SQLITE = "SELECT sha256 FROM evidence WHERE organization_id = ? AND sha256 IN ({marks})"
 
 
@@ -189,7 +189,7 @@ def _existing(session: Session, org: OrgView, shas: list[bytes]) -> dict[bytes, 
         chunk = shas[start : start + QUERY_CHUNK]
         if driver is None:
             known += session.scalars(_KNOWN, {"org": org.id, "shas": chunk})
-        else:  # the same statement without SQLAlchemy: 10 us instead of 100 for a small group
+        else:  # the same statement without SQLAlchemy: 35 us instead of 105 for 10 hashes
             marks = ", ".join("?" * len(chunk))
             sql = _KNOWN_SQLITE.format(marks=marks)
             known += [sha for (sha,) in driver.execute(sql, (org.id, *chunk))]

@@ -13,13 +13,15 @@ from typing import Final, Literal
 
 CrashPoint = Literal["after_batch_formed", "after_tx_signed", "after_tx_sent"]
 ENV: Final = "NOTARY_CRASH_AT"
+PARENT_ENV: Final = "NOTARY_ANCHORING_PARENT"
+"""Set in the anchoring process (notary.anchoring): the pid of the service it belongs to."""
 
 
 def crash_point(name: CrashPoint) -> None:
     """Die here, as kill -9 would, when NOTARY_CRASH_AT names this point. In the anchoring
     process the service it belongs to dies first: the whole notary crashes at this point."""
     if os.environ.get(ENV) == name:
-        parent = os.environ.get("NOTARY_ANCHORING_PARENT")
+        parent = os.environ.get(PARENT_ENV)
         if parent is not None:
             os.kill(int(parent), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Final
 
 from notary.errors import RateLimitedError
@@ -20,17 +21,20 @@ MAX_BUCKETS: Final = 100_000
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = burst
+        self.clock = clock
         self._buckets: dict[int, tuple[float, float]] = {}  # org id -> (tokens, at)
         self._lock = threading.Lock()
 
     def take(self, organization: int) -> None:
         """Spend one request of `organization`; RateLimitedError when it has none left."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, at = self._buckets.get(organization, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - at) * self.rate)

@@ -111,10 +111,9 @@ def oz_tree(encoding: list[str], values: list[list[str]]) -> dict[str, object]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[str]:
     """URL of a real PostgreSQL server started for this session (tests/postgres.py)."""
-    from tests.postgres import postgres_server, wait_ready
+    from tests.postgres import postgres_server
 
     with postgres_server() as url:
-        wait_ready(url)
         yield url
 
 

@@ -13,7 +13,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +35,8 @@ def _as_owner(command: list[str]) -> list[str]:
 
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """Start a cluster on a free port; yield the URL of its `postgres` database."""
+    """Start a cluster on a free port; yield the URL of its `postgres` database once it
+    accepts connections (`pg_ctl -w` waits for that)."""
     base = Path(tempfile.mkdtemp(prefix="notary-pg-"))
     data, sockets = base / "data", base / "run"
     sockets.mkdir()
@@ -49,7 +49,7 @@ def postgres_server() -> Iterator[str]:
         _as_owner([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "notary", "-E", "UTF8"]),
         **run,  # type: ignore[call-overload]
     )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=on"
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
     subprocess.run(
         _as_owner(
             [_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start"]
@@ -76,20 +76,3 @@ def fresh_database(server_url: str) -> str:
     finally:
         admin.dispose()
     return server_url.rsplit("/", 1)[0] + "/" + name
-
-
-def wait_ready(url: str, timeout: float = 30) -> None:
-    engine = create_engine(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-    finally:
-        engine.dispose()
