@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from notary.errors import ValidationError
 
@@ -98,11 +98,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise JsonInputError("invalid_json", f"{name} is not allowed in JSON")
 
 
-def loads(data: bytes | str, *, max_bytes: int, what: str = "JSON document") -> Any:
+def loads(data: bytes | str, *, max_bytes: int, what: str = "JSON document") -> Any:  # noqa: ANN401
     """Parse JSON text strictly (see the module docstring); raise JsonInputError.
 
     `data` as bytes must be UTF-8 (a BOM is refused, as RFC 8259 allows a parser to).
