@@ -3,9 +3,12 @@
 This module imports the format code (notary.core) and the chain client (notary.chain) and
 nothing else of the notary: no database, no service, no operator state. A court runs it.
 
-Outcomes: VALID (every check passed), INVALID (a check failed: the certificate, the file
-or the chain contradict each other), UNDECIDED (this run could not check: the node is
-unreachable, serves another chain, or the certificate is of a newer version).
+It performs the steps of docs/certificate.md section 6, in that order; the first failure
+decides. Outcomes: VALID (every step passed), INVALID (a step failed: the certificate, the
+file or the chain contradict each other), CANNOT_DECIDE (this run could not check: the node
+is unreachable or failed to answer, serves another chain, or the certificate is of a newer
+version). A certificate too large or too deeply nested is not read at all: `verify` raises
+JsonInputError (code "too_large" or "too_deep"), which the CLI and the API report.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from enum import StrEnum
 from typing import BinaryIO
 
 from notary.chain.artifact import published_code_hashes
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import OnChainAnchor, Registry, connect
 from notary.core import certificate as cert_format
-from notary.core.certificate import Certificate, sm3_leaf_value, utc_text
+from notary.core.certificate import AnchorRecord, Certificate, sm3_leaf_value, utc_text
 from notary.core.hashing import hash_stream
 from notary.core.leaf import metadata_digest
 from notary.core.merkle import process_proof
@@ -27,14 +30,21 @@ from notary.errors import (
     ChainError,
     ChainUnavailableError,
     UnsupportedVersionError,
-    ValidationError,
 )
 
 
 class Outcome(StrEnum):
     VALID = "valid"
     INVALID = "invalid"
-    UNDECIDED = "undecided"
+    CANNOT_DECIDE = "cannot_decide"
+
+
+LABELS = {
+    Outcome.VALID: "VALID",
+    Outcome.INVALID: "INVALID",
+    Outcome.CANNOT_DECIDE: "CANNOT DECIDE",
+}
+"""What a clerk reads for each outcome."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,32 @@ class _Run:
         if not passed:
             raise _Failed(Outcome.INVALID, failed)
 
+    def compare(
+        self, name: str, ok: str, source: str, pairs: list[tuple[str, object, object]]
+    ) -> None:
+        """Fail naming every field whose chain value differs from the certificate's."""
+        wrong = [
+            f"{field_} is {_show(chain)} {source}, {_show(stated)} in the certificate"
+            for field_, chain, stated in pairs
+            if chain != stated
+        ]
+        self.check(name, not wrong, ok, "; ".join(wrong))
+
+    def undecided(self, name: str, reason: str) -> None:
+        self.checks.append(Check(name, False, reason))
+        raise _Failed(Outcome.CANNOT_DECIDE, reason)
+
 
 def _hex(b: bytes) -> str:
     return "0x" + b.hex()
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes):
+        return _hex(value)
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
@@ -85,7 +118,7 @@ def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
             "file sha256",
             digest.sha256 == ev.sha256,
             f"SHA-256 of the file is {digest.sha256.hex()}",
-            f"the file's SHA-256 {digest.sha256.hex()} differs from the certificate's "
+            f"the file's SHA-256 {digest.sha256.hex()} differs from evidence.sha256 "
             f"{ev.sha256.hex()}: this is not the deposited file, or it was changed",
         )
         if ev.sm3 is not None:
@@ -93,7 +126,7 @@ def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
                 "file sm3",
                 digest.sm3 == ev.sm3,
                 f"SM3 of the file is {digest.sm3.hex()}",
-                "the file's SM3 differs from the certificate's",
+                f"the file's SM3 {digest.sm3.hex()} differs from evidence.sm3 {ev.sm3.hex()}",
             )
         declared = ev.metadata.get("size")
         if isinstance(declared, int):
@@ -101,34 +134,67 @@ def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
                 "file size",
                 digest.size == declared,
                 f"{digest.size} bytes",
-                f"the file has {digest.size} bytes, the certificate says {declared}",
+                f"the file has {digest.size} bytes, evidence.metadata.size says {declared}",
             )
     run.check(
         "leaf content",
         leaf.sha256 == ev.sha256 and leaf.sm3 == sm3_leaf_value(ev.sm3),
         "the leaf commits to the evidence hashes",
-        "the leaf values do not carry the evidence hashes",
+        "leaf values 2 and 3 are not evidence.sha256 and evidence.sm3: the leaf does not "
+        "commit to these hashes",
     )
     run.check(
         "leaf metadata",
         leaf.metadata_digest == metadata_digest(ev.metadata),
         "the leaf commits to the evidence metadata",
-        "the metadata does not match its digest in the leaf (metadata was altered)",
+        "leaf value 4 is not the digest of evidence.metadata (the metadata was altered)",
     )
     computed = leaf.hash()
     run.check(
         "leaf hash",
         computed == cert.leaf_hash,
         f"leaf hash {_hex(computed)}",
-        f"the leaf values hash to {_hex(computed)}, not to the stated leaf hash",
+        f"the leaf values hash to {_hex(computed)}, not to leaf.hash {_hex(cert.leaf_hash)}",
     )
     root = process_proof(computed, cert.proof)
     run.check(
         "merkle proof",
         root == cert.anchor.root,
         f"the proof leads to root {_hex(root)}",
-        f"the proof leads to {_hex(root)}, not to the anchored root {_hex(cert.anchor.root)}",
+        f"the proof leads to {_hex(root)}, not to anchor.root {_hex(cert.anchor.root)}",
     )
+
+
+def _registry_code(run: _Run, registry: Registry, a: AnchorRecord) -> None:
+    """Step 7: the code at the address is a published build, and the certificate says so."""
+    code_hash = registry.code_hash()
+    published = ", ".join(_hex(h) for h in sorted(published_code_hashes()))
+    run.check(
+        "registry code",
+        code_hash in published_code_hashes(),
+        f"the code at {a.registry} is the published EvidenceRegistry build ({_hex(code_hash)})",
+        f"the code at {a.registry} (hash {_hex(code_hash)}) is not the published "
+        f"EvidenceRegistry build (published: {published})",
+    )
+    run.check(
+        "registry code hash field",
+        a.registry_code_hash == code_hash,
+        "anchor.registry_code_hash names that build",
+        f"anchor.registry_code_hash is {_hex(a.registry_code_hash)}, but the registry's code "
+        f"hash is {_hex(code_hash)} (the published build)",
+    )
+
+
+def _anchor_fields(record: OnChainAnchor, a: AnchorRecord) -> list[tuple[str, object, object]]:
+    """(certificate field, chain value, certificate value) for what the chain also holds."""
+    return [
+        ("anchor.sequence", record.sequence, a.sequence),
+        ("anchor.block_number", record.block_number, a.block_number),
+        ("anchor.block_time", record.timestamp, a.block_time),
+        ("anchor.leaf_count", record.leaf_count, a.leaf_count),
+        ("anchor.notary", record.notary.lower(), a.notary.lower()),
+        ("anchor.manifest", record.manifest, a.manifest),
+    ]
 
 
 def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
@@ -136,61 +202,115 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     registry = Registry(connect(rpc_url, retries=False), a.registry, rpc_url)
     chain_id = registry.chain_id()
     if chain_id != a.chain_id:
-        raise _Failed(
-            Outcome.UNDECIDED,
-            f"the node at {rpc_url} serves chain {chain_id}; the "
-            f"certificate is for chain {a.chain_id}: use a node of that chain",
+        run.undecided(
+            "chain id",
+            f"the node at {rpc_url} serves chain {chain_id}; the certificate is for chain "
+            f"{a.chain_id}: use a node of that chain",
         )
     run.checks.append(Check("chain id", True, f"node serves chain {chain_id}"))
-    code_hash = registry.code_hash()
-    run.check(
-        "registry code",
-        code_hash == a.registry_code_hash and code_hash in published_code_hashes(),
-        f"the code at {a.registry} is the published EvidenceRegistry build",
-        f"the code at {a.registry} (hash {_hex(code_hash)}) is not the published "
-        "EvidenceRegistry build named in the certificate",
-    )
+    _registry_code(run, registry, a)
     record = registry.anchor_of(a.root)
     run.check(
         "root anchored",
         record.sequence != 0,
         f"root is anchor #{record.sequence}",
-        f"root {_hex(a.root)} was never anchored in this registry",
+        f"root {_hex(a.root)} was never anchored in the registry {a.registry}",
     )
-    run.check(
+    run.compare(
         "anchor record",
-        (record.sequence, record.block_number, record.timestamp, record.leaf_count)
-        == (a.sequence, a.block_number, a.block_time, a.leaf_count),
         f"anchored in block {record.block_number} at {utc_text(record.timestamp)}",
-        f"the registry says anchor #{record.sequence}, block {record.block_number}, time "
-        f"{record.timestamp}; the certificate says #{a.sequence}, block {a.block_number}, "
-        f"time {a.block_time}",
+        "in the registry (anchorOf)",
+        _anchor_fields(record, a),
     )
-    block_hash, block_time = registry.block(a.block_number)
-    run.check(
+    block = registry.block_info(a.block_number)
+    if block is None:
+        run.undecided(
+            "block",
+            f"the node has no block {a.block_number}, although its registry says the root "
+            "was anchored in it: the node answers inconsistently, ask another node",
+        )
+    assert block is not None
+    run.compare(
         "block",
-        block_hash == a.block_hash and block_time == a.block_time,
         f"block {a.block_number} has the stated hash and time",
-        f"block {a.block_number} has hash {_hex(block_hash)} and time {block_time}, "
-        "not those of the certificate",
+        f"for block {a.block_number} on the chain",
+        [
+            ("anchor.block_hash", block.hash, a.block_hash),
+            ("anchor.block_time", block.timestamp, a.block_time),
+        ],
     )
     on_chain = registry.verify(a.root, list(cert.proof), cert.leaf_hash)
     run.check(
         "contract verify",
         on_chain == a.block_time,
         "the registry contract accepts the proof",
-        "the registry contract does not accept the leaf and proof",
+        "the registry contract's verify(root, proof, leaf) does not accept the leaf and proof",
     )
-    receipt = registry.receipt(a.tx_hash)
+    _transaction(run, registry, a, block.transactions)
+    return {
+        "confirmations": registry.latest_block_number() - a.block_number,
+        "notary": record.notary,
+    }
+
+
+def _transaction(
+    run: _Run, registry: Registry, a: AnchorRecord, in_block: tuple[bytes, ...]
+) -> None:
+    """Step 11: the named transaction is in the block and emitted this anchor."""
+    run.check(
+        "transaction in block",
+        a.tx_hash in in_block,
+        f"transaction {_hex(a.tx_hash)} is in block {a.block_number}",
+        f"anchor.tx_hash {_hex(a.tx_hash)} is not a transaction of block {a.block_number}, "
+        "where the registry says this root was anchored: the certificate names a "
+        "transaction that did not anchor it",
+    )
+    receipt = registry.receipt_or_none(a.tx_hash)
+    if receipt is None:
+        run.undecided(
+            "transaction receipt",
+            f"the node lists transaction {_hex(a.tx_hash)} in block {a.block_number} but "
+            "serves no receipt for it (pruned transaction index?): ask another node",
+        )
+    assert receipt is not None
+    run.check(
+        "transaction status",
+        int(receipt["status"]) == 1,
+        "the transaction succeeded",
+        f"transaction {_hex(a.tx_hash)} reverted (receipt status {int(receipt['status'])})",
+    )
+    to = receipt.get("to")
+    run.compare(
+        "transaction receipt",
+        "the transaction is in the stated block and was sent to the registry",
+        "in the receipt",
+        [
+            ("anchor.block_hash", bytes(receipt["blockHash"]), a.block_hash),
+            ("anchor.block_number", int(receipt["blockNumber"]), a.block_number),
+            ("anchor.registry (to)", str(to).lower(), a.registry.lower()),
+        ],
+    )
     events = [e for e in registry.anchored_events(receipt) if e.root == a.root]
     run.check(
-        "transaction",
-        receipt["status"] == 1 and bytes(receipt["blockHash"]) == a.block_hash and len(events) == 1,
-        f"transaction {_hex(a.tx_hash)} emitted the anchor",
-        f"transaction {_hex(a.tx_hash)} is not the one that anchored this root",
+        "anchored event",
+        len(events) == 1,
+        "the transaction emitted the registry's Anchored event for this root",
+        f"transaction {_hex(a.tx_hash)} emitted no Anchored event of the registry for root "
+        f"{_hex(a.root)}",
     )
-    latest = int(registry.w3.eth.block_number)
-    return {"confirmations": latest - a.block_number, "notary": record.notary}
+    event = events[0]
+    run.compare(
+        "event fields",
+        "the Anchored event carries the certificate's anchor",
+        "in the Anchored event",
+        [
+            ("anchor.sequence", event.sequence, a.sequence),
+            ("anchor.leaf_count", event.leaf_count, a.leaf_count),
+            ("anchor.block_time", event.timestamp, a.block_time),
+            ("anchor.notary", event.notary.lower(), a.notary.lower()),
+            ("anchor.manifest", event.manifest, a.manifest),
+        ],
+    )
 
 
 def offline_checks(cert: Certificate, file: BinaryIO | None = None) -> tuple[Check, ...]:
@@ -202,11 +322,14 @@ def offline_checks(cert: Certificate, file: BinaryIO | None = None) -> tuple[Che
 
 
 def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None) -> Verdict:
-    """Run the whole procedure of docs/certificate.md and return the verdict."""
+    """Run the whole procedure of docs/certificate.md and return the verdict.
+
+    Raises JsonInputError ("too_large", "too_deep") when the certificate is refused unread.
+    """
     try:
         cert = cert_format.loads(certificate)
     except UnsupportedVersionError as exc:
-        return Verdict(Outcome.UNDECIDED, f"{exc}; use a newer verifier")
+        return Verdict(Outcome.CANNOT_DECIDE, f"{exc}; use a newer verifier")
     except CertificateFormatError as exc:
         return Verdict(Outcome.INVALID, f"malformed certificate: {exc}")
     run = _Run()
@@ -217,10 +340,13 @@ def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None)
     except _Failed as failed:
         return Verdict(failed.outcome, failed.reason, tuple(run.checks))
     except ChainUnavailableError as exc:
-        return Verdict(Outcome.UNDECIDED, f"cannot reach the chain: {exc}", tuple(run.checks))
-    except (ChainError, ValidationError) as exc:
+        return Verdict(Outcome.CANNOT_DECIDE, f"cannot reach the chain: {exc}", tuple(run.checks))
+    except ChainError as exc:
         return Verdict(
-            Outcome.UNDECIDED, f"the chain could not be queried: {exc}", tuple(run.checks)
+            Outcome.CANNOT_DECIDE,
+            f"the node at {rpc_url} failed to answer ({exc}); ask another node of chain "
+            f"{cert.anchor.chain_id}",
+            tuple(run.checks),
         )
     return _valid(cert, file is not None, tuple(run.checks), facts)
 
@@ -253,6 +379,7 @@ def _valid(
         "block_time_utc": utc_text(a.block_time),
         "chain_id": a.chain_id,
         "registry": a.registry,
+        "registry_code_hash": _hex(a.registry_code_hash),
         "block_number": a.block_number,
         "root": _hex(a.root),
         "sha256": ev.sha256.hex(),

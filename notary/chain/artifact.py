@@ -3,6 +3,11 @@
 The artifact is committed (notary/artifacts/EvidenceRegistry.json) and rebuilt
 byte-identically from contracts/ by notary.build; the verifier trusts a registry only when
 the keccak256 of its on-chain runtime code is one of PUBLISHED_CODE_HASHES.
+
+PUBLISHED_CODE_HASHES is written out here, not read from the artifact: it is the value
+published in docs/certificate.md (section 5) and frozen for certificate version 1, so a
+rebuilt or edited artifact cannot change what a verifier accepts. A test checks that the
+artifact, this constant and the document agree.
 """
 
 from __future__ import annotations
@@ -11,7 +16,14 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
+
+V1_REGISTRY_CODE_HASH: Final = bytes.fromhex(
+    "02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e"
+)
+"""keccak256 of the runtime code of EvidenceRegistry v1 (solc 0.8.37, settings in the artifact)."""
+PUBLISHED_CODE_HASHES: Final = frozenset({V1_REGISTRY_CODE_HASH})
+"""Every registry build a version 1 certificate may name (docs/certificate.md, section 5)."""
 
 
 @dataclass(frozen=True)
@@ -40,5 +52,5 @@ def registry_build() -> Build:
 
 
 def published_code_hashes() -> frozenset[bytes]:
-    """Runtime code hashes of every registry build this verifier accepts."""
-    return frozenset({registry_build().runtime_code_hash})
+    """Runtime code hashes of every registry build this verifier accepts (published)."""
+    return PUBLISHED_CODE_HASHES

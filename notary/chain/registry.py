@@ -59,6 +59,16 @@ class OnChainAnchor:
 
 
 @dataclass(frozen=True)
+class BlockInfo:
+    """What a verifier reads of one block: its hash, time and transaction hashes."""
+
+    number: int
+    hash: bytes
+    timestamp: int
+    transactions: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class AnchorReceipt:
     """What anchoring one root produced on chain."""
 
@@ -122,6 +132,26 @@ class Registry:
         with chain_errors(self.rpc_url):
             block = self.w3.eth.get_block(number)
         return bytes(block["hash"]), int(block["timestamp"])
+
+    def block_info(self, number: int) -> BlockInfo | None:
+        """Block `number` (hash, time, transaction hashes), or None when the node has none."""
+        try:
+            with chain_errors(self.rpc_url):
+                block = self.w3.eth.get_block(number)
+        except ChainError as exc:
+            if isinstance(exc.__cause__, w3x.BlockNotFound):
+                return None
+            raise
+        return BlockInfo(
+            number=int(block["number"]),
+            hash=bytes(block["hash"]),
+            timestamp=int(block["timestamp"]),
+            transactions=tuple(bytes(tx) for tx in block["transactions"]),  # type: ignore[arg-type]
+        )
+
+    def latest_block_number(self) -> int:
+        with chain_errors(self.rpc_url):
+            return int(self.w3.eth.block_number)
 
     def block_hash_at(self, number: int) -> bytes | None:
         """Hash of block `number`, or None when the chain has no such block (yet)."""

@@ -177,24 +177,41 @@ def stamp(
         out.print(f"  certificate: {path}", highlight=False)
 
 
-@app.command()
+_VERIFY_HELP = """Check a certificate (and a file) against any node of the chain. Needs no database.
+
+Exit 0: valid. Exit 1: invalid. Exit 2: cannot decide (node unreachable or failing, \
+another chain, a newer certificate version, a certificate over 1 MiB or nested deeper \
+than 64 levels, bad arguments).
+
+The registry's code must be the published EvidenceRegistry build. Its runtime code hash \
+(keccak256 of eth_getCode), frozen for certificate version 1 and published in \
+docs/certificate.md section 5, is {hashes}
+"""
+
+
+def _published() -> str:
+    from notary.chain.artifact import PUBLISHED_CODE_HASHES
+
+    return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES))
+
+
+@app.command(help=_VERIFY_HELP.format(hashes=_published()))
 def verify(
     certificate: Annotated[Path, typer.Option("--certificate", "-c", help="Certificate JSON.")],
     file: Annotated[Path | None, typer.Option("--file", "-f", help="The file to check.")] = None,
     rpc: RpcOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a certificate (and a file) against any node of the chain. Needs no database.
-
-    Exit 0: valid. Exit 1: invalid. Exit 2: cannot decide (bad arguments, node unreachable).
-    """
+    from notary.core.certificate import MAX_CERTIFICATE_BYTES
+    from notary.core.jsontext import JsonInputError
     from notary.records import resolve_rpc_url
     from notary.verify import Outcome
     from notary.verify import verify as run_verify
 
     try:
         rpc_url = resolve_rpc_url(load_settings(), rpc)
-        text = certificate.read_bytes()
+        with certificate.open("rb") as fh:
+            text = fh.read(MAX_CERTIFICATE_BYTES + 1)  # a larger one is refused unread
         handle = file.open("rb") if file is not None else None
     except NotaryError as exc:
         fail(str(exc))
@@ -202,12 +219,16 @@ def verify(
         fail(f"cannot read {exc.filename}: {exc.strerror}")
     try:
         verdict = run_verify(text, rpc_url, handle)
+    except JsonInputError as exc:
+        fail(f"cannot decide: {exc} (not read)")
     finally:
         if handle is not None:
             handle.close()
-    code = {Outcome.VALID: EXIT_OK, Outcome.INVALID: EXIT_INVALID, Outcome.UNDECIDED: EXIT_ERROR}[
-        verdict.outcome
-    ]
+    code = {
+        Outcome.VALID: EXIT_OK,
+        Outcome.INVALID: EXIT_INVALID,
+        Outcome.CANNOT_DECIDE: EXIT_ERROR,
+    }[verdict.outcome]
     try:
         if as_json:
             emit(
@@ -233,19 +254,15 @@ def verify(
 
 
 def _print_verdict(verdict: object) -> None:
-    from notary.verify import Outcome, Verdict
+    from notary.verify import LABELS, Outcome, Verdict
 
     assert isinstance(verdict, Verdict)
     style = {
         Outcome.VALID: "bold green",
         Outcome.INVALID: "bold red",
-        Outcome.UNDECIDED: "bold yellow",
+        Outcome.CANNOT_DECIDE: "bold yellow",
     }[verdict.outcome]
-    label = {
-        Outcome.VALID: "VALID",
-        Outcome.INVALID: "INVALID",
-        Outcome.UNDECIDED: "CANNOT DECIDE",
-    }[verdict.outcome]
+    label = LABELS[verdict.outcome]
     out.print(f"[{style}]{label}[/]: {verdict.reason}", highlight=False, soft_wrap=True)
     for check in verdict.checks:
         mark = "[green]ok[/]  " if check.passed else "[red]FAIL[/]"

@@ -141,7 +141,7 @@ def test_wrong_chain_id_cannot_be_decided_on_this_node(chain, stamped) -> None:
     doc = load(stamped.certificates[0])
     doc["anchor"]["chain_id"] = 1
     verdict = check(doc, chain.rpc_url, stamped.files[0])
-    assert verdict.outcome is Outcome.UNDECIDED
+    assert verdict.outcome is Outcome.CANNOT_DECIDE
     assert "chain 1" in verdict.reason
 
 
@@ -212,7 +212,7 @@ def test_rpc_unreachable(stamped) -> None:
     verdict = check(
         load(stamped.certificates[0]), f"http://127.0.0.1:{free_port()}", stamped.files[0]
     )
-    assert verdict.outcome is Outcome.UNDECIDED
+    assert verdict.outcome is Outcome.CANNOT_DECIDE
     assert "cannot reach" in verdict.reason
 
 
@@ -225,7 +225,7 @@ def test_future_schema_version(chain, stamped) -> None:
     doc = load(stamped.certificates[0])
     doc["version"] = 2
     verdict = check(doc, chain.rpc_url, stamped.files[0])
-    assert verdict.outcome is Outcome.UNDECIDED and "newer" in verdict.reason
+    assert verdict.outcome is Outcome.CANNOT_DECIDE and "newer" in verdict.reason
 
 
 # The independent verifier (tests/js/verify_certificate.js, written from docs/certificate.md)
