@@ -34,6 +34,9 @@ from notary.records import resolve_registry, resolve_rpc_url, write_json, write_
 MAX_BATCH_LEAVES: Final = 2**32 - 1
 """The registry stores the leaf count as uint32."""
 CERTIFICATE_SUFFIX: Final = ".cert.json"
+EMPTY_FILE: Final = "the file is empty"
+"""Why an empty file is refused, in the API's words: every empty file has the same hashes,
+so anchoring one would prove nothing about anyone's file."""
 
 Progress = Callable[[str, int], None]
 """progress(stage, advance): stage is 'hash' or 'write'."""
@@ -75,7 +78,7 @@ def file_metadata(path: Path, digest: ContentDigest, cid: str) -> Metadata:
 
 
 def prepare(path: Path, depositor: str) -> Deposit:
-    """Hash `path` and build its leaf (with a fresh random salt)."""
+    """Hash `path` and build its leaf (with a fresh random salt); an empty file is refused."""
     hasher, cids = StreamHasher(), UnixfsHasher()
     try:
         with path.open("rb") as fh:
@@ -87,6 +90,8 @@ def prepare(path: Path, depositor: str) -> Deposit:
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from exc
     digest = hasher.digest()
+    if digest.size == 0:
+        raise ValidationError(f"{path}: {EMPTY_FILE}")
     metadata = file_metadata(path, digest, cids.cid())
     evidence = Evidence(sha256=digest.sha256, sm3=digest.sm3, metadata=metadata)
     leaf = Leaf(
