@@ -6,6 +6,11 @@
         results = notary.deposit_folder("designs/", hash_only=True)
         notary.save_certificate(evidence["id"], "bear-dress.png.cert.json")
 
+`deposit_folder` deposits what it can: files that cannot be deposited (empty, a link leading
+out of the folder, a name that is not UTF-8 ...) are skipped, logged as warnings and listed
+in the result's `skipped`. An empty file is refused everywhere (the API says "the file is
+empty"): every empty file has the same hashes, so anchoring one proves nothing.
+
 Retries are safe: every deposit carries an Idempotency-Key that stays the same across its
 retries, and the service returns the existing evidence for content already deposited.
 Transport errors, 429 and 5xx are retried with exponential backoff (or after the server's
@@ -15,11 +20,15 @@ Retry-After, when it gives one); 4xx are not.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
+import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Final
 
@@ -27,12 +36,27 @@ import httpx
 
 from notary import errors
 from notary.core.hashing import hash_stream
-from notary.core.leaf import MetadataValue
+from notary.core.leaf import MetadataValue, validate_metadata
+
+log = logging.getLogger(__name__)
 
 RETRIES: Final = 5
 BACKOFF_SECONDS: Final = 0.5
 BULK_SIZE: Final = 1000
 """Hashes per bulk request when depositing a folder with hash_only."""
+CERTIFICATE_SUFFIX: Final = ".cert.json"
+PATH_KEY: Final = "path"
+"""Metadata key for a file's path under the folder deposited ("/"-separated), sent to
+servers whose OpenAPI document accepts it (older ones refuse unknown keys)."""
+EMPTY_FILE: Final = "the file is empty"
+"""The API's words for an empty upload, used for every refusal of empty content."""
+EMPTY_HASHES: Final = frozenset(
+    {
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # SHA-256("")
+        "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b",  # SM3("")
+    }
+)
+"""Hashes of zero bytes: the same for every empty file, so anchoring them proves nothing."""
 
 _ERRORS: Final[dict[str, type[errors.NotaryError]]] = {
     "payload_too_large": errors.PayloadTooLargeError,
@@ -58,15 +82,201 @@ def _raise_for(response: httpx.Response) -> None:
     raise _ERRORS.get(code, errors.NotaryError)(f"{message} ({code})")
 
 
+def display(path: Path) -> str:
+    """`path` printable as UTF-8 (bytes of a non-UTF-8 name shown as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file to deposit, with its path under the folder given ("/"-separated), or None
+    for a file named directly."""
+
+    path: Path
+    relative: str | None = None
+
+    @property
+    def name(self) -> str:
+        return os.fsdecode(self.path.name)
+
+    @property
+    def certificate(self) -> PurePosixPath:
+        """Its certificate under --out: the folder's tree mirrored (a/x.txt.cert.json)."""
+        return PurePosixPath((self.relative or self.name) + CERTIFICATE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+@dataclass
+class Plan:
+    """What to deposit, and what was skipped and why."""
+
+    entries: list[Entry] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class FolderResults(list[dict[str, Any]]):
+    """The evidence of each file deposited (in the order of `entries`), and the skipped."""
+
+    def __init__(
+        self, results: list[dict[str, Any]], entries: list[Entry], skipped: list[Skipped]
+    ) -> None:
+        super().__init__(results)
+        self.entries = entries
+        self.skipped = skipped
+
+
+def _problem(path: Path, relative: str | None, root: Path | None) -> str | None:
+    """Why `path` cannot be deposited, or None. `root`: the folder it was found in, which a
+    link must not lead out of (a file named directly may be a link anywhere)."""
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "a broken link"
+        if root is not None and not target.is_relative_to(root):
+            return f"a link leading out of the folder (to {display(target)})"
+    if not path.is_file():
+        return "not a regular file"
+    name = os.fsdecode(path.name)
+    try:
+        (relative or name).encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8 (rename it)"
+    try:
+        validate_metadata({"name": name, **({PATH_KEY: relative} if relative else {})})
+        if path.stat().st_size == 0:
+            return EMPTY_FILE
+        path.open("rb").close()
+    except errors.ValidationError as exc:
+        return f"its name cannot be recorded: {exc}"
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    return None
+
+
+def _walk(folder: Path, plan: Plan) -> None:
+    root = folder.resolve()
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        plan.skipped.append(Skipped(where, f"cannot read the folder: {exc.strerror}"))
+
+    for top, dirs, names in os.walk(folder, onerror=unreadable):  # never follows links
+        here = Path(top)
+        for name in sorted(d for d in dirs if (here / d).is_symlink()):
+            link = here / name
+            try:
+                inside = link.resolve().is_relative_to(root)
+            except (OSError, RuntimeError):  # a loop of links
+                inside = False
+            if not inside:  # a link inside the folder: its files are walked where they are
+                plan.skipped.append(Skipped(link, "a link leading out of the folder"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(names):
+            if name.startswith(".") or name.endswith(CERTIFICATE_SUFFIX):
+                continue  # hidden files, and certificates written by an earlier run
+            path = here / name
+            relative = path.relative_to(folder).as_posix()
+            problem = _problem(path, relative, root)
+            if problem is None:
+                plan.entries.append(Entry(path, relative))
+            else:
+                plan.skipped.append(Skipped(path, problem))
+
+
+def plan(paths: Sequence[Path]) -> Plan:
+    """What depositing `paths` (files and folders) deposits.
+
+    Files found in a folder that cannot be deposited are skipped (`Plan.skipped`); a file
+    named directly that cannot be, or a path that does not exist, is a ValidationError.
+    """
+    result = Plan()
+    for path in paths:
+        if path.is_dir():
+            _walk(path, result)
+        elif path.exists() or path.is_symlink():
+            if problem := _problem(path, None, None):
+                raise errors.ValidationError(f"{display(path)}: {problem}")
+            result.entries.append(Entry(path))
+        else:
+            raise errors.ValidationError(f"cannot read {display(path)}: no such file or folder")
+    unique: dict[tuple[Path, str | None], Entry] = {}
+    for entry in result.entries:  # the same file named twice is deposited once
+        unique.setdefault((entry.path.resolve(), entry.relative), entry)
+    result.entries = list(unique.values())
+    return result
+
+
 def files_in(folder: Path) -> list[Path]:
-    """Regular files under `folder`, sorted, skipping hidden ones and certificates."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and not p.name.endswith(".cert.json")
-    )
+    """Files under `folder` that can be deposited, sorted (see `plan`)."""
+    return [entry.path for entry in plan([folder]).entries]
+
+
+def _fold(text: str) -> str:
+    """Caseless form (Unicode canonical caseless match): names equal on Windows and macOS."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", text).casefold())
+
+
+CASE_CLASH: Final = " (names that differ only in case are one file on Windows and macOS)"
+
+
+def certificate_targets(entries: Sequence[Entry], out_dir: Path) -> list[Path]:
+    """Where each entry's certificate goes: `out_dir` / `Entry.certificate`.
+
+    ValidationError, before anything is sent, when two certificates would be one file on
+    some disk: the same path, paths that differ only in case or Unicode normalization (one
+    file on Windows and macOS), or a certificate where another needs a folder.
+    """
+    files: dict[str, Entry] = {}
+    folders: dict[str, Entry] = {}
+    targets = []
+    for entry in entries:
+        relative = entry.certificate
+        if any(part in ("", ".", "..") for part in relative.parts) or relative.is_absolute():
+            raise errors.ValidationError(f"{display(entry.path)}: no safe certificate name")
+        key = _fold(str(relative))
+        parents = [_fold(str(p)) for p in relative.parents if str(p) != "."]
+        other = (
+            files.get(key)
+            or folders.get(key)
+            or next((files[p] for p in parents if p in files), None)
+        )
+        if other is not None:
+            why = "" if key in files and other.certificate == relative else CASE_CLASH
+            raise errors.ValidationError(
+                f"{display(other.path)} and {display(entry.path)} would both need "
+                f"{display(out_dir / str(relative))}{why}: rename one"
+            )
+        files[key] = entry
+        folders.update((p, entry) for p in parents)
+        targets.append(out_dir / str(relative))
+    return targets
+
+
+def _refuse_empty_hashes(*hexes: str | None) -> None:
+    for value in hexes:
+        if value is not None and value.lower().removeprefix("0x") in EMPTY_HASHES:
+            raise errors.ValidationError(f"{EMPTY_FILE} ({value} is the hash of zero bytes)")
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write `data` to `target` (parents created) so that no reader sees half a file."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # hidden: never deposited
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise errors.StorageError(f"cannot write {display(target)}: {exc.strerror}") from exc
 
 
 MAX_RETRY_AFTER_SECONDS = 60.0
@@ -103,6 +313,7 @@ class NotaryClient:
         )
         self.retries = retries
         self.backoff = backoff
+        self._accepts: dict[str, bool] = {}
 
     def __enter__(self) -> NotaryClient:
         return self
@@ -159,6 +370,7 @@ class NotaryClient:
     def deposit_hash(
         self, sha256: str, *, sm3: str | None = None, wait: float = 0, **metadata: MetadataValue
     ) -> dict[str, Any]:
+        _refuse_empty_hashes(sha256, sm3)
         body = {"sha256": sha256, "metadata": metadata, **({"sm3": sm3} if sm3 else {})}
         key = str(uuid.uuid4())
         r = self._send(
@@ -173,6 +385,8 @@ class NotaryClient:
 
     def deposit_hashes(self, items: list[dict[str, Any]], *, wait: float = 0) -> dict[str, Any]:
         """Up to 10,000 {sha256, sm3?, metadata?} in one all-or-nothing request."""
+        for item in items:
+            _refuse_empty_hashes(item.get("sha256"), item.get("sm3"))
         r = self._send(
             "POST", "/v1/evidence/hashes", json_body={"items": items}, params={"wait": wait}
         )
@@ -184,6 +398,13 @@ class NotaryClient:
     ) -> dict[str, Any]:
         """Upload a file, streamed from disk; its name and size come from the file."""
         path = Path(path)
+        if problem := _problem(path, None, None):
+            raise errors.ValidationError(f"{display(path)}: {problem}")
+        return self._upload(path, metadata, wait)
+
+    def _upload(
+        self, path: Path, metadata: dict[str, MetadataValue], wait: float = 0
+    ) -> dict[str, Any]:
         key = str(uuid.uuid4())
         declared = json.dumps(metadata, ensure_ascii=False)
 
@@ -204,38 +425,87 @@ class NotaryClient:
         result: dict[str, Any] = r.json()
         return result
 
+    def accepts_metadata(self, key: str) -> bool:
+        """Whether the server takes metadata `key`, as its OpenAPI document says (cached).
+
+        Servers refuse metadata keys they do not know (422), so an optional key such as
+        PATH_KEY is sent only to servers that declare it.
+        """
+        if key not in self._accepts:
+            try:
+                document = self._send("GET", "/openapi.json").json()
+                schema = document["components"]["schemas"]["MetadataIn"]
+                extra = schema.get("additionalProperties", True)
+                self._accepts[key] = key in schema.get("properties", {}) or extra is not False
+            except (errors.NotaryError, ValueError, KeyError, TypeError, AttributeError):
+                self._accepts[key] = False
+        return self._accepts[key]
+
     def deposit_folder(
         self, folder: str | Path, *, hash_only: bool = False, progress: Progress | None = None
-    ) -> list[dict[str, Any]]:
-        """Deposit every file under `folder` (see deposit_paths)."""
-        return self.deposit_paths(files_in(Path(folder)), hash_only=hash_only, progress=progress)
+    ) -> FolderResults:
+        """Deposit every file under `folder` (hidden files and *.cert.json aside).
+
+        Files that cannot be deposited (empty, a link leading out of the folder, a name
+        that is not UTF-8, unreadable) are skipped with a logged warning and listed in the
+        result's `skipped`; the result's `entries` are the files deposited, with their
+        paths under `folder` (certificate_targets(result.entries, out) mirrors the tree).
+        """
+        planned = plan([Path(folder)])
+        for skipped in planned.skipped:
+            log.warning("skipped %s: %s", display(skipped.path), skipped.reason)
+        results = self.deposit_entries(planned.entries, hash_only=hash_only, progress=progress)
+        return FolderResults(results, planned.entries, planned.skipped)
 
     def deposit_paths(
-        self, paths: list[Path], *, hash_only: bool = False, progress: Progress | None = None
+        self, paths: Sequence[Path], *, hash_only: bool = False, progress: Progress | None = None
+    ) -> list[dict[str, Any]]:
+        """Deposit files named directly (see deposit_entries)."""
+        return self.deposit_entries(
+            [Entry(Path(p)) for p in paths], hash_only=hash_only, progress=progress
+        )
+
+    def deposit_entries(
+        self, entries: Sequence[Entry], *, hash_only: bool = False, progress: Progress | None = None
     ) -> list[dict[str, Any]]:
         """Deposit files; returns their evidence, in the same order.
 
-        hash_only: hash locally (SHA-256 + SM3) and send bulk requests of BULK_SIZE, so the
-        files never leave the machine. Otherwise each file is uploaded.
+        Every file is checked before anything is sent: an empty or unreadable one is a
+        ValidationError. An entry's path under its folder is recorded as PATH_KEY where
+        the server accepts it. hash_only: hash locally (SHA-256 + SM3) and send bulk
+        requests of BULK_SIZE, so the files never leave the machine. Otherwise each file
+        is uploaded.
         """
+        for entry in entries:
+            if problem := _problem(entry.path, entry.relative, None):
+                raise errors.ValidationError(f"{display(entry.path)}: {problem}")
+        with_path = any(e.relative for e in entries) and self.accepts_metadata(PATH_KEY)
+
+        def declared(entry: Entry) -> dict[str, MetadataValue]:
+            return {PATH_KEY: entry.relative} if with_path and entry.relative else {}
+
         results: list[dict[str, Any]] = []
         if not hash_only:
-            for path in paths:
-                results.append(self.deposit_file(path))
+            for entry in entries:
+                results.append(self._upload(entry.path, declared(entry)))
                 if progress:
                     progress(1)
             return results
-        for chunk in _chunks(paths, BULK_SIZE):
+        for chunk in _chunks(list(entries), BULK_SIZE):
             items = []
-            for path in chunk:
-                with path.open("rb") as fh:
-                    digest = hash_stream(fh)
+            for entry in chunk:
+                try:
+                    with entry.path.open("rb") as fh:
+                        digest = hash_stream(fh)
+                except OSError as exc:
+                    raise errors.ValidationError(
+                        f"cannot read {display(entry.path)}: {exc.strerror}"
+                    ) from exc
+                if digest.size == 0:  # emptied since it was checked
+                    raise errors.ValidationError(f"{display(entry.path)}: {EMPTY_FILE}")
+                metadata = {"name": entry.name, "size": digest.size, **declared(entry)}
                 items.append(
-                    {
-                        "sha256": digest.sha256.hex(),
-                        "sm3": digest.sm3.hex(),
-                        "metadata": {"name": path.name, "size": digest.size},
-                    }
+                    {"sha256": digest.sha256.hex(), "sm3": digest.sm3.hex(), "metadata": metadata}
                 )
             results.extend(self.deposit_hashes(items)["items"])
             if progress:
@@ -277,11 +547,12 @@ class NotaryClient:
         return target
 
     def save_certificate(self, evidence_id: str, target: str | Path) -> Path:
+        """Write the certificate of evidence_id to `target` (folders created, atomically)."""
         target = Path(target)
-        target.write_bytes(self.certificate(evidence_id))
+        _write_atomic(target, self.certificate(evidence_id))
         return target
 
 
-def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:
+def _chunks(items: list[Entry], size: int) -> Iterator[list[Entry]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

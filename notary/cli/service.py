@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 
+EXIT_SKIPPED = 1
+"""`notary deposit` exit code when some files found in a folder were skipped (the others
+were deposited and their certificates written)."""
+
+
 @app.command()
 def deposit(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to deposit.")],
@@ -27,27 +32,44 @@ def deposit(
     ] = False,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Wait for anchoring and write certificates here."),
+        typer.Option(
+            "--out",
+            help="Wait for anchoring and write certificates here, mirroring the folders "
+            "(DIR/a/x.png -> OUT/a/x.png.cert.json).",
+        ),
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring with --out.")] = 300,
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
-    from notary.client import NotaryClient, files_in
+    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar.
+
+    Everything is checked before anything is sent. A file named directly that cannot be
+    deposited (an empty one: "the file is empty") stops the run. Files found in a folder
+    that cannot be (empty, a link leading out of the folder, a name that is not UTF-8,
+    unreadable) are skipped with a warning, the others deposited, and the exit code is 1.
+    Running the command again deposits nothing twice and rewrites the same certificates.
+    """
+    from rich.markup import escape
+
+    from notary.client import NotaryClient, certificate_targets, display, plan
 
     settings = load_settings()
     if not settings.api_key:
         fail("set NOTARY_API_KEY to your organization's API key")
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(files_in(path))
-        elif path.is_file():
-            files.append(path)
-        else:
-            fail(f"cannot read {path}: no such file or folder")
-    if not files:
+    try:
+        planned = plan(paths)
+        targets = certificate_targets(planned.entries, out_dir) if out_dir is not None else []
+    except NotaryError as exc:
+        fail(escape(str(exc)))
+    for skipped in planned.skipped:
+        err.print(
+            f"[yellow]skipped:[/] {escape(display(skipped.path))}: {escape(skipped.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    entries = planned.entries
+    if not entries:
         fail("no files to deposit")
     columns = (
         TextColumn("{task.description}"),
@@ -58,45 +80,52 @@ def deposit(
     try:
         with (
             NotaryClient(url or settings.api_url, settings.api_key) as client,
-            Progress(*columns, console=err, disable=as_json or len(files) < 2) as bar,
+            Progress(*columns, console=err, disable=as_json or len(entries) < 2) as bar,
         ):
-            task = bar.add_task("depositing", total=len(files))
-            results = client.deposit_paths(
-                files, hash_only=hash_only, progress=lambda n: bar.advance(task, n)
+            task = bar.add_task("depositing", total=len(entries))
+            results = client.deposit_entries(
+                entries, hash_only=hash_only, progress=lambda n: bar.advance(task, n)
             )
             written: list[str] = []
             if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
                 client.wait_anchored([r["id"] for r in results], timeout=wait)
-                for path, result in zip(files, results, strict=True):
-                    target = out_dir / (path.name + ".cert.json")
-                    written.append(str(client.save_certificate(result["id"], target)))
+                for result, target in zip(results, targets, strict=True):
+                    written.append(display(client.save_certificate(result["id"], target)))
     except (NotaryError, TimeoutError) as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
     if as_json:
         emit(
             {
                 "evidence": [
                     {
-                        "file": str(p),
+                        "file": display(e.path),
+                        "path": e.relative,
                         "id": r["id"],
                         "status": r["status"],
                         "created": r.get("created"),
                     }
-                    for p, r in zip(files, results, strict=True)
+                    for e, r in zip(entries, results, strict=True)
                 ],
                 "certificates": written,
+                "skipped": [{"file": display(s.path), "reason": s.reason} for s in planned.skipped],
             }
         )
-        return
-    created = sum(1 for r in results if r.get("created"))
-    out.print(
-        f"deposited {len(results)} file(s): {created} new, {len(results) - created} "
-        "already deposited",
-        highlight=False,
-    )
-    if written:
-        out.print(f"certificates written to {out_dir}", highlight=False)
+    else:
+        created = sum(1 for r in results if r.get("created"))
+        out.print(
+            f"deposited {len(results)} file(s): {created} new, {len(results) - created} "
+            "already deposited",
+            highlight=False,
+        )
+        if out_dir is not None and written:
+            out.print(f"certificates written to {escape(display(out_dir))}", highlight=False)
+    if planned.skipped:
+        err.print(
+            f"[yellow]{len(planned.skipped)} file(s) skipped[/] (listed above); "
+            "the others were deposited",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 @app.command("export")
