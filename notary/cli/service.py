@@ -24,7 +24,17 @@ EXIT_SKIPPED = 1
 were deposited and their certificates written)."""
 
 
-@app.command()
+DEPOSIT_HELP = (
+    "Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar.\n\n"
+    "Everything is checked before anything is sent. A file named directly that cannot be "
+    'deposited (an empty one: "the file is empty") stops the run. Files found in a folder '
+    "that cannot be (empty, a link leading out of the folder, a name that is not UTF-8, "
+    "unreadable) are skipped with a warning, the others deposited, and the exit code is 1. "
+    "Running the command again deposits nothing twice and rewrites the same certificates."
+)
+
+
+@app.command(help=DEPOSIT_HELP)
 def deposit(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to deposit.")],
     hash_only: Annotated[
@@ -42,14 +52,7 @@ def deposit(
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar.
-
-    Everything is checked before anything is sent. A file named directly that cannot be
-    deposited (an empty one: "the file is empty") stops the run. Files found in a folder
-    that cannot be (empty, a link leading out of the folder, a name that is not UTF-8,
-    unreadable) are skipped with a warning, the others deposited, and the exit code is 1.
-    Running the command again deposits nothing twice and rewrites the same certificates.
-    """
+    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
     from rich.markup import escape
 
     from notary.client import NotaryClient, certificate_targets, display, plan
