@@ -10,24 +10,37 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notary import errors as e
+from notary.core.jsontext import JsonInputError
 
 log = logging.getLogger("notary.api")
 
 # most specific first: the first matching class decides
 STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.PayloadTooLargeError, 413, "payload_too_large"),
+    (JsonInputError, 422, "invalid_json"),  # the code is the error's own: _code
     (e.UnsupportedVersionError, 422, "unsupported_certificate_version"),
     (e.CertificateFormatError, 422, "invalid_certificate"),
     (e.ValidationError, 422, "invalid_input"),
     (e.ForbiddenError, 403, "forbidden"),
     (e.PermissionDeniedError, 401, "unauthorized"),
     (e.NotFoundError, 404, "not_found"),
+    (e.Sm3MismatchError, 409, "sm3_mismatch"),
     (e.ConflictError, 409, "conflict"),
     (e.RateLimitedError, 429, "rate_limited"),
     (e.ChainUnavailableError, 503, "chain_unavailable"),
     (e.ChainError, 502, "chain_error"),
+    (e.InsufficientStorageError, 507, "insufficient_storage"),
     (e.StorageError, 503, "storage_unavailable"),
 ]
+
+
+def _code(exc: e.NotaryError, status: int, code: str) -> tuple[int, str]:
+    """Status and code of a mapped error: JSON refused before parsing says why in its own
+    code (too_deep, duplicate_key, invalid_json), and a too large one is a 413 like every
+    other body over its limit."""
+    if isinstance(exc, JsonInputError):
+        return (413, "payload_too_large") if exc.code == "too_large" else (422, exc.code)
+    return status, code
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -39,8 +52,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(e.NotaryError)
     async def notary_error(_: Request, exc: e.NotaryError) -> JSONResponse:
-        for cls, status, code in STATUS:
+        for cls, mapped, named in STATUS:
             if isinstance(exc, cls):
+                status, code = _code(exc, mapped, named)
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
                 if isinstance(exc, e.RateLimitedError):
                     headers = {"Retry-After": str(exc.retry_after)}

@@ -5,13 +5,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from notary.core.leaf import Metadata
 from notary.views import EvidenceView
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=4096)]
+
+
+def utc_text(at: datetime) -> str:
+    """ISO 8601 in UTC ending in Z. A time without a zone is UTC: the database stores UTC
+    and gives it back without one."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.isoformat().replace("+00:00", "Z")
+
+
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(utc_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""Every time the API returns: RFC 3339 / ISO 8601 in UTC with Z, documented as date-time."""
 
 
 class Strict(BaseModel):
@@ -66,7 +88,7 @@ class IpfsOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    at: datetime
+    at: UtcDateTime
     kind: str
     detail: str
 
@@ -83,7 +105,7 @@ class EvidenceOut(BaseModel):
     sha256: str
     sm3: str | None
     metadata: dict[str, object]
-    received_at: datetime
+    received_at: UtcDateTime
     anchor: AnchorOut | None
     ipfs: IpfsOut | None = None
     certificate_url: str
@@ -107,7 +129,6 @@ class EvidenceOut(BaseModel):
                 ),
                 tx_hash="0x" + (v.tx_hash or b"").hex(),
             )
-        received = v.received_at if v.received_at.tzinfo else v.received_at.replace(tzinfo=UTC)
         return cls.model_construct(
             id=v.public_id,
             status=v.status,
@@ -116,7 +137,7 @@ class EvidenceOut(BaseModel):
             sha256=v.sha256.hex(),
             sm3=v.sm3.hex() if v.sm3 else None,
             metadata=v.metadata,
-            received_at=received,
+            received_at=v.received_at,
             anchor=anchor,
             ipfs=IpfsOut.model_construct(
                 cid=v.cid,

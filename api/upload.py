@@ -7,7 +7,7 @@ The file's name and media type come from its part headers unless metadata gives 
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -17,9 +17,16 @@ from typing import Final
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from notary.core import jsontext
 from notary.core.hashing import ContentDigest, StreamHasher
 from notary.core.unixfs import UnixfsHasher
-from notary.errors import PayloadTooLargeError, ValidationError
+from notary.errors import (
+    InsufficientStorageError,
+    NotaryError,
+    PayloadTooLargeError,
+    StorageError,
+    ValidationError,
+)
 
 MAX_METADATA_PART_BYTES: Final = 64 * 1024
 MULTIPART_OVERHEAD_BYTES: Final = 128 * 1024
@@ -47,28 +54,56 @@ class Upload:
     """The received bytes, fsynced, when a spool folder was given."""
 
 
+def _storage_error(exc: OSError) -> StorageError:
+    """The domain error for a failed spool write: a full disk is the server's problem,
+    not the client's (507), and says so; anything else is storage being unavailable."""
+    if exc.errno in {errno.ENOSPC, errno.EDQUOT}:
+        return InsufficientStorageError(
+            "no space left to store the upload; nothing was recorded, try again later"
+        )
+    return StorageError(f"cannot store the upload: {exc.strerror or type(exc).__name__}")
+
+
 class _Spool:
-    """Receives the file into <spool>/<random>.part; `keep()` fsyncs and renames it."""
+    """Receives the file into <spool>/<random>.part; `keep()` fsyncs and renames it.
+
+    Every OSError (a full disk above all) becomes a StorageError, and the partial file is
+    removed by `discard()`, which the caller runs on any failure.
+    """
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.final = folder / secrets.token_hex(16)
         self.part = self.final.with_suffix(".part")
-        self._file = self.part.open("xb")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._file = self.part.open("xb")
+        except OSError as exc:
+            raise _storage_error(exc) from exc
 
     def write(self, data: bytes | memoryview) -> None:
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
 
     def keep(self) -> Path:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self.part.rename(self.final)
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self.part.rename(self.final)
+        except OSError as exc:
+            self.discard()
+            raise _storage_error(exc) from exc
         return self.final
 
     def discard(self) -> None:
-        self._file.close()
-        self.part.unlink(missing_ok=True)
+        try:
+            self._file.close()  # may fail again flushing what a full disk refused
+        except OSError:
+            pass
+        finally:
+            self.part.unlink(missing_ok=True)
 
 
 async def receive(
@@ -177,7 +212,7 @@ async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
-    except (ValidationError, PayloadTooLargeError):
+    except NotaryError:  # ours: bad input, too large, storage failing
         raise
     except UnicodeDecodeError as exc:
         raise ValidationError("file name is not valid UTF-8") from exc
@@ -191,10 +226,9 @@ def _check_complete(upload: Upload, meta_buf: bytearray) -> None:
     if upload.digest.size == 0:
         raise ValidationError("the file is empty")
     if meta_buf:
-        try:
-            parsed = json.loads(meta_buf)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError("metadata part is not JSON") from exc
+        parsed = jsontext.loads(
+            bytes(meta_buf), max_bytes=MAX_METADATA_PART_BYTES, what="metadata part"
+        )
         if not isinstance(parsed, dict):
             raise ValidationError("metadata part must be a JSON object")
         upload.metadata = parsed

@@ -2,8 +2,11 @@
 
 Idempotency: the same organization depositing the same SHA-256 again gets the existing
 evidence back (`created=False`); an Idempotency-Key replayed with the same content gets the
-same evidence, and with other content a ConflictError. A bulk request is one transaction:
-all of it is recorded, or (on invalid input) none of it.
+same evidence, and with other content a ConflictError. The same SHA-256 declared with
+another SM3 than the one recorded (or than an earlier item of the same request) is a
+Sm3MismatchError: one of the two values is wrong, and returning the first would silently
+drop the second. An omitted SM3, or a first deposit without one, matches any. A bulk
+request is one transaction: all of it is recorded, or (on invalid input) none of it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +26,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from notary.core.certificate import sm3_leaf_value
 from notary.core.leaf import LeafHasher, Metadata, canonical_json, validate_metadata
-from notary.errors import ConflictError, StorageError, ValidationError
+from notary.errors import (
+    ConflictError,
+    InsufficientStorageError,
+    Sm3MismatchError,
+    StorageError,
+    ValidationError,
+)
 from notary.orgs import OrgView
 from notary.store.db import QUERY_CHUNK, sqlite_driver, transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
@@ -283,6 +293,12 @@ def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bo
     driver.executemany(sql, params)
 
 
+def _same_sm3(sha256: bytes, recorded: bytes | None, given: bytes | None) -> None:
+    """Sm3MismatchError when both are known and differ."""
+    if recorded is not None and given is not None and recorded != given:
+        raise Sm3MismatchError(sha256, recorded, given)
+
+
 def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutcome]:
     """Record checked requests in `session`'s transaction; the caller commits.
 
@@ -307,13 +323,16 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             if replay is not None:
                 if replay.sha256 != request.sha256:
                     raise ConflictError("Idempotency-Key was used for other content")
+                _same_sm3(replay.sha256, replay.sm3, request.sm3)
                 outcomes.append(DepositOutcome(replay.public_id, False, summary(replay)))
                 continue
         if request.sha256 in existing:
             e = existing[request.sha256]
+            _same_sm3(e.sha256, e.sm3, request.sm3)
             outcomes.append(DepositOutcome(e.public_id, False, summary(e)))
         elif request.sha256 in fresh:  # the same content twice in one request
             row = fresh[request.sha256]
+            _same_sm3(row.sha256, row.sm3, request.sm3)
             outcomes.append(DepositOutcome(row.public_id, False, row.view()))
         else:
             random = entropy[n * RANDOM_PER_ROW : (n + 1) * RANDOM_PER_ROW]
@@ -371,5 +390,18 @@ def record_checked(
             # a concurrent request inserted the same content first: read it on the retry
             if attempt == 0 and isinstance(exc.__cause__, IntegrityError):
                 continue
+            if disk_full(exc):
+                raise InsufficientStorageError(
+                    "no space left in the database; nothing was recorded, try again later"
+                ) from exc
             raise
     raise AssertionError("unreachable")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether a StorageError comes from a full disk: SQLite's SQLITE_FULL, or
+    PostgreSQL's disk_full (SQLSTATE 53100)."""
+    driver = getattr(exc.__cause__, "orig", None)
+    if isinstance(driver, sqlite3.Error):
+        return getattr(driver, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return getattr(driver, "sqlstate", None) == "53100"

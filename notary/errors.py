@@ -3,16 +3,19 @@
     NotaryError
     ├── ValidationError (ValueError)        bad input from a user or a file
     │   ├── PayloadTooLargeError            an upload over the configured limit
+    │   ├── JsonInputError                  refused JSON text, `code` says why (core.jsontext)
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
     ├── PermissionDeniedError (PermissionError)  no, bad or revoked credentials
     │   └── ForbiddenError                  known caller, not allowed to do this
     ├── ConflictError                       the request contradicts stored state
+    │   └── Sm3MismatchError                a known SHA-256 with another SM3
     ├── RateLimitedError                    over the organization's request rate (retry_after)
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
-    │   └── IntegrityError                  stored bytes no longer match the anchored hash
+    │   ├── IntegrityError                  stored bytes no longer match the anchored hash
+    │   └── InsufficientStorageError        the disk (or database) is full
     ├── DevnetError                         the local devnet cannot be started or reached
     ├── ServiceUnavailableError (ConnectionError)  the notary API did not answer (client side)
     ├── IpfsError                           talking to the IPFS node failed
@@ -66,6 +69,20 @@ class ConflictError(NotaryError):
     """The request contradicts what is stored (e.g. an idempotency key reused for other data)."""
 
 
+class Sm3MismatchError(ConflictError):
+    """Content whose SHA-256 is known (stored, or earlier in the same request) declared
+    with another SM3: one of the two values is wrong, and only one can be recorded."""
+
+    def __init__(self, sha256: bytes, recorded: bytes, given: bytes) -> None:
+        super().__init__(
+            f"sha256 {sha256.hex()} was deposited with sm3 {recorded.hex()}; "
+            f"this request declares sm3 {given.hex()}"
+        )
+        self.sha256 = sha256
+        self.recorded = recorded
+        self.given = given
+
+
 class RateLimitedError(NotaryError):
     """The caller sent more requests than its rate limit allows."""
 
@@ -85,6 +102,11 @@ class StorageError(NotaryError, OSError):
 
 class IntegrityError(StorageError):
     """Stored or retrieved bytes do not match the hash that was deposited and anchored."""
+
+
+class InsufficientStorageError(StorageError):
+    """No space left to store something (an upload, a database row): nothing was kept, and
+    the same request succeeds once space is freed."""
 
 
 class DevnetError(NotaryError):

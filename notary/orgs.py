@@ -18,9 +18,16 @@ from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from notary.errors import NotFoundError, PermissionDeniedError, ValidationError
+from notary.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    ValidationError,
+)
 from notary.store.db import transaction
 from notary.store.models import ApiKey, Organization, Role
 
@@ -56,17 +63,26 @@ def _now() -> datetime:
 def create_organization(
     factory: sessionmaker[Session], slug: str, name: str, role: Role
 ) -> OrgView:
+    """Create an organization; ConflictError if the slug is taken (also when a concurrent
+    request takes it first)."""
     if not SLUG_PATTERN.fullmatch(slug):
         raise ValidationError(f"organization slug must match {SLUG_PATTERN.pattern}")
     if not name.strip() or len(name) > 256 or not name.isprintable():
         raise ValidationError("organization name must be 1 to 256 printable characters")
-    with transaction(factory) as session:
-        if session.scalar(select(Organization).where(Organization.slug == slug)):
-            raise ValidationError(f"organization {slug!r} already exists")
-        org = Organization(slug=slug, name=name.strip(), role=role.value, created_at=_now())
-        session.add(org)
-        session.flush()
-        return _view(org)
+    exists = ConflictError(f"organization {slug!r} already exists")
+    try:
+        with transaction(factory) as session:
+            if session.scalar(select(Organization).where(Organization.slug == slug)):
+                raise exists
+            org = Organization(slug=slug, name=name.strip(), role=role.value, created_at=_now())
+            session.add(org)
+            session.flush()
+            return _view(org)
+    except StorageError as exc:
+        # another request created the same slug between our check and our insert
+        if isinstance(exc.__cause__, IntegrityError):
+            raise exists from exc
+        raise
 
 
 def list_organizations(factory: sessionmaker[Session]) -> list[OrgView]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,10 +79,26 @@ class Content:
     chunks: Iterator[bytes]
 
 
+MAX_NAME_BYTES: Final = 200
+"""Longest file name safe_name gives, in UTF-8 bytes (file systems allow 255, which leaves
+room for a suffix such as .cert.json)."""
+_NOT_IN_NAMES: Final = frozenset('/\\:*?"<>|')
+"""Path separators, and what Windows refuses in a file name."""
+_NOT_IN_NAMES_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Control and format characters (tab, newline, a right-to-left override), lone surrogates,
+line and paragraph separators."""
+
+
 def safe_name(name: str) -> str:
-    """A file name safe inside a zip and on every file system (keeps Chinese characters)."""
-    cleaned = re.sub(r'[\x00-\x1f/\\:*?"<>|]', "_", name).strip(". ") or "evidence"
-    return cleaned[:200]
+    """A file name safe inside a zip and on every file system (keeps Chinese characters):
+    each character a file name should not hold becomes `_`, leading and trailing dots and
+    spaces go, and the result is cut to MAX_NAME_BYTES of UTF-8 (whole characters)."""
+    cleaned = "".join(
+        "_" if ch in _NOT_IN_NAMES or unicodedata.category(ch) in _NOT_IN_NAMES_CATEGORIES else ch
+        for ch in name
+    ).strip(". ")
+    cut = cleaned.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(". ")
+    return cut or "evidence"
 
 
 def _checked(chunks: Iterator[bytes], sha256: bytes, size: int) -> Iterator[bytes]:

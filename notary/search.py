@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
 from notary.views import EvidenceView, summary
 
 MAX_PAGE: Final = 500
+_CURSOR: Final = re.compile(r"[0-9]{1,18}")
+"""A cursor is the id of the last row of a page: ASCII digits only (str.isdigit() also
+accepts "²" and "١", which int() then refuses)."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,21 @@ class Page:
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not _CURSOR.fullmatch(value):
         raise ValidationError("cursor is not one this service issued")
     return int(value)
+
+
+def stored_time(at: datetime) -> datetime:
+    """`at` as the database stores times: naive UTC. A time with no zone is refused (it
+    would mean whatever zone the server runs in); one beyond the range of datetime once
+    moved to UTC (year 1 east of Greenwich, year 9999 west) is clamped to that range."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError("times need a zone: end them with Z or an offset such as +08:00")
+    try:
+        return at.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if at.year == datetime.min.year else datetime.max
 
 
 def search(factory: sessionmaker[Session], org: OrgView, query: Query) -> Page:
@@ -52,9 +68,9 @@ def search(factory: sessionmaker[Session], org: OrgView, query: Query) -> Page:
     if query.sha256 is not None:
         stmt = stmt.where(Evidence.sha256 == query.sha256)
     if query.since is not None:
-        stmt = stmt.where(Evidence.received_at >= query.since)
+        stmt = stmt.where(Evidence.received_at >= stored_time(query.since))
     if query.until is not None:
-        stmt = stmt.where(Evidence.received_at < query.until)
+        stmt = stmt.where(Evidence.received_at < stored_time(query.until))
     if query.status is not None:
         stmt = stmt.where(Evidence.status == query.status)
     if query.tag is not None:

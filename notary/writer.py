@@ -7,7 +7,8 @@ write lock, whose busy handler sleeps for milliseconds at a time.
 
 Nothing changes for the caller: its answer comes only after the transaction holding its
 rows has committed. A request that fails (an Idempotency-Key reused for other content)
-fails alone, having written nothing. If the shared transaction itself fails (another
+fails alone, having written nothing; so does one whose SM3 contradicts the recorded one,
+even when it was merged with other requests. If the shared transaction itself fails (another
 process inserted the same content first), each request of the group is redone in a
 transaction of its own, exactly as if it had come alone.
 """
@@ -173,13 +174,14 @@ class DepositWriter:
                 for jobs in _mergeable(group):
                     if len(jobs) > 1:  # one lookup and one INSERT for all of them
                         merged = [item for job in jobs for item in job.checked]
-                        outcomes = iter(record(session, jobs[0].org, merged))
+                        try:
+                            outcomes = iter(record(session, jobs[0].org, merged))
+                        except ConflictError:  # raised before it wrote anything: find whose
+                            answers.extend(_one_by_one(session, jobs))
+                            continue
                         answers.extend((job, [next(outcomes) for _ in job.checked]) for job in jobs)
                         continue
-                    try:
-                        answers.append((jobs[0], record(session, jobs[0].org, jobs[0].checked)))
-                    except ConflictError as exc:  # raised before it wrote anything
-                        answers.append((jobs[0], exc))
+                    answers.extend(_one_by_one(session, jobs))
         except StorageError as exc:
             log.info("group of %d deposits failed (%s); redoing each alone", len(group), exc)
             for job in group:
@@ -197,6 +199,20 @@ class DepositWriter:
             return
         self.groups += 1
         self._answer(job, outcomes)
+
+
+def _one_by_one(
+    session: Session, jobs: list[_Job]
+) -> list[tuple[_Job, list[DepositOutcome] | ConflictError]]:
+    """Record each job in turn in `session`; a job that conflicts (an Idempotency-Key
+    reused, an SM3 that contradicts the recorded one) fails alone, having written nothing."""
+    answers: list[tuple[_Job, list[DepositOutcome] | ConflictError]] = []
+    for job in jobs:
+        try:
+            answers.append((job, record(session, job.org, job.checked)))
+        except ConflictError as exc:
+            answers.append((job, exc))
+    return answers
 
 
 def _mergeable(group: list[_Job]) -> list[list[_Job]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import Admin, Service
+from api.jsonbody import StrictJsonRoute
 from api.schemas import KeyIn, KeyOut, OrganizationIn, OrganizationOut
 from notary.orgs import create_key, create_organization, list_organizations, revoke_key
 from notary.store.models import Role
 
-router = APIRouter(prefix="/v1", tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"], route_class=StrictJsonRoute)
 
 
 @router.post("/organizations", response_model=OrganizationOut, status_code=201)

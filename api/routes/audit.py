@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from api.deps import Auditor, Service
+from api.jsonbody import StrictJsonRoute
 from api.schemas import AuditAnchorOut
 from notary import audit
 from notary.audit import MAX_AUDIT_PAGE
@@ -15,7 +17,7 @@ from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
 from notary.errors import NotFoundError
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
 
 
 def _out(a: OnChainAnchor) -> AuditAnchorOut:
@@ -41,13 +43,18 @@ def anchors(
     service: Service,
     first: Annotated[int, Query(ge=1)] = 1,
     count: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
-    since: Annotated[datetime | None, Query(description="Block time from (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Block time to (exclusive).")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Block time from (inclusive), with a zone.")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Block time to (exclusive), with a zone.")
+    ] = None,
 ) -> list[AuditAnchorOut]:
     if since is None and until is None:
         return [_out(a) for a in audit.by_sequence(service.writer, first, count)]
-    start = int(since.timestamp()) if since else 0
-    end = int(until.timestamp()) if until else 2**63
+    # whole seconds (block time >= 10.5 is >= 11, < 10.5 is < 11); before 1970 is 0
+    start = max(0, math.ceil(since.timestamp())) if since else 0
+    end = max(0, math.ceil(until.timestamp())) if until else 2**63
     return [_out(a) for a in audit.by_time(service.writer, start, end, count)]
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from starlette.background import BackgroundTask
 
 from api.deps import Depositor, Service, depositor, service_of
+from api.disposition import attachment
+from api.jsonbody import StrictJsonRoute
 from api.schemas import BulkDepositIn, BulkOut, EvidenceOut, HashDepositIn, MetadataIn, PageOut
 from api.upload import Upload, receive
 from notary.core import certificate as cert_format
@@ -32,7 +32,7 @@ from notary.search import search
 from notary.service import MAX_WAIT_SECONDS, NotaryService
 from notary.views import EvidenceView
 
-router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+router = APIRouter(prefix="/v1/evidence", tags=["evidence"], route_class=StrictJsonRoute)
 
 MAX_HASH_BODY_BYTES: Final = 256 * 1024
 """Largest JSON body of a hash deposit: 16 KiB of metadata, even written as \\u escapes,
@@ -228,13 +228,17 @@ def _file_request(upload: Upload, idempotency_key: str | None) -> DepositRequest
     )
 
 
+RECEIVED_FROM: Final = "Received at or after (RFC 3339, with Z or an offset)."
+RECEIVED_TO: Final = "Received before (RFC 3339, with Z or an offset)."
+
+
 @router.get("", response_model=PageOut, summary="List and search your evidence, newest first")
 def list_evidence(
     org: Depositor,
     service: Service,
     sha256: Annotated[str | None, Query(pattern=r"^(0x)?[0-9a-fA-F]{64}$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[AwareDatetime | None, Query(description=RECEIVED_FROM)] = None,
+    until: Annotated[AwareDatetime | None, Query(description=RECEIVED_TO)] = None,
     tag: Annotated[str | None, Query(max_length=128)] = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -269,17 +273,11 @@ def get_evidence(evidence_id: str, org: Depositor, service: Service) -> Evidence
 def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Response:
     cert = certificate(service.factory, service.trees, org, evidence_id)
     name = str(cert.evidence.metadata.get("name", evidence_id))
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
     return Response(
         cert_format.dumps(cert),
         media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{ascii_name}.cert.json"'},
+        headers={"Content-Disposition": attachment(name, ".cert.json")},
     )
-
-
-def _disposition(name: str) -> str:
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 @router.get("/{evidence_id}/file", summary="The deposited file, checked against its hash")
@@ -291,7 +289,7 @@ def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingRes
         file.chunks,
         media_type=file.media_type,
         headers={
-            "Content-Disposition": _disposition(file.name),
+            "Content-Disposition": attachment(file.name),
             "Content-Length": str(file.size),
             "X-Content-SHA256": file.sha256.hex(),
         },
@@ -315,6 +313,6 @@ def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileRespon
     return FileResponse(
         target,
         media_type="application/zip",
-        filename=f"{file.name}.evidence.zip",
+        headers={"Content-Disposition": attachment(file.name, ".evidence.zip")},
         background=BackgroundTask(target.unlink, missing_ok=True),
     )

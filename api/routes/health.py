@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import Service
+from api.jsonbody import StrictJsonRoute
 
-router = APIRouter(prefix="/v1", tags=["health"])
+router = APIRouter(prefix="/v1", tags=["health"], route_class=StrictJsonRoute)
 
 
 @router.get("/health")

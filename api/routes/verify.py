@@ -8,12 +8,13 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Service
+from api.jsonbody import StrictJsonRoute
 from api.schemas import CheckOut, VerdictOut
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
 from notary.errors import PayloadTooLargeError
 from notary.verify import verify
 
-router = APIRouter(prefix="/v1", tags=["verify"])
+router = APIRouter(prefix="/v1", tags=["verify"], route_class=StrictJsonRoute)
 
 
 @router.post("/verify", response_model=VerdictOut, summary="Verify a certificate (and a file)")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +24,12 @@ from notary.store.models import Role
 from tests.conftest import free_port
 
 UPLOAD_LIMIT = 2 * 1024 * 1024  # above one 1 MiB chunk, so multi-block files fit
+ROLES = (
+    ("studio", Role.DEPOSITOR),
+    ("copycat", Role.DEPOSITOR),
+    ("court", Role.AUDITOR),
+    ("operator", Role.ADMIN),
+)
 
 
 @dataclass
@@ -59,12 +69,7 @@ def start_server(
     engine = make_engine(database_url(data_dir, database))
     factory = make_sessionmaker(engine)
     keys = {}
-    for slug, role in (
-        ("studio", Role.DEPOSITOR),
-        ("copycat", Role.DEPOSITOR),
-        ("court", Role.AUDITOR),
-        ("operator", Role.ADMIN),
-    ):
+    for slug, role in ROLES:
         create_organization(factory, slug + "-org", f"{slug} 组织", role)
         keys[slug] = create_key(factory, slug + "-org").secret
     engine.dispose()
@@ -97,3 +102,85 @@ def api_paused(chain, tmp_path_factory) -> Iterator[Server]:
     yield running
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@dataclass
+class ServedProcess:
+    """`notary serve` in a process of its own: a crash of the server (a segmentation fault)
+    shows as a dead process instead of killing the test run."""
+
+    url: str
+    keys: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, who: str | None = "studio") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def assert_alive(self) -> None:
+        assert self.process.poll() is None, (
+            f"the server died (exit {self.process.returncode}): {self.log.read_text()[-3000:]}"
+        )
+        assert httpx.get(self.url + "/v1/health", timeout=10).status_code == 200
+
+
+def serve_process(chain, data_dir: Path, **env: str) -> ServedProcess:
+    """Start `notary serve` on `data_dir` with the four organizations of start_server."""
+    engine = make_engine(database_url(data_dir, None))
+    factory = make_sessionmaker(engine)
+    keys = {}
+    for slug, role in ROLES:
+        create_organization(factory, slug + "-org", f"{slug} 组织", role)
+        keys[slug] = create_key(factory, slug + "-org").secret
+    engine.dispose()
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+    environment.update(
+        NOTARY_DATA_DIR=str(data_dir),
+        NOTARY_RPC_URL=chain.rpc_url,
+        NOTARY_REGISTRY=chain.deployment.registry,
+        NOTARY_NOTARY_KEY_FILE=str(chain.settings.notary_key_path),
+        NOTARY_IPFS_API=devnet.status(chain.settings).ipfs_api,
+        NOTARY_BATCH_INTERVAL_SECONDS="0.3",
+        NOTARY_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
+        **env,
+    )
+    log = data_dir / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "notary"), "serve", "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = ServedProcess(f"http://127.0.0.1:{port}", keys, process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(served.url + "/v1/health", timeout=1).status_code == 200:
+                return served
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "notary serve did not start: " + log.read_text()
+        time.sleep(0.1)
+
+
+def stop_process(served: ServedProcess) -> None:
+    if served.process.poll() is None:
+        served.process.terminate()
+        try:
+            served.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
+
+
+@pytest.fixture(scope="session")
+def served(chain, tmp_path_factory) -> Iterator[ServedProcess]:
+    """A `notary serve` process (with its anchoring process) for hostile-input tests."""
+    running = serve_process(chain, tmp_path_factory.mktemp("served"))
+    yield running
+    stop_process(running)

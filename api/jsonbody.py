@@ -1,0 +1,69 @@
+"""JSON request bodies read strictly: bounded, duplicate keys refused (notary.core.jsontext).
+
+FastAPI parses a JSON body with Starlette's ``Request.json()``, plain ``json.loads``: it
+accepts duplicate keys (the last wins), NaN and Infinity, and recurses on nesting until
+the C stack overflows (web3 raises the recursion limit to 100,000, so ``[[[[...`` killed
+the process instead of raising RecursionError). Every route of the app is a StrictJsonRoute:
+its request reads the body with ``jsontext.loads`` instead, and before FastAPI touches it,
+so a refusal is a domain error (JsonInputError, 422 with its code) rather than FastAPI's
+generic 400. Routes that read their body themselves (the streamed file deposit) have no
+body field and are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from email.message import Message
+from typing import Any, Final
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from notary.core import jsontext
+
+MAX_JSON_BODY_BYTES: Final = 32 * 1024 * 1024
+"""Backstop for any JSON body; api.limits answers 413 at each route's own, smaller limit."""
+
+
+class StrictJsonRequest(Request):
+    """A request whose ``json()`` is ``jsontext.loads`` (bounded, duplicate keys refused)."""
+
+    async def json(self) -> Any:  # noqa: ANN401 (any JSON value)
+        if not hasattr(self, "_json"):
+            self._json = jsontext.loads(
+                await self.body(), max_bytes=MAX_JSON_BODY_BYTES, what="request body"
+            )
+        return self._json
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether FastAPI would parse a body of this type as JSON (as fastapi.routing does)."""
+    if not content_type:
+        return False  # FastAPI's strict content type: such a body is not parsed as JSON
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class StrictJsonRoute(APIRoute):
+    """An APIRoute whose JSON body, if it takes one, is read by StrictJsonRequest first."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None or getattr(self.body_field.field_info, "media_type", "") != (
+            "application/json"
+        ):
+            return handler  # no body, or a form: nothing for us to parse
+
+        async def strict(request: Request) -> Response:
+            strict_request = StrictJsonRequest(request.scope, request.receive)
+            if _is_json(strict_request.headers.get("content-type")) and (
+                await strict_request.body()  # an empty body is FastAPI's to refuse
+            ):
+                await strict_request.json()  # refusals raise here, as domain errors
+            return await handler(strict_request)
+
+        return strict
