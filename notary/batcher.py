@@ -1,26 +1,32 @@
 """The batcher: turns durably recorded deposits into anchored batches, exactly once.
 
-A batch moves BUILT -> SIGNED -> ANCHORED, each step committed before the next begins:
+A batch moves BUILT -> SIGNED -> CONFIRMING -> ANCHORED, each step committed before the
+next begins:
 
 - BUILT: its leaves are fixed (evidence rows point at it) and its root is computed.
 - SIGNED: the anchor transaction is signed and its bytes and hash are stored *before*
   it is broadcast, so after a crash we know exactly which transaction may be in flight.
-- ANCHORED: the receipt's block, time and sequence are stored; certificates exist.
+- CONFIRMING: mined; the receipt's block, time and sequence are stored, but the block is
+  not final yet (notary.chain.finality). No certificate yet. If the block is replaced,
+  the batch follows its transaction (re-mined elsewhere) or goes back to SIGNED.
+- ANCHORED: its block is final; certificates are issued.
+
+Reconciliation (notary.reconcile) checks ANCHORED batches against the chain: the newest
+ones every cycle, all of them at start and every SWEEP_SECONDS.
 
 Recovery (at start, and whenever a cycle fails) finishes every batch from whatever state
 it is in, asking the chain rather than guessing: a root the registry already holds is
 recorded from its Anchored event (never anchored twice: the registry is write-once); a
 stored transaction is re-broadcast byte for byte; a transaction whose nonce was consumed
-is signed anew. A batch whose anchor the chain no longer has (a reset devnet, or blocks
-lost in a crash) goes back to BUILT and is anchored again, and every deposit in it says
-so in its history.
+is signed anew. A batch whose anchor the chain no longer has (a reset devnet, blocks
+lost in a crash, a node restored from backup) is archived as superseded, goes back to
+BUILT and is anchored again, exactly once, and every deposit in it says so in its history.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -29,6 +35,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.chain.artifact import published_code_hashes
+from notary.chain.finality import Finality
 from notary.chain.registry import AnchorReceipt, RegistryWriter, broadcast, wait
 from notary.core import manifest
 from notary.errors import (
@@ -39,15 +46,14 @@ from notary.errors import (
 )
 from notary.faults import crash_point
 from notary.loops import run_with_backoff
+from notary.reconcile import Reconciler, clear, events
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchEvent, BatchStatus, Evidence, EvidenceStatus
+from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus
 
 log = logging.getLogger("notary.batcher")
 
 MAX_ATTEMPTS: Final = 5
 """Tries to finish one batch in one cycle before giving up until the next cycle."""
-CHAIN_CHECK_SECONDS: Final = 60.0
-"""How often a running batcher checks that the chain still holds its latest anchors."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _events(session: Session, batch_id: int, kind: str, detail: str) -> None:
-    """Record a step in the history of every deposit of the batch (one row per batch)."""
-    session.add(BatchEvent(batch_id=batch_id, at=_now(), kind=kind, detail=detail))
-
-
 class Batcher:
     """Forms batches from pending deposits and anchors them through `writer`."""
 
@@ -73,26 +74,32 @@ class Batcher:
         factory: sessionmaker[Session],
         writer: RegistryWriter,
         policy: BatchPolicy | None = None,
+        finality: Finality | None = None,
     ) -> None:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        self._last_chain_check = 0.0
+        self.finality = finality or Finality(writer, "auto", 0)
+        self.reconciler = Reconciler(factory, writer, self.finality)
 
     # -- one cycle ---------------------------------------------------------------------
 
     def run_once(self, *, force: bool = False) -> int:
-        """Finish unfinished batches, then form and anchor due ones. Returns batches anchored."""
-        if not self._has_work():
-            return 0  # nothing to anchor: no chain calls either
+        """Check anchors against the chain, finish unfinished batches, then form and anchor
+        due ones. Returns how many batches were sent to the chain."""
+        busy = self._has_work()
+        due = self.reconciler.due(busy=busy)
+        if not due and not busy:
+            return 0  # nothing to anchor or check: no chain calls either
         self.check_registry()
-        if time.monotonic() - self._last_chain_check > CHAIN_CHECK_SECONDS:
-            self.check_anchors()
+        self.reconciler.cycle(busy=busy)
         anchored = self.recover()
         while (batch_id := self._form(force=force)) is not None:
             crash_point("after_batch_formed")
             self._advance(batch_id)
             anchored += 1
+        if anchored:
+            self.reconciler.confirm()  # on a chain with immediate finality: final now
         return anchored
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
@@ -100,16 +107,22 @@ class Batcher:
         run_with_backoff(self.run_once, stop, poll_seconds, ChainError, log, "anchoring")
 
     def _has_work(self) -> bool:
-        """Pending deposits, unfinished batches, or a periodic chain check due."""
-        if time.monotonic() - self._last_chain_check > CHAIN_CHECK_SECONDS:
-            return True
+        """Pending deposits, or batches not yet final."""
         with transaction(self.factory) as session:
             pending = session.scalar(
                 select(Evidence.id).where(Evidence.status == EvidenceStatus.PENDING.value).limit(1)
             )
             unfinished = session.scalar(
                 select(Batch.id)
-                .where(Batch.status.in_([BatchStatus.BUILT.value, BatchStatus.SIGNED.value]))
+                .where(
+                    Batch.status.in_(
+                        [
+                            BatchStatus.BUILT.value,
+                            BatchStatus.SIGNED.value,
+                            BatchStatus.CONFIRMING.value,
+                        ]
+                    )
+                )
                 .limit(1)
             )
         return pending is not None or unfinished is not None
@@ -124,53 +137,8 @@ class Batcher:
             )
 
     def check_anchors(self) -> int:
-        """Reset anchored batches the chain no longer holds; return how many were reset.
-
-        Newest first: once one is found intact on the current registry, older ones are too
-        (a chain only loses its most recent blocks, or everything on a reset).
-        """
-        self._last_chain_check = time.monotonic()
-        lost = 0
-        with transaction(self.factory) as session:
-            batches = session.scalars(
-                select(Batch)
-                .where(Batch.status == BatchStatus.ANCHORED.value)
-                .order_by(Batch.block_number.desc(), Batch.id.desc())
-            ).all()
-            for batch in batches:
-                if self._still_anchored(batch):
-                    if batch.registry_address == self.writer.address:
-                        break
-                    continue
-                detail = (
-                    f"anchor lost from the chain (was block {batch.block_number}, "
-                    f"tx 0x{(batch.tx_hash or b'').hex()}); re-anchoring"
-                )
-                log.warning("batch %s: %s", batch.id, detail)
-                _events(session, batch.id, "anchor_lost", detail)
-                session.execute(
-                    update(Evidence)
-                    .where(Evidence.batch_id == batch.id)
-                    .values(status=EvidenceStatus.BATCHED.value)
-                )
-                self._clear(batch)
-                lost += 1
-        return lost
-
-    def _still_anchored(self, batch: Batch) -> bool:
-        if batch.registry_address != self.writer.address or batch.block_number is None:
-            return False
-        record = self.writer.anchor_of(batch.root)
-        if record.sequence == 0 or record.block_number != batch.block_number:
-            return False
-        return self.writer.block_hash_at(batch.block_number) == batch.block_hash
-
-    @staticmethod
-    def _clear(batch: Batch) -> None:
-        batch.status = BatchStatus.BUILT.value
-        batch.tx_hash = batch.raw_tx = batch.block_hash = None
-        batch.nonce = batch.sequence = batch.block_number = batch.block_time = None
-        batch.anchored_at = None
+        """Check every anchored batch against the chain now; return how many were lost."""
+        return self.reconciler.run(everything=True)
 
     # -- forming -----------------------------------------------------------------------
 
@@ -209,7 +177,7 @@ class Batcher:
                 .where(Evidence.id.in_(ids))
                 .values(batch_id=batch.id, status=EvidenceStatus.BATCHED.value)
             )
-            _events(
+            events(
                 session,
                 batch.id,
                 "batched",
@@ -221,7 +189,7 @@ class Batcher:
     # -- advancing ---------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Finish every BUILT or SIGNED batch. Returns how many got anchored."""
+        """Finish every BUILT or SIGNED batch. Returns how many got to the chain."""
         with transaction(self.factory) as session:
             open_ids = session.scalars(
                 select(Batch.id)
@@ -241,7 +209,7 @@ class Batcher:
     def _advance(self, batch_id: int) -> None:
         for _ in range(MAX_ATTEMPTS):
             batch = self._load(batch_id)
-            if batch.status == BatchStatus.ANCHORED.value:
+            if batch.status in (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value):
                 return
             if batch.status == BatchStatus.BUILT.value:
                 self._sign(batch)
@@ -304,30 +272,32 @@ class Batcher:
         with transaction(self.factory) as session:
             row = session.get(Batch, batch_id)
             assert row is not None
-            self._clear(row)
+            clear(row)
 
     def _record(self, batch_id: int, result: AnchorReceipt) -> None:
+        """The batch's transaction is mined: CONFIRMING until its block is final."""
         a = result.anchor
+        final = self.reconciler.is_final(a.block_number)
         with transaction(self.factory) as session:
             row = session.get(Batch, batch_id)
             assert row is not None
-            row.status = BatchStatus.ANCHORED.value
+            row.status = BatchStatus.CONFIRMING.value
             row.tx_hash, row.block_hash = result.tx_hash, result.block_hash
             row.sequence, row.block_number, row.block_time = a.sequence, a.block_number, a.timestamp
             row.notary, row.registry_address = a.notary, self.writer.address
             row.chain_id = self.writer.chain_id()
             row.registry_code_hash = self.writer.code_hash()
-            row.anchored_at = _now()
             session.execute(
                 update(Evidence)
                 .where(Evidence.batch_id == batch_id)
-                .values(status=EvidenceStatus.ANCHORED.value)
+                .values(status=EvidenceStatus.CONFIRMING.value)
             )
-            _events(
-                session,
-                batch_id,
-                "anchored",
-                f"root anchored as #{a.sequence} in block {a.block_number}, "
-                f"tx 0x{result.tx_hash.hex()}",
-            )
-        log.info("batch %s anchored: %s leaves, block %s", batch_id, row.leaf_count, a.block_number)
+            if not final:
+                events(
+                    session,
+                    batch_id,
+                    "confirming",
+                    f"in block {a.block_number}, tx 0x{result.tx_hash.hex()}; the certificate "
+                    f"is issued once the block is final ({self.finality.describe()})",
+                )
+        log.info("batch %s mined: %s leaves, block %s", batch_id, row.leaf_count, a.block_number)

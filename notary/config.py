@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100, ge=1, description="Requests an organization may make at once."
     )
+    finality: Literal["auto", "finalized", "confirmations"] = Field(
+        default="auto",
+        description="When an anchor's block is final, so that certificates are issued: "
+        "'finalized' = the node's finalized block tag has reached it; 'confirmations' = "
+        "NOTARY_CONFIRMATIONS blocks are on top of it; 'auto' = the tag where the node has "
+        "it, otherwise confirmations (notary.chain.finality).",
+    )
+    confirmations: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Blocks on top of an anchor before it is final, when the finality rule "
+        "is confirmations: 0 for the devnet and for chains with immediate finality (Besu "
+        "QBFT/IBFT 2.0); more for chains that can reorganize (e.g. 12).",
+    )
     batch_max_leaves: int = Field(default=10_000, ge=1, le=2**32 - 1)
     batch_interval_seconds: float = Field(default=2.0, ge=0)
     api_url: str = Field(

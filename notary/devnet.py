@@ -195,6 +195,11 @@ def up(settings: Settings) -> DevnetStatus:
                     str(current.state_file),
                     "--state-interval",
                     str(STATE_INTERVAL_SECONDS),
+                    # the 'finalized' block is the newest one, as on a QBFT consortium chain
+                    # (anvil's default keeps it 64 blocks behind: no certificate would be
+                    # issued on a devnet that only mines when the notary anchors)
+                    "--slots-in-an-epoch",
+                    "0",
                 ],
                 log,
             )

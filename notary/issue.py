@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from threading import Lock
 from typing import Final
 
@@ -16,7 +18,14 @@ from notary.core.merkle import MerkleTree, build_tree
 from notary.errors import ConflictError, NotFoundError
 from notary.orgs import OrgView
 from notary.store.db import QUERY_CHUNK, transaction
-from notary.store.models import Batch, BatchEvent, BatchStatus, Evidence, EvidenceEvent
+from notary.store.models import (
+    Batch,
+    BatchEvent,
+    BatchStatus,
+    Evidence,
+    EvidenceEvent,
+    SupersededAnchor,
+)
 from notary.views import EvidenceView, leaf_of, summary
 
 TREE_CACHE_SIZE: Final = 32
@@ -105,38 +114,102 @@ def _view(session: Session, e: Evidence) -> EvidenceView:
 def certificate(
     factory: sessionmaker[Session], trees: TreeCache, org: OrgView, public_id: str
 ) -> Certificate:
-    """The certificate of anchored evidence; ConflictError while it is not anchored yet."""
+    """The current certificate of anchored evidence; ConflictError until its anchor is
+    final (notary.reconcile)."""
     with transaction(factory) as session:
         e = _owned(session, org, public_id)
         batch = e.batch
         if batch is None or batch.status != BatchStatus.ANCHORED.value:
-            raise ConflictError(f"evidence {public_id} is {e.status}: not anchored yet")
+            raise ConflictError(_not_yet(e, batch))
+        return _issue(e, trees.get(session, batch), _anchor_of(batch))
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate ever issued for a piece of evidence: the current one, or one whose
+    anchor vanished from the chain and was replaced (superseded)."""
+
+    certificate: Certificate
+    current: bool
+    superseded_at: datetime | None
+    reason: str
+
+
+def certificates(
+    factory: sessionmaker[Session], trees: TreeCache, org: OrgView, public_id: str
+) -> list[IssuedCertificate]:
+    """Every certificate issued for the evidence, oldest first; the last is the current one
+    when the evidence is anchored now."""
+    with transaction(factory) as session:
+        e = _owned(session, org, public_id)
+        batch = e.batch
+        if batch is None:
+            return []
+        old = session.scalars(
+            select(SupersededAnchor)
+            .where(SupersededAnchor.batch_id == batch.id)
+            .order_by(SupersededAnchor.id)
+        ).all()
+        current = batch.status == BatchStatus.ANCHORED.value
+        if not old and not current:
+            return []
         tree = trees.get(session, batch)
-        leaf = leaf_of(e)
-        assert batch.block_number is not None and batch.block_time is not None
-        assert batch.tx_hash is not None and batch.block_hash is not None
-        assert batch.chain_id is not None and batch.registry_address is not None
-        assert batch.registry_code_hash is not None and batch.sequence is not None
-        assert batch.notary is not None
-        return Certificate(
-            evidence=EvidenceRecord(
-                sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json)
-            ),
-            leaf=leaf,
-            leaf_hash=e.leaf_hash,
-            proof=tuple(tree.proof(e.leaf_hash)),
-            anchor=AnchorRecord(
-                chain_id=batch.chain_id,
-                registry=batch.registry_address,
-                registry_code_hash=batch.registry_code_hash,
-                root=batch.root,
-                sequence=batch.sequence,
-                leaf_count=batch.leaf_count,
-                notary=batch.notary,
-                manifest=batch.manifest,
-                tx_hash=batch.tx_hash,
-                block_number=batch.block_number,
-                block_hash=batch.block_hash,
-                block_time=batch.block_time,
-            ),
+        issued = [
+            IssuedCertificate(
+                _issue(e, tree, _anchor_of(s, batch)), False, _utc(s.superseded_at), s.reason
+            )
+            for s in old
+        ]
+        if current:
+            issued.append(IssuedCertificate(_issue(e, tree, _anchor_of(batch)), True, None, ""))
+        return issued
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _not_yet(e: Evidence, batch: Batch | None) -> str:
+    if batch is not None and batch.status == BatchStatus.CONFIRMING.value:
+        return (
+            f"evidence {e.public_id} is confirming: anchored in block {batch.block_number}, "
+            "which is not final yet; the certificate is issued once it is"
         )
+    return f"evidence {e.public_id} is {e.status}: not anchored yet"
+
+
+def _anchor_of(row: Batch | SupersededAnchor, batch: Batch | None = None) -> AnchorRecord:
+    """The anchor record of a batch (its current anchor) or of a superseded anchor."""
+    owner = batch if batch is not None else row
+    assert isinstance(owner, Batch)
+    assert row.block_number is not None and row.block_time is not None
+    assert row.tx_hash is not None and row.block_hash is not None
+    assert row.chain_id is not None and row.registry_address is not None
+    assert row.registry_code_hash is not None and row.sequence is not None
+    assert row.notary is not None
+    return AnchorRecord(
+        chain_id=row.chain_id,
+        registry=row.registry_address,
+        registry_code_hash=row.registry_code_hash,
+        root=owner.root,
+        sequence=row.sequence,
+        leaf_count=owner.leaf_count,
+        notary=row.notary,
+        manifest=owner.manifest,
+        tx_hash=row.tx_hash,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        block_time=row.block_time,
+    )
+
+
+def _issue(e: Evidence, tree: MerkleTree, anchor: AnchorRecord) -> Certificate:
+    return Certificate(
+        evidence=EvidenceRecord(
+            sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json)
+        ),
+        leaf=leaf_of(e),
+        leaf_hash=e.leaf_hash,
+        proof=tuple(tree.proof(e.leaf_hash)),
+        anchor=anchor,
+    )

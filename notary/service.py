@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from notary.anchoring import AnchoringSupervisor
 from notary.batcher import Batcher, BatchPolicy
 from notary.chain.artifact import published_code_hashes
+from notary.chain.finality import Finality
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
 from notary.errors import ChainError, ConfigError
@@ -73,7 +74,8 @@ class NotaryService:
             connect(self.rpc_url), resolve_registry(settings), account, self.rpc_url
         )
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
-        self.batcher = Batcher(self.factory, self.writer, policy)
+        finality = Finality(self.writer, settings.finality, settings.confirmations)
+        self.batcher = Batcher(self.factory, self.writer, policy, finality)
         self.spool_dir = settings.data_dir / "spool"
         self.ipfs: KuboRpc | None = None
         self.pinner: Pinner | None = None

@@ -9,6 +9,8 @@ from notary.core.certificate import sm3_leaf_value
 from notary.core.leaf import Leaf, metadata_digest
 from notary.store.models import BatchStatus, Evidence
 
+_ON_CHAIN = (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value)
+
 
 @dataclass(frozen=True)
 class EvidenceView:
@@ -35,8 +37,8 @@ class EvidenceView:
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
     """The view of `e`; its batch is loaded within the caller's session."""
     batch = e.batch
-    if batch is not None and batch.status != BatchStatus.ANCHORED.value:
-        batch = None
+    if batch is not None and batch.status not in _ON_CHAIN:
+        batch = None  # no block to show yet
     return EvidenceView(
         public_id=e.public_id,
         status=e.status,

@@ -29,7 +29,8 @@ class Role(StrEnum):
 class EvidenceStatus(StrEnum):
     PENDING = "pending"  # durably recorded, waiting for a batch
     BATCHED = "batched"  # in a batch whose anchor is under way
-    ANCHORED = "anchored"  # the batch root is on chain: the certificate exists
+    CONFIRMING = "confirming"  # the anchor is in a block that is not final yet
+    ANCHORED = "anchored"  # the anchor's block is final: the certificate exists
 
 
 class PinState(StrEnum):
@@ -42,7 +43,8 @@ class PinState(StrEnum):
 class BatchStatus(StrEnum):
     BUILT = "built"  # leaves fixed, root computed, no transaction yet
     SIGNED = "signed"  # transaction signed and stored (hash known), maybe sent
-    ANCHORED = "anchored"  # mined; anchor data recorded
+    CONFIRMING = "confirming"  # mined; anchor data recorded; its block is not final yet
+    ANCHORED = "anchored"  # its block is final: certificates are issued
 
 
 class Organization(Base):
@@ -91,6 +93,30 @@ class Batch(Base):
     block_number: Mapped[int | None]
     block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     block_time: Mapped[int | None]
+    anchored_at: Mapped[datetime | None]
+
+
+class SupersededAnchor(Base):
+    """An anchor of a batch that vanished from the chain (reorganization, a node restored
+    from backup, a reset devnet) after certificates had been issued for it. The batch was
+    anchored again; certificates built from this row are the superseded ones, kept so the
+    history shows both."""
+
+    __tablename__ = "superseded_anchors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    superseded_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(512))
+    chain_id: Mapped[int]
+    registry_address: Mapped[str] = mapped_column(String(42))
+    registry_code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sequence: Mapped[int]
+    notary: Mapped[str] = mapped_column(String(42))
+    tx_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    block_number: Mapped[int]
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    block_time: Mapped[int]
     anchored_at: Mapped[datetime | None]
 
 

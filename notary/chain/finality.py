@@ -1,0 +1,88 @@
+"""When is an anchor final: the node's `finalized` block, or a number of blocks on top.
+
+A certificate is issued only for an anchor in a final block (invariant 2): a block that is
+not final can still be replaced (a reorganization) and the anchor with it. Rules, set by
+NOTARY_FINALITY:
+
+- ``finalized``: a block is final once the node's ``finalized`` block tag has reached it
+  (Ethereum proof of stake: about 13 minutes; anvil: ``--slots-in-an-epoch`` x 2 blocks
+  behind the head, so the devnet starts anvil with 0 and every block is final at once,
+  like a QBFT consortium chain).
+- ``confirmations``: a block is final once NOTARY_CONFIRMATIONS blocks are on top of it
+  (0: at once, right for chains with immediate finality such as Hyperledger Besu QBFT/IBFT
+  2.0; proof-of-work style chains need more, e.g. 12).
+- ``auto`` (default): ``finalized`` when the node answers that tag with a block, otherwise
+  ``confirmations``. The choice is made once per process, at the first question.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final, Literal
+
+from web3 import exceptions as w3x
+
+from notary.chain.errors import chain_errors
+from notary.chain.registry import Registry
+from notary.errors import ChainError, ChainUnavailableError
+
+log = logging.getLogger("notary.finality")
+
+FinalityRule = Literal["auto", "finalized", "confirmations"]
+FINALIZED_TAG: Final = "finalized"
+
+
+class Finality:
+    """Answers "which is the newest final block?" for one node, by one rule."""
+
+    def __init__(self, registry: Registry, rule: FinalityRule, confirmations: int) -> None:
+        if confirmations < 0:
+            raise ValueError("confirmations must be >= 0")
+        self.registry = registry
+        self.rule: FinalityRule = rule
+        self.confirmations = confirmations
+        self._tag_works: bool | None = None if rule == "auto" else rule == "finalized"
+
+    def describe(self) -> str:
+        """The rule in force, in words (for history entries and logs)."""
+        if self._tag_works:
+            return "the node's finalized block"
+        if self._tag_works is None:
+            return "the node's finalized block, or confirmations when it has none"
+        return f"{self.confirmations} confirmation(s)"
+
+    def head(self) -> int:
+        """Number of the newest block of the node (final or not)."""
+        with chain_errors(self.registry.rpc_url):
+            return int(self.registry.w3.eth.block_number)
+
+    def final_block(self) -> int:
+        """Number of the newest final block (-1 when none is final yet)."""
+        if self._tag_works is not False:
+            number = self._finalized_tag()
+            if number is not None:
+                self._tag_works = True
+                return number
+            if self.rule == "finalized":
+                raise ChainError(
+                    f"{self.registry.rpc_url} does not answer the 'finalized' block tag "
+                    "(set NOTARY_FINALITY=confirmations for this chain)"
+                )
+            log.info(
+                "the node has no finalized block tag: using %d confirmations", self.confirmations
+            )
+            self._tag_works = False
+        return self.head() - self.confirmations
+
+    def _finalized_tag(self) -> int | None:
+        try:
+            with chain_errors(self.registry.rpc_url):
+                block = self.registry.w3.eth.get_block(FINALIZED_TAG)
+        except ChainUnavailableError:
+            raise
+        except ChainError as exc:
+            if isinstance(exc.__cause__, w3x.BlockNotFound | w3x.Web3RPCError | ValueError):
+                return None  # the node does not know the tag
+            raise
+        number = block.get("number")
+        return int(number) if number is not None else None
