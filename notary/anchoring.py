@@ -15,7 +15,9 @@ Safety:
 - it dies with its parent: a `kill -9` of the service takes anchoring down within
   PARENT_POLL_SECONDS, exactly as a crash would (recovery at the next start finishes every
   batch; see notary.batcher);
-- the parent restarts it if it dies alone (AnchoringSupervisor), with a growing pause.
+- the parent restarts it if it dies alone (AnchoringSupervisor), with a pause that grows
+  while it keeps dying soon after each start and is back to its first value once the
+  process has run HEALTHY_SECONDS (RestartDelay).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
@@ -39,6 +42,38 @@ PARENT_POLL_SECONDS: Final = 0.2
 """How often the anchoring process checks that its parent is still alive."""
 STOP_TIMEOUT_SECONDS: Final = 30.0
 """How long a stop waits for a batch in flight before killing the process."""
+FIRST_RESTART_SECONDS: Final = 1.0
+"""Pause before the first restart of a process that died."""
+MAX_RESTART_SECONDS: Final = 60.0
+"""Longest pause between restarts of a process that keeps dying."""
+HEALTHY_SECONDS: Final = 60.0
+"""A process that ran this long before dying is restarted after the first pause again."""
+
+
+class RestartDelay:
+    """How long to wait before restarting a process that died.
+
+    Doubles from FIRST_RESTART_SECONDS up to MAX_RESTART_SECONDS while the process keeps
+    dying within HEALTHY_SECONDS of its start; after a healthy run it starts over, so a
+    crash once a day is never met with an hour-old, maximal pause.
+    """
+
+    def __init__(
+        self,
+        first: float = FIRST_RESTART_SECONDS,
+        limit: float = MAX_RESTART_SECONDS,
+        healthy: float = HEALTHY_SECONDS,
+    ) -> None:
+        self.first, self.limit, self.healthy = first, limit, healthy
+        self._next = first
+
+    def after(self, ran_for: float) -> float:
+        """The pause before the next start of a process that ran `ran_for` seconds."""
+        if ran_for >= self.healthy:
+            self._next = self.first
+        pause = self._next
+        self._next = min(pause * 2, self.limit)
+        return pause
 
 
 def main(settings_data: dict[str, Any], parent: int) -> None:
@@ -94,6 +129,8 @@ class AnchoringSupervisor:
         self._process: BaseProcess | None = None
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
+        self._started_at = 0.0
+        self.delay = RestartDelay()
 
     @property
     def running(self) -> bool:
@@ -117,11 +154,12 @@ class AnchoringSupervisor:
         )
         process.start()
         self._process = process
+        self._started_at = time.monotonic()
 
     def _supervise(self) -> None:
-        pause = 1.0
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(PARENT_POLL_SECONDS):
             if self._process is not None and not self._process.is_alive():
+                pause = self.delay.after(time.monotonic() - self._started_at)
                 log.warning(
                     "anchoring process %s ended (exit code %s); restarting in %.0f s",
                     self._process.pid,
@@ -131,7 +169,6 @@ class AnchoringSupervisor:
                 if self._stop.wait(pause):
                     return
                 self._spawn()
-                pause = min(pause * 2, 60.0)
 
     def stop(self) -> None:
         """Ask the process to finish its cycle and exit; kill it if it takes too long."""
