@@ -187,15 +187,57 @@ def loads(text: str | bytes) -> Certificate:
     UnsupportedVersionError for a newer version, CertificateFormatError for anything else
     that is not a valid version 1 certificate.
     """
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if len(raw) <= MAX_CERTIFICATE_BYTES and running_depth(raw) > MAX_CERTIFICATE_DEPTH:
+        raise JsonInputError(
+            "too_deep",
+            f"certificate nests arrays/objects deeper than {MAX_CERTIFICATE_DEPTH} levels",
+        )
     try:
-        document = jsontext.loads(text, max_bytes=MAX_CERTIFICATE_BYTES, what="certificate")
+        document = jsontext.loads(raw, max_bytes=MAX_CERTIFICATE_BYTES, what="certificate")
     except JsonInputError as exc:
         if exc.code in REFUSED_UNREAD:
             raise
         raise CertificateFormatError(str(exc)) from exc
+    _check_scalars(document)
     _check_kind(document)
-    _check_numbers(text)
+    _check_numbers(raw)
     return from_document(document)
+
+
+_BRACKET_BYTES: Final = bytes(b for b in range(256) if b not in b'"[]{}')
+_STRING_RUNS: Final = re.compile(rb'"[^"]*"')
+
+
+def running_depth(data: bytes) -> int:
+    """Section 2 rule 1: the deepest bracket count, measured before any parsing.
+
+    For well-formed JSON this is jsontext.depth (which the fast path uses); for text whose
+    brackets do not pair up, jsontext gives up, and the specification still counts: a
+    100,000-deep unclosed ``[[[[`` is refused unread (cannot decide) by every verifier.
+    """
+    fast = jsontext.depth(data)
+    if fast is not None:
+        return fast
+    shape = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _BRACKET_BYTES)
+    level = deepest = 0
+    for byte in _STRING_RUNS.sub(b"", shape):
+        if byte in b"[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif byte in b"]}":
+            level -= 1
+    return deepest
+
+
+def _check_scalars(document: object) -> None:
+    """Rule 2: every string and key is Unicode text (no escaped lone surrogate)."""
+    for text in _strings(document):
+        if _SURROGATE.search(text):
+            raise CertificateFormatError(
+                "certificate has a string with a lone UTF-16 surrogate (\\ud800 to \\udfff): "
+                "not Unicode text"
+            )
 
 
 def _check_kind(document: object) -> None:
@@ -227,7 +269,7 @@ def _not_integer(lexeme: str) -> int:
     )
 
 
-def _check_numbers(text: str | bytes) -> None:
+def _check_numbers(text: bytes) -> None:
     """Rule 3: integers only, as digits (no 1.0, 1e0, -0), at most 2**53 - 1.
 
     JSON Schema counts 1.0 as an integer and Python then reads a float, so the number
@@ -250,14 +292,9 @@ def _strings(value: object) -> Iterator[str]:
 
 def from_document(document: object) -> Certificate:
     """Validate a decoded JSON document (rules 2, 4 to 6) and build the Certificate."""
+    _check_scalars(document)
     _check_kind(document)
     assert isinstance(document, dict)
-    for text in _strings(document):
-        if _SURROGATE.search(text):
-            raise CertificateFormatError(
-                "certificate has a string with a lone UTF-16 surrogate (\\ud800 to \\udfff): "
-                "not Unicode text"
-            )
     error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"

@@ -1,11 +1,10 @@
 // An independent certificate verifier, written from docs/certificate.md alone.
-// It shares no code with the notary: Node's crypto for SHA-256/SM3, @openzeppelin/merkle-tree
-// for the leaf and proof, ethereum-cryptography's keccak for the code hash, fetch for JSON-RPC.
-//   node verify_certificate.js CERT.json RPC_URL PUBLISHED_CODE_HASH [FILE]
+// It shares no code with the notary: its own strict JSON reader and hand-written schema
+// checks (section 2), Node's crypto for SHA-256/SM3, @openzeppelin/merkle-tree for the leaf
+// and proof, ethereum-cryptography's keccak for code hashes and EIP-55, fetch for JSON-RPC.
+//   node verify_certificate.js CERT.json RPC_URL [FILE]
 // With RPC_URL "offline", it stops after step 5 and reports "offline-valid".
-// It checks the document's shape only as far as the steps need it: it does not validate the
-// JSON Schema (step 1), which the reference verifier does.
-// Prints {"outcome": "valid"|"invalid"|"undecided", "reason": "..."}; exit 0/1/2 likewise.
+// Prints {"outcome": "valid"|"invalid"|"cannot_decide", "reason": "..."}; exit 0/1/2.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -14,89 +13,317 @@ const modules = process.env.NOTARY_NODE_MODULES || path.join(__dirname, '..', '.
 const { StandardMerkleTree } = require(path.join(modules, '@openzeppelin', 'merkle-tree'));
 const { keccak256 } = require(path.join(modules, 'ethereum-cryptography', 'keccak.js'));
 
-const [certPath, rpc, publishedCodeHash, filePath] = process.argv.slice(2);
-const done = (outcome, reason) => {
-  process.stdout.write(JSON.stringify({ outcome, reason }) + '\n');
-  process.exit({ valid: 0, 'offline-valid': 0, invalid: 1, undecided: 2 }[outcome]);
-};
-const hex = (bytes) => '0x' + Buffer.from(bytes).toString('hex');
+// Section 5: the published runtime code hash of EvidenceRegistry, frozen for version 1.
+const PUBLISHED_CODE_HASHES = ['0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e'];
+const ANCHORED_TOPIC = '0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d';
+const MAX_BYTES = 1048576, MAX_DEPTH = 64, MAX_SAFE = 2n ** 53n - 1n;
 const ENCODING = ['string', 'bytes32', 'bytes32', 'bytes32', 'string', 'bytes32'];
 
+const [certPath, rpc, filePath] = process.argv.slice(2);
+class Verdict extends Error { constructor(outcome, reason) { super(reason); this.outcome = outcome; } }
+const invalid = (reason) => { throw new Verdict('invalid', reason); };
+const undecided = (reason) => { throw new Verdict('cannot_decide', reason); };
+const hex = (bytes) => '0x' + Buffer.from(bytes).toString('hex');
+
+// ---- Section 2, rules 1 and 2: size, depth, strict JSON ----
+function depthOf(bytes) {  // rule 1, exactly as section 2 says: on the bytes, before parsing
+  const shape = bytes.toString('latin1').split('\\\\').join('').split('\\"').join('')
+    .replace(/[^"[\]{}]/g, '').replace(/"[^"]*"/g, '');
+  let level = 0, deepest = 0;
+  for (const ch of shape) {
+    if (ch === '[' || ch === '{') deepest = Math.max(deepest, ++level);
+    else if (ch === ']' || ch === '}') level--;
+  }
+  return deepest;
+}
+
+class Num { constructor(lexeme) { this.lexeme = lexeme; } }
+function parseJson(text) {  // RFC 8259, duplicate keys refused, numbers kept as lexemes
+  let i = 0;
+  const fail = (what) => invalid('not valid JSON: ' + what + ' at offset ' + i);
+  const ws = () => { while (' \t\n\r'.includes(text[i]) && i < text.length) i++; };
+  function value() {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++; const obj = Object.create(null); ws();
+      if (text[i] === '}') { i++; return obj; }
+      for (;;) {
+        ws(); if (text[i] !== '"') fail('expected a key');
+        const key = string();
+        if (Object.prototype.hasOwnProperty.call(obj, key)) invalid('duplicate key ' + JSON.stringify(key));
+        ws(); if (text[i++] !== ':') fail('expected :');
+        obj[key] = value(); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return obj; }
+        fail('expected , or }');
+      }
+    }
+    if (c === '[') {
+      i++; const arr = []; ws();
+      if (text[i] === ']') { i++; return arr; }
+      for (;;) {
+        arr.push(value()); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return arr; }
+        fail('expected , or ]');
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]]) {
+      if (text.startsWith(word, i)) { i += word.length; return v; }
+    }
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (!m || !m[0]) fail('unexpected character');
+    i += m[0].length;
+    return new Num(m[0]);
+  }
+  function string() {
+    i++; let out = '';
+    for (;;) {
+      if (i >= text.length) fail('unterminated string');
+      const c = text[i++];
+      if (c === '"') return out;
+      if (c.charCodeAt(0) < 0x20) fail('control character in a string');
+      if (c !== '\\') { out += c; continue; }
+      const e = text[i++];
+      const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
+      if (simple !== undefined) { out += simple; continue; }
+      if (e !== 'u' || !/^[0-9a-fA-F]{4}$/.test(text.slice(i, i + 4))) fail('bad escape');
+      out += String.fromCharCode(parseInt(text.slice(i, i + 4), 16)); i += 4;
+    }
+  }
+  const v = value(); ws();
+  if (i !== text.length) fail('extra text');
+  return v;
+}
+
+// ---- rules 3 to 6 ----
+const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Num);
+const isInt = (v) => v instanceof Num && /^(0|[1-9][0-9]*)$/.test(v.lexeme);
+const codePoints = (s) => [...s].length;  // lengths count code points
+
+function numbersToIntegers(v) {  // rule 3
+  if (v instanceof Num) {
+    if (!isInt(v)) invalid('number ' + v.lexeme + ' is not an integer written in plain digits');
+    if (BigInt(v.lexeme) > MAX_SAFE) invalid('number ' + v.lexeme + ' is larger than 2^53 - 1');
+    return Number(v.lexeme);
+  }
+  if (Array.isArray(v)) return v.map(numbersToIntegers);
+  if (isObj(v)) { const o = Object.create(null); for (const k of Object.keys(v)) o[k] = numbersToIntegers(v[k]); return o; }
+  return v;
+}
+function scalarValues(v) {  // rule 4: strings are Unicode scalar values (no lone surrogates)
+  const check = (s) => { for (const ch of s) { const cp = ch.codePointAt(0); if (cp >= 0xd800 && cp <= 0xdfff) invalid('lone surrogate in a string'); } };
+  if (typeof v === 'string') check(v);
+  else if (Array.isArray(v)) v.forEach(scalarValues);
+  else if (isObj(v)) for (const k of Object.keys(v)) { check(k); scalarValues(v[k]); }
+}
+
+// ECMA regexes exactly as in the schema (JavaScript is the schema's own dialect)
+const HEX32 = /^[0-9a-f]{64}$/, HEX32X = /^0x[0-9a-f]{64}$/, ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const KEY = /^[a-z][a-z0-9_]{0,63}$/, UTC = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
+const integer = (v) => typeof v === 'number' && Number.isInteger(v);
+const str = (v) => typeof v === 'string';
+function exactKeys(o, where, required) {
+  if (!isObj(o)) invalid(where + ' must be an object');
+  for (const k of Object.keys(o)) if (!required.includes(k)) invalid('unknown field ' + where + '.' + k);
+  for (const k of required) if (!(k in o)) invalid('missing ' + where + '.' + k);
+}
+function schema(c) {  // rule 5: the published JSON Schema, checked by hand
+  exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification']);
+  if (c.version !== 1) invalid('version must be 1');
+  const ev = c.evidence, lf = c.leaf, a = c.anchor, vf = c.verification;
+  exactKeys(ev, 'evidence', ['sha256', 'sm3', 'metadata']);
+  if (!str(ev.sha256) || !HEX32.test(ev.sha256)) invalid('evidence.sha256 must be 64 lower-case hex digits');
+  if (ev.sm3 !== null && !(str(ev.sm3) && HEX32.test(ev.sm3))) invalid('evidence.sm3 must be 64 lower-case hex digits or null');
+  if (!isObj(ev.metadata)) invalid('evidence.metadata must be an object');
+  for (const [k, v] of Object.entries(ev.metadata)) {
+    if (!KEY.test(k)) invalid('metadata key ' + k);
+    const okString = (s) => str(s) && codePoints(s) <= 4096;
+    const ok = okString(v) || (integer(v) && v >= 0) || (Array.isArray(v) && v.length <= 64 && v.every(okString));
+    if (!ok) invalid('metadata ' + k + ': not a string, integer or list of strings within limits');
+  }
+  if ('name' in ev.metadata && !str(ev.metadata.name)) invalid('metadata name must be a string');
+  if ('size' in ev.metadata && !integer(ev.metadata.size)) invalid('metadata size must be an integer');
+  if ('media_type' in ev.metadata && !str(ev.metadata.media_type)) invalid('metadata media_type must be a string');
+  exactKeys(lf, 'leaf', ['scheme', 'encoding', 'values', 'hash']);
+  if (lf.scheme !== 'notary.evidence.v1') invalid('leaf.scheme');
+  if (!Array.isArray(lf.encoding) || JSON.stringify(lf.encoding) !== JSON.stringify(ENCODING)) invalid('leaf.encoding');
+  const v = lf.values;
+  if (!Array.isArray(v) || v.length !== 6) invalid('leaf.values must have 6 values');
+  if (v[0] !== 'notary.evidence.v1') invalid('leaf value 1');
+  for (const n of [1, 2, 3, 5]) if (!str(v[n]) || !HEX32X.test(v[n])) invalid('leaf value ' + (n + 1));
+  if (!str(v[4]) || codePoints(v[4]) < 1 || codePoints(v[4]) > 256) invalid('leaf value 5 (depositor) length');
+  if (!str(lf.hash) || !HEX32X.test(lf.hash)) invalid('leaf.hash');
+  if (!Array.isArray(c.proof) || c.proof.length > 64 || !c.proof.every((p) => str(p) && HEX32X.test(p))) invalid('proof');
+  exactKeys(a, 'anchor', ['chain_id', 'registry', 'registry_code_hash', 'root', 'sequence', 'leaf_count',
+    'notary', 'manifest', 'tx_hash', 'block_number', 'block_hash', 'block_time', 'block_time_utc']);
+  for (const [k, min] of [['chain_id', 1], ['sequence', 1], ['leaf_count', 1], ['block_number', 0], ['block_time', 0]]) {
+    if (!integer(a[k]) || a[k] < min) invalid('anchor.' + k + ' must be an integer >= ' + min);
+  }
+  for (const k of ['registry', 'notary']) if (!str(a[k]) || !ADDRESS.test(a[k])) invalid('anchor.' + k + ' must be an address');
+  for (const k of ['registry_code_hash', 'root', 'tx_hash', 'block_hash']) if (!str(a[k]) || !HEX32X.test(a[k])) invalid('anchor.' + k);
+  if (!str(a.manifest) || codePoints(a.manifest) > 256) invalid('anchor.manifest');
+  if (!str(a.block_time_utc) || !UTC.test(a.block_time_utc)) invalid('anchor.block_time_utc');
+  exactKeys(vf, 'verification', ['specification', 'steps']);
+  if (!str(vf.specification) || !Array.isArray(vf.steps) || !vf.steps.every(str)) invalid('verification');
+}
+
+// Appendix A: code points assigned after Unicode 14.0 (not printable for version 1).
+const LATER = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'certificate.md'), 'utf8')
+  .split('```assigned-after-unicode-14')[1].split('```')[0].trim().split(/\s+/)
+  .map((r) => r.split('-').map((x) => parseInt(x, 16))).map(([lo, hi]) => [lo, hi === undefined ? lo : hi]);
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+const printable = (s) => [...s].every((ch) => {
+  const cp = ch.codePointAt(0);
+  if (cp === 0x20) return true;
+  return !NOT_PRINTABLE.test(ch) && !LATER.some(([lo, hi]) => cp >= lo && cp <= hi);
+});
+function eip55(address) {
+  const lower = address.slice(2).toLowerCase();
+  const h = Buffer.from(keccak256(Buffer.from(lower, 'ascii'))).toString('hex');
+  return '0x' + [...lower].map((ch, n) => (parseInt(h[n], 16) >= 8 ? ch.toUpperCase() : ch)).join('');
+}
 function canonical(value) {  // section 3, canonical metadata
   if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']';
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    return '{' + keys.map(k => JSON.stringify(k) + ':' + canonical(value[k])).join(',') + '}';
-  }
+  if (isObj(value)) return '{' + Object.keys(value).sort().map((k) => JSON.stringify(k) + ':' + canonical(value[k])).join(',') + '}';
   return JSON.stringify(value);
 }
+function rules(c) {  // rule 6: beyond the schema
+  const ev = c.evidence, a = c.anchor, depositor = c.leaf.values[4];
+  for (const [k, v] of Object.entries(ev.metadata)) {
+    for (const s of Array.isArray(v) ? v : [v]) {
+      if (str(s) && /[\u0000-\u0008\u000b-\u001f]/.test(s)) invalid('metadata ' + k + ' has a control character');
+    }
+    if (integer(v) && v > Number(MAX_SAFE)) invalid('metadata ' + k + ' too large');
+  }
+  if (Buffer.byteLength(canonical(ev.metadata), 'utf8') > 16384) invalid('canonical metadata over 16384 bytes');
+  if (!printable(depositor) || depositor.startsWith(' ') || depositor.endsWith(' ')) invalid('depositor not printable');
+  for (const k of ['registry', 'notary']) {
+    const d = a[k].slice(2);
+    if (d !== d.toLowerCase() && d !== d.toUpperCase() && eip55(a[k]) !== a[k]) invalid('anchor.' + k + ' has a wrong EIP-55 checksum');
+  }
+  const date = new Date(a.block_time * 1000);
+  const utc = Number.isNaN(date.getTime()) ? '' : date.toISOString().replace(/\.000Z$/, 'Z');
+  if (utc !== a.block_time_utc) invalid('anchor.block_time_utc does not match anchor.block_time');
+}
 
+function read(bytes) {  // section 6 step 1
+  if (bytes.length > MAX_BYTES) undecided('certificate larger than 1 MiB: not read');
+  if (depthOf(bytes) > MAX_DEPTH) undecided('certificate nested deeper than 64 levels: not read');
+  let text;
+  try { text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes); } catch (e) { invalid('not UTF-8'); }
+  const doc = parseJson(text);
+  if (!isObj(doc)) invalid('not a JSON object');
+  if (doc.format !== 'evidence-notary-certificate') invalid('not an evidence notary certificate');
+  if (isInt(doc.version) && BigInt(doc.version.lexeme) > 1n) undecided('certificate version ' + doc.version.lexeme + ' is newer than this verifier');
+  const c = numbersToIntegers(doc);
+  scalarValues(c);
+  schema(c);
+  rules(c);
+  return c;
+}
+
+// ---- JSON-RPC: every failure to get an answer is "cannot decide" ----
 async function call(method, params) {
-  let res;
+  let body;
   try {
-    res = await fetch(rpc, { method: 'POST', headers: { 'content-type': 'application/json' },
+    const res = await fetch(rpc, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  } catch (e) { done('undecided', 'cannot reach ' + rpc); }
-  const body = await res.json();
-  if (body.error) done('undecided', method + ': ' + body.error.message);
+    body = await res.json();
+  } catch (e) { undecided('cannot reach ' + rpc + ' (' + method + ')'); }
+  if (body.error || !('result' in body)) undecided(method + ' failed: ' + JSON.stringify(body.error));
   return body.result;
 }
-const word = (data, i) => data.slice(2 + 64 * i, 2 + 64 * (i + 1));
+const word = (data, n) => data.slice(2 + 64 * n, 2 + 64 * (n + 1));
+const uint = (w) => BigInt('0x' + (w || '0'));
+const abiString = (data, offset) => {  // bytes of a string at byte offset `offset` of data
+  const len = Number(uint(word(data, offset / 32)));
+  return Buffer.from(data.slice(2 + 2 * (offset + 32), 2 + 2 * (offset + 32 + len)), 'hex');
+};
+const differ = (pairs, source) => {
+  const wrong = pairs.filter(([, chain, stated]) => chain !== stated);
+  if (wrong.length) invalid(wrong.map(([f, chain, stated]) => f + ' is ' + chain + ' ' + source + ', ' + stated + ' in the certificate').join('; '));
+};
 
 async function main() {
-  let c;
-  try { c = JSON.parse(fs.readFileSync(certPath, 'utf8')); } catch (e) { done('invalid', 'not JSON'); }
-  if (c === null || typeof c !== 'object' || c.format !== 'evidence-notary-certificate') done('invalid', 'not a certificate');
-  if (Number.isInteger(c.version) && c.version > 1) done('undecided', 'unknown version ' + c.version);
-  if (c.version !== 1 || !c.evidence || !c.leaf || !c.anchor || !Array.isArray(c.proof)) done('invalid', 'schema');
+  const c = read(fs.readFileSync(certPath));
   const ev = c.evidence, leaf = c.leaf, a = c.anchor, v = leaf.values;
-  if (!Array.isArray(v) || v.length !== 6 || v[0] !== 'notary.evidence.v1') done('invalid', 'leaf values');
   // step 2
   if (filePath) {
     const data = fs.readFileSync(filePath);
-    if (crypto.createHash('sha256').update(data).digest('hex') !== ev.sha256) done('invalid', 'file sha256');
-    if (ev.sm3 !== null && crypto.createHash('sm3').update(data).digest('hex') !== ev.sm3) done('invalid', 'file sm3');
-    if (Number.isInteger(ev.metadata.size) && data.length !== ev.metadata.size) done('invalid', 'file size');
+    if (crypto.createHash('sha256').update(data).digest('hex') !== ev.sha256) invalid('file sha256');
+    if (ev.sm3 !== null && crypto.createHash('sm3').update(data).digest('hex') !== ev.sm3) invalid('file sm3');
+    if (integer(ev.metadata.size) && data.length !== ev.metadata.size) invalid('file size');
   }
   // step 3
   const zero = '0x' + '0'.repeat(64);
-  if (v[1] !== '0x' + ev.sha256 || v[2] !== (ev.sm3 === null ? zero : '0x' + ev.sm3)) done('invalid', 'leaf content');
+  if (v[1] !== '0x' + ev.sha256 || v[2] !== (ev.sm3 === null ? zero : '0x' + ev.sm3)) invalid('leaf content');
   const digest = crypto.createHash('sha256').update(Buffer.from(canonical(ev.metadata), 'utf8')).digest('hex');
-  if (v[3] !== '0x' + digest) done('invalid', 'leaf metadata');
+  if (v[3] !== '0x' + digest) invalid('leaf metadata');
   // steps 4 and 5
-  let leafHash, proofOk;
-  try {
-    proofOk = StandardMerkleTree.verify(a.root, ENCODING, v, c.proof);
-    leafHash = StandardMerkleTree.of([v], ENCODING).root;  // a one-leaf tree's root is the leaf hash
-  } catch (e) { done('invalid', 'leaf or proof malformed: ' + e.message); }
-  if (leafHash !== leaf.hash) done('invalid', 'leaf hash');
-  if (!proofOk) done('invalid', 'merkle proof');
-  if (rpc === 'offline') done('offline-valid', 'steps 1 to 5 passed');
+  const leafHash = StandardMerkleTree.of([v], ENCODING).root;  // a one-leaf tree's root is the leaf hash
+  if (leafHash !== leaf.hash) invalid('leaf hash');
+  if (!StandardMerkleTree.verify(a.root, ENCODING, v, c.proof)) invalid('merkle proof');
+  if (rpc === 'offline') throw new Verdict('offline-valid', 'steps 1 to 5 passed');
   // step 6
-  if (parseInt(await call('eth_chainId', []), 16) !== a.chain_id) done('undecided', 'other chain');
+  const chainId = BigInt(await call('eth_chainId', []));
+  if (chainId !== BigInt(a.chain_id)) undecided('the node serves chain ' + chainId + ', not ' + a.chain_id);
   // step 7
   const code = await call('eth_getCode', [a.registry, 'latest']);
   const codeHash = hex(keccak256(Buffer.from(code.slice(2), 'hex')));
-  if (codeHash !== a.registry_code_hash || codeHash !== publishedCodeHash) done('invalid', 'registry code');
+  if (!PUBLISHED_CODE_HASHES.includes(codeHash)) invalid('the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published EvidenceRegistry build');
+  if (a.registry_code_hash !== codeHash) invalid('anchor.registry_code_hash is not the registry code hash ' + codeHash);
   // step 8
   const rec = await call('eth_call', [{ to: a.registry, data: '0xcf4ff901' + a.root.slice(2) }, 'latest']);
-  const seq = parseInt(word(rec, 1), 16);
-  if (seq === 0) done('invalid', 'root not anchored');
-  if (seq !== a.sequence || parseInt(word(rec, 2), 16) !== a.block_number ||
-      parseInt(word(rec, 3), 16) !== a.block_time || parseInt(word(rec, 4), 16) !== a.leaf_count) done('invalid', 'anchor record');
+  const base = Number(uint(word(rec, 0))) / 32;
+  const seq = uint(word(rec, base));
+  if (seq === 0n) invalid('root ' + a.root + ' was never anchored in ' + a.registry);
+  const chainNotary = '0x' + word(rec, base + 4).slice(24);
+  const manifest = abiString(rec, 32 * base + Number(uint(word(rec, base + 6))));
+  differ([
+    ['anchor.sequence', seq, BigInt(a.sequence)],
+    ['anchor.block_number', uint(word(rec, base + 1)), BigInt(a.block_number)],
+    ['anchor.block_time', uint(word(rec, base + 2)), BigInt(a.block_time)],
+    ['anchor.leaf_count', uint(word(rec, base + 3)), BigInt(a.leaf_count)],
+    ['anchor.notary', chainNotary, a.notary.toLowerCase()],
+    ['anchor.manifest', manifest.toString('hex'), Buffer.from(a.manifest, 'utf8').toString('hex')],
+  ], 'in the registry (anchorOf)');
   // step 9
   const block = await call('eth_getBlockByNumber', ['0x' + a.block_number.toString(16), false]);
-  if (!block || block.hash !== a.block_hash || parseInt(block.timestamp, 16) !== a.block_time) done('invalid', 'block');
+  if (!block) undecided('the node has no block ' + a.block_number);
+  differ([['anchor.block_hash', block.hash, a.block_hash], ['anchor.block_time', BigInt(block.timestamp), BigInt(a.block_time)]], 'on the chain');
   // step 10
   const n = c.proof.length.toString(16).padStart(64, '0');
-  const data = '0x0a02831c' + a.root.slice(2) + (96).toString(16).padStart(64, '0') + leaf.hash.slice(2) + n + c.proof.map(p => p.slice(2)).join('');
-  if (parseInt((await call('eth_call', [{ to: a.registry, data }, 'latest'])).slice(2), 16) !== a.block_time) done('invalid', 'contract verify');
+  const data = '0x0a02831c' + a.root.slice(2) + (96).toString(16).padStart(64, '0') + leaf.hash.slice(2) + n + c.proof.map((p) => p.slice(2)).join('');
+  if (BigInt(await call('eth_call', [{ to: a.registry, data }, 'latest'])) !== BigInt(a.block_time)) invalid('contract verify');
   // step 11
+  if (!block.transactions.map((t) => t.toLowerCase()).includes(a.tx_hash)) invalid('anchor.tx_hash is not a transaction of block ' + a.block_number);
   const receipt = await call('eth_getTransactionReceipt', [a.tx_hash]);
-  const topic = '0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d';
-  const logged = receipt && receipt.status === '0x1' && receipt.blockHash === a.block_hash &&
-    receipt.logs.some(l => l.address.toLowerCase() === a.registry.toLowerCase() && l.topics[0] === topic && l.topics[1] === a.root);
-  if (!logged) done('invalid', 'transaction');
-  done('valid', 'existed no later than ' + new Date(a.block_time * 1000).toISOString());
+  if (!receipt) undecided('the node has no receipt for ' + a.tx_hash);
+  if (BigInt(receipt.status) !== 1n) invalid('the transaction reverted');
+  differ([
+    ['anchor.block_hash', receipt.blockHash, a.block_hash],
+    ['anchor.block_number', BigInt(receipt.blockNumber), BigInt(a.block_number)],
+    ['anchor.registry (to)', (receipt.to || '').toLowerCase(), a.registry.toLowerCase()],
+  ], 'in the receipt');
+  const logs = receipt.logs.filter((l) => l.address.toLowerCase() === a.registry.toLowerCase() &&
+    l.topics[0] === ANCHORED_TOPIC && l.topics[1] === a.root);
+  if (logs.length !== 1) invalid('no Anchored event for the root in the transaction');
+  const log = logs[0];
+  differ([
+    ['anchor.sequence', uint(log.topics[2].slice(2)), BigInt(a.sequence)],
+    ['anchor.notary', '0x' + log.topics[3].slice(26), a.notary.toLowerCase()],
+    ['anchor.leaf_count', uint(word(log.data, 0)), BigInt(a.leaf_count)],
+    ['anchor.block_time', uint(word(log.data, 1)), BigInt(a.block_time)],
+    ['anchor.manifest', abiString(log.data, Number(uint(word(log.data, 3)))).toString('hex'), Buffer.from(a.manifest, 'utf8').toString('hex')],
+  ], 'in the Anchored event');
+  throw new Verdict('valid', 'existed no later than ' + a.block_time_utc);
 }
-main();
+
+main().catch((e) => {
+  const verdict = e instanceof Verdict ? e : new Verdict('cannot_decide', 'verifier error: ' + e.message);
+  process.stdout.write(JSON.stringify({ outcome: verdict.outcome, reason: verdict.message }) + '\n');
+  process.exit({ valid: 0, 'offline-valid': 0, invalid: 1, cannot_decide: 2 }[verdict.outcome]);
+});
