@@ -15,7 +15,8 @@
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     ├── StorageError (OSError)              the data directory cannot be read or written
     │   ├── IntegrityError                  stored bytes no longer match the anchored hash
-    │   └── InsufficientStorageError        the disk (or database) is full
+    │   ├── InsufficientStorageError        the disk (or database) is full
+    │   └── SchemaVersionError              the database's schema is not this release's
     ├── DevnetError                         the local devnet cannot be started or reached
     ├── ServiceUnavailableError (ConnectionError)  the notary API did not answer (client side)
     ├── IpfsError                           talking to the IPFS node failed
@@ -107,6 +108,10 @@ class IntegrityError(StorageError):
 class InsufficientStorageError(StorageError):
     """No space left to store something (an upload, a database row): nothing was kept, and
     the same request succeeds once space is freed."""
+
+
+class SchemaVersionError(StorageError):
+    """The database's schema revision is behind (or ahead of) this code's."""
 
 
 class DevnetError(NotaryError):

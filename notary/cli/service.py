@@ -167,11 +167,15 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from notary.store.db import database_url, make_engine
 
     settings = load_settings()
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
+        # the schema is checked before anything starts: a database behind this release is
+        # refused with the command that upgrades it, not with a traceback at startup
+        make_engine(database_url(settings.data_dir, settings.database_url)).dispose()
         application = create_app(settings)
     except NotaryError as exc:
         fail(str(exc))
@@ -189,7 +193,44 @@ def _factory() -> sessionmaker[Session]:
     from notary.store.db import database_url, make_engine, make_sessionmaker
 
     settings = load_settings()
-    return make_sessionmaker(make_engine(database_url(settings.data_dir, settings.database_url)))
+    try:
+        engine = make_engine(database_url(settings.data_dir, settings.database_url))
+    except NotaryError as exc:
+        fail(str(exc))
+    return make_sessionmaker(engine)
+
+
+@admin_app.command("migrate")
+def admin_migrate() -> None:
+    """Upgrade the database's schema to this release's (back the database up first)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from notary.store import schema
+    from notary.store.db import database_url, make_engine
+
+    settings = load_settings()
+    url = database_url(settings.data_dir, settings.database_url)
+    before: str | None = None
+    if not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists():
+        probe = create_engine(url)
+        try:
+            with probe.connect() as connection:
+                before = schema.current(connection)
+        except SQLAlchemyError as exc:
+            fail(f"cannot open the database: {type(exc).__name__}")
+        finally:
+            probe.dispose()
+    try:
+        make_engine(url, upgrade=True).dispose()
+    except NotaryError as exc:
+        fail(str(exc))
+    if before == schema.head():
+        out.print(f"the database is already at schema revision {before}", highlight=False)
+    elif before is None:
+        out.print(f"created the database at schema revision {schema.head()}", highlight=False)
+    else:
+        out.print(f"database schema upgraded: {before} -> {schema.head()}", highlight=False)
 
 
 @admin_app.command("create-org")

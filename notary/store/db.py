@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import StorageError
-from notary.store.models import Base
+from notary.store import schema
 
 QUERY_CHUNK = 500
 """Values per `IN (...)` lookup: far below every database's bound-parameter limit."""
@@ -42,8 +42,9 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine and the schema (idempotent)."""
+def make_engine(url: str, *, upgrade: bool = False) -> Engine:
+    """Create the engine; create the schema in an empty database, and check that an
+    existing one is at this code's revision (notary.store.schema; `upgrade` upgrades it)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -61,7 +62,11 @@ def make_engine(url: str) -> Engine:
         )
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(engine)
+        try:
+            schema.prepare(engine, upgrade=upgrade)
+        except BaseException:
+            engine.dispose()
+            raise
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot open the database: {type(exc).__name__}: {exc}") from exc
     return engine

@@ -1,0 +1,165 @@
+"""The schema of main on 2026-11-21 (commit ba38299), frozen: databases created before
+migrations existed look like this (Base.metadata.create_all of these tables). The
+migration tests create such a database with data in it and upgrade it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(StrEnum):
+    DEPOSITOR = "depositor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class EvidenceStatus(StrEnum):
+    PENDING = "pending"  # durably recorded, waiting for a batch
+    BATCHED = "batched"  # in a batch whose anchor is under way
+    ANCHORED = "anchored"  # the batch root is on chain: the certificate exists
+
+
+class PinState(StrEnum):
+    NONE = "none"  # nothing to pin: a hash-only deposit
+    PENDING = "pending"  # the file waits in the spool to be pinned
+    PINNED = "pinned"  # the IPFS node holds it under the recorded CID
+    FAILED = "failed"  # pinning failed for good (reported; the spooled file is kept)
+
+
+class BatchStatus(StrEnum):
+    BUILT = "built"  # leaves fixed, root computed, no transaction yet
+    SIGNED = "signed"  # transaction signed and stored (hash known), maybe sent
+    ANCHORED = "anchored"  # mined; anchor data recorded
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    leaf_count: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nonce: Mapped[int | None]
+    chain_id: Mapped[int | None]
+    registry_address: Mapped[str | None] = mapped_column(String(42))
+    registry_code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    sequence: Mapped[int | None]
+    notary: Mapped[str | None] = mapped_column(String(42))
+    manifest: Mapped[str] = mapped_column(String(256), default="")
+    """CID of the batch manifest (notary.core.manifest), the anchor's manifest reference."""
+    manifest_pinned: Mapped[bool] = mapped_column(default=False)
+    block_number: Mapped[int | None]
+    block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    block_time: Mapped[int | None]
+    anchored_at: Mapped[datetime | None]
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "sha256", name="uq_evidence_org_sha256"),
+        UniqueConstraint("organization_id", "idempotency_key", name="uq_evidence_org_idem"),
+        Index("ix_evidence_org_created", "organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sm3: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    metadata_json: Mapped[dict[str, object]] = mapped_column(JSON)
+    depositor: Mapped[str] = mapped_column(String(256))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """Not indexed: never looked up by itself (the random salt makes every leaf distinct, and a
+    unique index cost 20% of a bulk insert)."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8))  # "file" or "hash"
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    received_at: Mapped[datetime]
+    cid: Mapped[str | None] = mapped_column(String(100))
+    pin_state: Mapped[str] = mapped_column(String(16), default=PinState.NONE.value, index=True)
+    pin_attempts: Mapped[int] = mapped_column(default=0)
+    pin_error: Mapped[str] = mapped_column(String(512), default="")
+    spool: Mapped[str | None] = mapped_column(String(64))
+    """File name in <data>/spool holding the bytes until they are pinned."""
+
+    batch: Mapped[Batch | None] = relationship()
+
+
+class BatchEvent(Base):
+    """What happened to a batch (batched, anchored, anchor lost): part of the history of
+    every deposit in it, stored once per batch rather than once per deposit."""
+
+    __tablename__ = "batch_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(512), default="")
+
+
+class EvidenceEvent(Base):
+    """Events of one piece of evidence beyond its batch's (received is `received_at`)."""
+
+    __tablename__ = "evidence_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(512), default="")
+
+
+class EvidenceTag(Base):
+    """One tag of one piece of evidence (searchable)."""
+
+    __tablename__ = "evidence_tags"
+    __table_args__ = (Index("ix_evidence_tags_tag", "tag", "evidence_id"),)
+
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(4096), primary_key=True)
