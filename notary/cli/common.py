@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from importlib.metadata import version
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperOption
 
 from notary.config import Settings
 
@@ -20,18 +22,67 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_ERROR = 2
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+_PLAIN_TYPES = {"str": "TEXT", "float": "NUMBER", "int": "INTEGER"}
+
+
+def _plain_type(self: TyperArgument | TyperOption, ctx: object) -> str | None:
+    """What the help shows after an option: a plain TEXT, NUMBER, PATH, nothing for a flag
+    or an argument (typer 0.29 prints Python annotations such as <list[Path]>)."""
+    if isinstance(self, TyperArgument) or getattr(self, "is_flag", False):
+        return None
+    if self.metavar:
+        return self.metavar
+    if self.type_descriptor.is_path:
+        return "PATH"
+    bare = self.bare_type()
+    return _PLAIN_TYPES.get(bare, bare.upper())
+
+
+# typer has no setting for this; its help calls display_type_rich on each parameter
+TyperArgument.display_type_rich = _plain_type  # type: ignore[method-assign,assignment]
+TyperOption.display_type_rich = _plain_type  # type: ignore[method-assign]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"notary {version('evidence-notary')}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
 app = typer.Typer(
     help="Evidence notary: anchor files on a chain, issue and verify certificates.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Evidence notary: anchor files on a chain, issue and verify certificates."""
+
+
 devnet_app = typer.Typer(
-    help="The local devnet (anvil), state kept in the data directory.", no_args_is_help=True
+    help="The local devnet (anvil), state kept in the data directory.",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 app.add_typer(devnet_app, name="devnet")
 admin_app = typer.Typer(
-    help="Organizations and API keys (writes the database directly).", no_args_is_help=True
+    help="Organizations and API keys (writes the database directly).",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 app.add_typer(admin_app, name="admin")
 

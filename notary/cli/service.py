@@ -135,7 +135,7 @@ def deposit(
 def export_bundle(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id (ev_...).")],
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="Zip to write (default <id>.evidence.zip).")
+        Path | None, typer.Option("--out", help="Zip to write (default EVIDENCE_ID.evidence.zip).")
     ] = None,
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
 ) -> None:
