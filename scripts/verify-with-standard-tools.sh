@@ -123,6 +123,7 @@ ok "size $size bytes, nesting depth $depth"
 # rule 2: UTF-8, strict RFC 8259 JSON, no duplicate keys, no lone surrogates. A small lexer:
 # jq alone accepts raw control characters in strings and keeps the last of duplicate keys.
 iconv -f UTF-8 -t UTF-8 < "$CERT" > /dev/null 2>&1 || invalid "the certificate is not UTF-8 text"
+[ "$(head -c 3 "$CERT" | od -An -tx1 | tr -d ' \n')" != efbbbf ] || invalid "the certificate starts with a byte order mark"
 lexed=$(awk '
   function flush() {
     if (tok == "") return

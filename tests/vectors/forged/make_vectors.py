@@ -134,12 +134,17 @@ def _build(out: Path) -> None:
             "cid": _cid(data),
             "cid_profile": PROFILE,
         }
+        depositor = "杭州童装工作室 (studio-0007)"
+        if name == "notes.txt":  # what canonical JSON and ABI encoding must get right
+            metadata["title"] = 'notes \x7f DEL, 😀 astral, "quoted" \\ back\ttab\nline'
+            metadata["tags"] = ["小熊", "é"]
+            depositor = "studio 😀 0009"
         ev = Evidence(digest.sha256, digest.sm3, metadata)
         leaf = Leaf(
             sha256=digest.sha256,
             sm3=digest.sm3,
             metadata_digest=metadata_digest(metadata),
-            depositor="杭州童装工作室 (studio-0007)",
+            depositor=depositor,
             salt=hashlib.sha256(b"salt %d" % i).digest(),
         )
         leaves.append(leaf)
@@ -166,6 +171,9 @@ def _build(out: Path) -> None:
         block_hash=anchored.block_hash,
         block_time=a.timestamp,
     )
+    exotic = Certificate(
+        evidence[2], leaves[2], leaves[2].hash(), tuple(tree.proof(leaves[2].hash())), record
+    )
     cert = Certificate(
         evidence[0], leaves[0], leaves[0].hash(), tuple(tree.proof(leaves[0].hash())), record
     )
@@ -184,6 +192,7 @@ def _build(out: Path) -> None:
         + keccak(bytes(w3.eth.get_code(to_checksum_address(look_alike)))).hex(),
     )
     _write_vectors(out, good, look, str(deployed["transactionHash"].hex()))
+    _write_hostile(out, json.loads(cert_format.dumps(exotic)))
 
 
 def _write_vectors(out: Path, good: dict[str, Any], look: dict[str, Any], deploy_tx: str) -> None:
@@ -351,6 +360,79 @@ def _write_vectors(out: Path, good: dict[str, Any], look: dict[str, Any], deploy
         "65 nested arrays: refused unread",
     )
     (out / "index.json").write_text(json.dumps(index, indent=2) + "\n", "utf-8")
+
+
+def _write_hostile(out: Path, exotic: dict[str, Any]) -> None:
+    """Vectors about reading the document; appended to index.json."""
+    index = json.loads((out / "index.json").read_text("utf-8"))
+    good = (out / "valid.cert.json").read_text("utf-8")
+
+    def put(name: str, text: str | bytes, outcome: str, why: str) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        (out / f"{name}.cert.json").write_bytes(data)
+        index.append(
+            {"certificate": f"{name}.cert.json", "file": None, "outcome": outcome, "why": why}
+        )
+
+    put(
+        "valid-exotic-metadata",
+        json.dumps(exotic, indent=2, ensure_ascii=False) + "\n",
+        "valid",
+        "metadata with DEL, astral, quotes, backslash, tab, newline; an astral depositor",
+    )
+    doc = json.loads(good)
+    doc["leaf"]["values"][4] = "studio\u200b"
+    put(
+        "depositor-zero-width-space",
+        json.dumps(doc, ensure_ascii=False),
+        "invalid",
+        "U+200B (Cf) in the depositor: not printable",
+    )
+    doc = json.loads(good)
+    doc["evidence"]["metadata"]["title"] = "a\ud800"
+    put("lone-surrogate-escape", json.dumps(doc), "invalid", 'an escaped lone surrogate "\\ud800"')
+    put(
+        "byte-order-mark",
+        b"\xef\xbb\xbf" + good.encode(),
+        "invalid",
+        "UTF-8 with a byte order mark",
+    )
+    put("nan-number", good.replace('"leaf_count": 3,', '"leaf_count": NaN,', 1), "invalid", "NaN")
+    put(
+        "exponent-number",
+        good.replace('"leaf_count": 3,', '"leaf_count": 3e0,', 1),
+        "invalid",
+        "an integer written with an exponent",
+    )
+    put(
+        "version-2.0",
+        good.replace('"version": 1,', '"version": 2.0,', 1),
+        "invalid",
+        "version written 2.0 is not an integer: not a newer version",
+    )
+    put(
+        "future-version-with-float",
+        good.replace('"version": 1,', '"version": 2,', 1).replace(
+            '"leaf_count": 3,', '"leaf_count": 3.0,', 1
+        ),
+        "cannot_decide",
+        "a newer version is not judged, whatever else it holds",
+    )
+    put(
+        "raw-tab-in-string",
+        good.replace('"design.txt"', '"design\t.txt"', 1),
+        "invalid",
+        "a raw control character inside a string",
+    )
+    put(
+        "unclosed-deep",
+        "[" * 70,
+        "cannot_decide",
+        "70 unclosed brackets: deeper than 64, refused unread",
+    )
+    put("unclosed-shallow", "[" * 10, "invalid", "10 unclosed brackets: not JSON")
+    put("trailing-comma", good.replace('"version": 1,', '"version": 1,,', 1), "invalid", "not JSON")
+    (out / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
