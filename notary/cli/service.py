@@ -64,7 +64,7 @@ def deposit(
         planned = plan(paths)
         targets = certificate_targets(planned.entries, out_dir) if out_dir is not None else []
     except NotaryError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     for skipped in planned.skipped:
         err.print(
             f"[yellow]skipped:[/] {escape(display(skipped.path))}: {escape(skipped.reason)}",
@@ -95,7 +95,7 @@ def deposit(
                 for result, target in zip(results, targets, strict=True):
                     written.append(display(client.save_certificate(result["id"], target)))
     except (NotaryError, TimeoutError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     if as_json:
         emit(
             {
@@ -161,6 +161,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (NOTARY_API_PORT).")] = None,
 ) -> None:
     """Serve the HTTP API (deposits, certificates, verification, audit) with the batcher."""
+    need_server()
     import gc
     import logging
 
@@ -189,7 +190,23 @@ def serve(
     uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
 
 
+SERVER_MISSING = (
+    "this command needs the notary server, which is not installed: "
+    "pip install 'evidence-notary[server]' (verify, audit and deposit work without it)"
+)
+
+
+def need_server() -> None:
+    """Fail with one clear line when the server extra (database, HTTP) is not installed."""
+    try:
+        import fastapi  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        fail(SERVER_MISSING)
+
+
 def _factory() -> sessionmaker[Session]:
+    need_server()
     from notary.store.db import database_url, make_engine, make_sessionmaker
 
     settings = load_settings()
@@ -203,6 +220,7 @@ def _factory() -> sessionmaker[Session]:
 @admin_app.command("migrate")
 def admin_migrate() -> None:
     """Upgrade the database's schema to this release's (back the database up first)."""
+    need_server()
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -240,6 +258,7 @@ def admin_create_org(
     role: Annotated[str, typer.Option(help="depositor, auditor or admin.")] = "depositor",
 ) -> None:
     """Create an organization."""
+    need_server()
     from notary.orgs import create_organization
     from notary.store.models import Role
 
@@ -258,6 +277,7 @@ def admin_create_key(
     label: Annotated[str, typer.Option(help="A note to recognize the key by.")] = "",
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
+    need_server()
     from notary.orgs import create_key
 
     try:
@@ -271,6 +291,7 @@ def admin_create_key(
 @admin_app.command("revoke-key")
 def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke an API key by its prefix (the part after `nk_`)."""
+    need_server()
     from notary.orgs import revoke_key
 
     try:
@@ -283,6 +304,7 @@ def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefi
 @admin_app.command("list-orgs")
 def admin_list_orgs() -> None:
     """List organizations."""
+    need_server()
     from notary.orgs import list_organizations
 
     for org in list_organizations(_factory()):
