@@ -18,6 +18,7 @@ from typing import Final
 
 from eth_account.signers.local import LocalAccount
 
+from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import AnchorReceipt, RegistryWriter, connect
 from notary.config import Settings
 from notary.core import certificate as cert_format
@@ -34,6 +35,8 @@ from notary.records import resolve_registry, resolve_rpc_url, write_json, write_
 MAX_BATCH_LEAVES: Final = 2**32 - 1
 """The registry stores the leaf count as uint32."""
 CERTIFICATE_SUFFIX: Final = ".cert.json"
+FINALITY_TIMEOUT_SECONDS: Final = 3600.0
+"""Longest `notary stamp` waits for its block to be final (Ethereum: about 13 minutes)."""
 EMPTY_FILE: Final = "the file is empty"
 """Why an empty file is refused, in the API's words: every empty file has the same hashes,
 so anchoring one would prove nothing about anyone's file."""
@@ -163,6 +166,9 @@ def stamp(
     journal = _journal(settings, tree.root, deposits)
     writer = RegistryWriter(connect(rpc_url), address, account, rpc_url)
     receipt = writer.anchor(tree.root, len(deposits))
+    # certificates only for a final block (notary.chain.finality), as the service does
+    finality = Finality(writer, settings.finality, settings.confirmations)
+    wait_final(finality, receipt.anchor.block_number, receipt.block_hash, FINALITY_TIMEOUT_SECONDS)
     anchor = AnchorRecord(
         chain_id=writer.chain_id(),
         registry=writer.address,

@@ -18,18 +18,21 @@ NOTARY_FINALITY:
 from __future__ import annotations
 
 import logging
+import time
 from typing import Final, Literal
 
 from web3 import exceptions as w3x
 
 from notary.chain.errors import chain_errors
 from notary.chain.registry import Registry
-from notary.errors import ChainError, ChainUnavailableError
+from notary.errors import ChainError, ChainUnavailableError, TransactionFailedError
 
 log = logging.getLogger("notary.finality")
 
 FinalityRule = Literal["auto", "finalized", "confirmations"]
 FINALIZED_TAG: Final = "finalized"
+POLL_SECONDS: Final = 1.0
+"""How often wait_final asks the node again."""
 
 
 class Finality:
@@ -86,3 +89,25 @@ class Finality:
             raise
         number = block.get("number")
         return int(number) if number is not None else None
+
+
+def wait_final(finality: Finality, block_number: int, block_hash: bytes, timeout: float) -> None:
+    """Return once block `block_number` is final and still has `block_hash`.
+
+    TransactionFailedError when the block is replaced first (the anchor may be gone: send
+    it again), ChainError when `timeout` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if finality.registry.block_hash_at(block_number) != block_hash:
+            raise TransactionFailedError(
+                f"block {block_number} was replaced before it was final (a reorganization); "
+                "the anchor must be sent again"
+            )
+        if block_number <= finality.final_block():
+            return
+        if time.monotonic() >= deadline:
+            raise ChainError(
+                f"block {block_number} is not final after {timeout:.0f} s ({finality.describe()})"
+            )
+        time.sleep(POLL_SECONDS)

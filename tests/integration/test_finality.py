@@ -4,18 +4,20 @@ final, none that outlives its anchor, and every lost anchor re-anchored exactly 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
 from notary import reconcile
 from notary.batcher import Batcher, BatchPolicy
-from notary.chain.finality import Finality
+from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import RegistryWriter, connect
 from notary.core import certificate as cert_format
 from notary.deposit import deposit
 from notary.devnet import rpc_call
-from notary.errors import ConflictError
+from notary.errors import ChainError, ConflictError, TransactionFailedError
 from notary.issue import TreeCache, certificate, certificates, view
 from notary.keys import load_key
 from notary.orgs import create_organization
@@ -213,3 +215,40 @@ def test_recent_check_alone_covers_only_the_newest(chain, store, org, monkeypatc
     assert b.reconciler.run(everything=True) == 2  # the sweep finds the other two
     b.run_once()
     current_certificates_verify(chain, store, org, ids)
+
+
+def test_wait_final_follows_the_rule_and_notices_a_replaced_block(chain) -> None:
+    account = load_key(chain.settings.notary_key_path, chain.settings)
+    writer = RegistryWriter(
+        connect(chain.rpc_url), chain.deployment.registry, account, chain.rpc_url
+    )
+    finality = Finality(writer, "confirmations", 2)
+    mine(chain, 1)
+    number = finality.head()
+    block_hash = writer.block_hash_at(number)
+    assert block_hash is not None
+    with pytest.raises(ChainError, match="not final"):
+        wait_final(finality, number, block_hash, timeout=0)
+    mine(chain, 2)
+    wait_final(finality, number, block_hash, timeout=0)  # two on top: final
+    rpc_call(chain.rpc_url, "anvil_reorg", [3, []])
+    with pytest.raises(TransactionFailedError, match="replaced"):
+        wait_final(finality, number, block_hash, timeout=0)
+
+
+def test_stamp_writes_certificates_only_once_final(chain, tmp_path) -> None:
+    from notary.stamp import stamp
+
+    design = tmp_path / "童装.png"
+    design.write_bytes(b"a design waiting for two confirmations")
+    settings = chain.settings.model_copy(update={"finality": "confirmations", "confirmations": 2})
+    miner = threading.Timer(1.5, mine, args=(chain, 2))
+    miner.start()
+    started = time.monotonic()
+    result = stamp(settings, [design], out_dir=tmp_path / "out")
+    waited = time.monotonic() - started
+    miner.join()
+    assert waited >= 1.5  # it waited for the two blocks mined after 1.5 s
+    text = result.certificates[0].read_text()
+    with design.open("rb") as file:
+        assert verify(text, chain.rpc_url, file).outcome is Outcome.VALID
