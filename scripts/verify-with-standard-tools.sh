@@ -20,7 +20,7 @@ ANCHORED_TOPIC=0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4
 MAX_BYTES=1048576 MAX_DEPTH=64
 
 ok() { echo "ok:   $*"; }
-invalid() { echo "INVALID: $*"; exit 1; }
+invalid() { echo "FAIL: $*"; echo "INVALID: $*"; exit 1; }
 undecided() { echo "CANNOT DECIDE: $*"; exit 2; }
 for tool in jq curl sha256sum awk iconv openssl od; do
   command -v "$tool" >/dev/null || undecided "$tool is not installed"
@@ -251,7 +251,7 @@ ok "the document matches the schema and the rules of section 2"
 SHA=$(get .evidence.sha256) SM3=$(get .evidence.sm3)
 if [ "$FILE" != - ]; then
   have=$(sha256sum < "$FILE" | cut -d' ' -f1)
-  [ "$have" = "$SHA" ] || invalid "the file's SHA-256 $have differs from evidence.sha256 $SHA"
+  [ "$have" = "$SHA" ] || invalid "sha256sum of the file is $have, evidence.sha256 is $SHA: this is not the deposited file, or it was changed"
   ok "sha256sum of the file is evidence.sha256"
   if [ "$SM3" != null ]; then
     have=$(openssl dgst -sm3 < "$FILE" 2>/dev/null | sed 's/.*= //') || undecided "this openssl has no SM3"
@@ -281,7 +281,7 @@ for p in $(get '.proof[]'); do
   if [[ $node < $p ]]; then node=$("$CAST" keccak "$node${p#0x}"); else node=$("$CAST" keccak "$p${node#0x}"); fi
 done
 ROOT=$(get .anchor.root)
-[ "$node" = "$ROOT" ] || invalid "the proof leads to $node, not to anchor.root $ROOT"
+[ "$node" = "$ROOT" ] || invalid "the proof does not accept leaf.hash for anchor.root: it leads to $node, not to $ROOT"
 ok "the proof leads from leaf.hash to anchor.root"
 
 # ---- Steps 6 to 11, against the node (state reads at "latest") ----
@@ -366,4 +366,4 @@ compare "in the Anchored event" \
   "anchor.manifest (UTF-8 hex)" "$(string_at "$ev_data" "$(uint "$(word "$ev_data" 3)")")" "$manifest_hex"
 ok "transaction $TX succeeded in block $NUMBER and emitted the Anchored event with the certificate's fields"
 
-echo "VALID: every step of docs/certificate.md section 6 passed: the content with SHA-256 $SHA existed, unchanged, no later than $(date -u -d "@$TIME" +%FT%TZ) (block $NUMBER of chain $((chain)))."
+echo "VALID: All checks passed (every step of docs/certificate.md section 6): the content with SHA-256 $SHA existed, unchanged, no later than $(date -u -d "@$TIME" +%FT%TZ) (block $NUMBER of chain $((chain)))."

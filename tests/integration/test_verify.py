@@ -46,7 +46,7 @@ def flip_hex(value: str) -> str:
 def test_valid_certificate_with_file(chain, stamped) -> None:
     verdict = check(load(stamped.certificates[2]), chain.rpc_url, stamped.files[2])
     assert verdict.outcome is Outcome.VALID, verdict
-    assert all(c.passed for c in verdict.checks) and len(verdict.checks) == 14
+    assert all(c.passed for c in verdict.checks) and len(verdict.checks) == 19
     assert "existed, unchanged, no later than" in verdict.reason
     assert stamped.files[2].name in verdict.reason
     assert verdict.facts["file_checked"] is True
@@ -190,7 +190,7 @@ def test_published_code_at_another_address_has_no_anchor(chain, stamped) -> None
         ("sequence", "anchor record"),
         ("leaf_count", "anchor record"),
         ("block_hash", "block"),
-        ("tx_hash", "transaction"),
+        ("tx_hash", "transaction in block"),
     ],
 )
 def test_anchor_fields_tampered(chain, stamped, field: str, expected: str) -> None:
@@ -206,6 +206,52 @@ def test_anchor_fields_tampered(chain, stamped, field: str, expected: str) -> No
         doc["anchor"][field] = flip_hex(value)
     verdict = check(doc, chain.rpc_url, stamped.files[0])
     assert verdict.outcome is Outcome.INVALID and failed_check(verdict) == expected
+    if expected in ("anchor record", "block"):  # the message names the field and both values
+        assert f"anchor.{field}" in verdict.reason
+        assert str(doc["anchor"][field]) in verdict.reason and str(value) in verdict.reason
+
+
+@pytest.mark.parametrize("field", ["notary", "manifest"])
+def test_anchor_notary_or_manifest_rewritten_is_invalid(chain, stamped, field: str) -> None:
+    doc = load(stamped.certificates[0])
+    real = doc["anchor"][field]
+    doc["anchor"][field] = "0x" + "42" * 20 if field == "notary" else "bafkreiforged"
+    verdict = check(doc, chain.rpc_url, stamped.files[0])
+    assert verdict.outcome is Outcome.INVALID and failed_check(verdict) == "anchor record"
+    assert f"anchor.{field} is" in verdict.reason and real in verdict.reason
+    assert not verdict.proven
+
+
+def test_unknown_tx_hash_is_invalid_with_a_plain_message(chain, stamped) -> None:
+    doc = load(stamped.certificates[0])
+    doc["anchor"]["tx_hash"] = "0x" + "77" * 32
+    verdict = check(doc, chain.rpc_url, stamped.files[0])
+    assert verdict.outcome is Outcome.INVALID and failed_check(verdict) == "transaction in block"
+    assert "did not anchor it" in verdict.reason and "TransactionNotFound" not in verdict.reason
+
+
+def test_look_alike_registry_message_names_the_published_hash(chain, stamped) -> None:
+    fake = "0x" + os.urandom(20).hex()
+    code = bytearray(registry_build().runtime_code)
+    code[-3] ^= 0xFF
+    _set_code(chain, fake, bytes(code))
+    doc = load(stamped.certificates[0])
+    doc["anchor"]["registry"] = fake
+    verdict = check(doc, chain.rpc_url, stamped.files[0])
+    published = "0x" + registry_build().runtime_code_hash.hex()
+    assert verdict.reason == (
+        f"the code at {fake} (hash 0x{keccak(bytes(code)).hex()}) is not the published "
+        f"EvidenceRegistry build (published: {published})"
+    )
+
+
+def test_registry_code_hash_field_rewritten(chain, stamped) -> None:
+    doc = load(stamped.certificates[0])
+    doc["anchor"]["registry_code_hash"] = "0x" + "11" * 32
+    verdict = check(doc, chain.rpc_url, stamped.files[0])
+    assert verdict.outcome is Outcome.INVALID
+    assert failed_check(verdict) == "registry code hash field"
+    assert "anchor.registry_code_hash is 0x1111" in verdict.reason
 
 
 def test_rpc_unreachable(stamped) -> None:
@@ -235,7 +281,7 @@ def test_future_schema_version(chain, stamped) -> None:
 def js_verify(chain, doc: dict, file: Path | None, tmp_path: Path) -> str:
     path = tmp_path / "cert.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
-    args = [str(path), chain.rpc_url, "0x" + registry_build().runtime_code_hash.hex()]
+    args = [str(path), chain.rpc_url]
     out = run_node("verify_certificate.js", *args, *([str(file)] if file else []), check=False)
     return str(json.loads(out.stdout)["outcome"])
 
