@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.schemas import ErrorOut
 from notary import errors as e
 from notary.core.jsontext import JsonInputError
 
@@ -28,6 +31,8 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.ConflictError, 409, "conflict"),
     (e.RateLimitedError, 429, "rate_limited"),
     (e.ChainUnavailableError, 503, "chain_unavailable"),
+    (e.IpfsUnavailableError, 503, "ipfs_unavailable"),
+    (e.IpfsError, 502, "ipfs_error"),
     (e.ChainError, 502, "chain_error"),
     (e.InsufficientStorageError, 507, "insufficient_storage"),
     (e.StorageError, 503, "storage_unavailable"),
@@ -41,6 +46,47 @@ def _code(exc: e.NotaryError, status: int, code: str) -> tuple[int, str]:
     if isinstance(exc, JsonInputError):
         return (413, "payload_too_large") if exc.code == "too_large" else (422, exc.code)
     return status, code
+
+
+_MEANINGS: dict[int, str] = {
+    401: "No API key, or an unknown or revoked one (unauthorized).",
+    403: "The key's organization may not do this (forbidden).",
+    404: "No such thing for this organization (not_found).",
+    409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
+    413: "The body is over this route's limit (payload_too_large).",
+    422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
+    "duplicate_key, invalid_certificate ...",
+    429: "Over the organization's request rate; see Retry-After (rate_limited).",
+    502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
+    503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "
+    "chain_unavailable, ipfs_unavailable); retry later.",
+    507: "No space left to store the deposit; nothing was recorded (insufficient_storage).",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for these error statuses, each with the one error body."""
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
+
+
+KEYED: tuple[int, ...] = (401, 403, 429)
+"""The errors of every route that checks an API key."""
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route at the request's path answers (GET and POST on
+    /v1/organizations are two routes: Starlette's own Allow names only one of them)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -70,11 +116,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", message), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only one route's
+            headers["Allow"] = ", ".join(_allowed(request))
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -35,6 +39,33 @@ UtcDateTime = Annotated[
 ]
 """Every time the API returns: RFC 3339 / ISO 8601 in UTC with Z, documented as date-time."""
 
+_RFC3339: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 text, as the date-time format promises: pydantic alone would also take
+    a bare number as Unix seconds, and a time with no zone."""
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with a zone, e.g. 2024-05-01T12:00:00Z")
+    return value
+
+
+ZonedDateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A time the API is given (query parameters): RFC 3339 with Z or an offset, nothing else."""
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, e.g. invalid_input, sm3_mismatch.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +78,7 @@ class MetadataIn(Strict):
     title: Text | None = None
     description: Text | None = None
     media_type: Annotated[str, StringConstraints(max_length=255)] | None = None
-    size: Annotated[int, Field(ge=0, le=2**53 - 1)] | None = None
+    size: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = None
     tags: (
         Annotated[list[Annotated[str, StringConstraints(max_length=128)]], Field(max_length=64)]
         | None
@@ -211,3 +242,11 @@ class AuditAnchorOut(BaseModel):
     block_time: int
     log_head: str
     manifest: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    database: bool
+    chain: bool
+    registry: bool
+    detail: dict[str, str]

@@ -1,13 +1,17 @@
-"""JSON request bodies read strictly: bounded, duplicate keys refused (notary.core.jsontext).
+"""Routes that read requests strictly: JSON bodies through notary.core.jsontext (bounded,
+duplicate keys refused) and no query parameter the route does not declare.
 
 FastAPI parses a JSON body with Starlette's ``Request.json()``, plain ``json.loads``: it
 accepts duplicate keys (the last wins), NaN and Infinity, and recurses on nesting until
 the C stack overflows (web3 raises the recursion limit to 100,000, so ``[[[[...`` killed
-the process instead of raising RecursionError). Every route of the app is a StrictJsonRoute:
+the process instead of raising RecursionError). Every route of the app is a StrictRoute:
 its request reads the body with ``jsontext.loads`` instead, and before FastAPI touches it,
 so a refusal is a domain error (JsonInputError, 422 with its code) rather than FastAPI's
 generic 400. Routes that read their body themselves (the streamed file deposit) have no
 body field and are left alone.
+
+Unknown query parameters are refused (422 invalid_input) as unknown JSON fields are: a
+misspelt `?untill=` must not silently widen a search.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from notary.core import jsontext
+from notary.errors import ValidationError
 
 MAX_JSON_BODY_BYTES: Final = 32 * 1024 * 1024
 """Backstop for any JSON body; api.limits answers 413 at each route's own, smaller limit."""
@@ -48,17 +53,24 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-class StrictJsonRoute(APIRoute):
-    """An APIRoute whose JSON body, if it takes one, is read by StrictJsonRequest first."""
+class StrictRoute(APIRoute):
+    """An APIRoute that refuses undeclared query parameters and whose JSON body, if it
+    takes one, is read by StrictJsonRequest first."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None or getattr(self.body_field.field_info, "media_type", "") != (
-            "application/json"
-        ):
-            return handler  # no body, or a form: nothing for us to parse
+        known = self._query_names()
+        json_body = self.body_field is not None and (
+            getattr(self.body_field.field_info, "media_type", "") == "application/json"
+        )
 
         async def strict(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                unknown = set(request.query_params) - known
+                if unknown:
+                    raise ValidationError(f"unknown query parameter {sorted(unknown)[0]!r}")
+            if not json_body:  # no body, or a form or stream: nothing for us to parse
+                return await handler(request)
             strict_request = StrictJsonRequest(request.scope, request.receive)
             if _is_json(strict_request.headers.get("content-type")) and (
                 await strict_request.body()  # an empty body is FastAPI's to refuse
@@ -67,3 +79,13 @@ class StrictJsonRoute(APIRoute):
             return await handler(strict_request)
 
         return strict
+
+    def _query_names(self) -> frozenset[str]:
+        """The query parameters the route declares, to FastAPI or in its openapi_extra
+        (the deposit routes read `wait` themselves)."""
+        names = {param.alias for param in self.dependant.query_params}
+        for dependency in self.dependant.dependencies:
+            names |= {param.alias for param in dependency.query_params}
+        extra = (self.openapi_extra or {}).get("parameters", [])
+        names |= {p["name"] for p in extra if p.get("in") == "query"}
+        return frozenset(names)

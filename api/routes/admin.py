@@ -5,15 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from api.deps import Admin, Service
-from api.jsonbody import StrictJsonRoute
+from api.errors import KEYED, documented
 from api.schemas import KeyIn, KeyOut, OrganizationIn, OrganizationOut
+from api.strict import StrictRoute
 from notary.orgs import create_key, create_organization, list_organizations, revoke_key
 from notary.store.models import Role
 
-router = APIRouter(prefix="/v1", tags=["admin"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1",
+    tags=["admin"],
+    route_class=StrictRoute,
+    responses=documented(*KEYED, 413, 422, 503),
+)
 
 
-@router.post("/organizations", response_model=OrganizationOut, status_code=201)
+@router.post(
+    "/organizations", response_model=OrganizationOut, status_code=201, responses=documented(409)
+)
 def add_organization(body: OrganizationIn, _: Admin, service: Service) -> OrganizationOut:
     org = create_organization(service.factory, body.slug, body.name, Role(body.role))
     return OrganizationOut(slug=org.slug, name=org.name, role=org.role.value)
@@ -27,13 +35,15 @@ def organizations(_: Admin, service: Service) -> list[OrganizationOut]:
     ]
 
 
-@router.post("/organizations/{slug}/keys", response_model=KeyOut, status_code=201)
+@router.post(
+    "/organizations/{slug}/keys", response_model=KeyOut, status_code=201, responses=documented(404)
+)
 def add_key(slug: str, body: KeyIn, _: Admin, service: Service) -> KeyOut:
     key = create_key(service.factory, slug, body.label)
     return KeyOut(organization=key.organization.slug, prefix=key.prefix, api_key=key.secret)
 
 
-@router.delete("/keys/{prefix}", status_code=204)
+@router.delete("/keys/{prefix}", status_code=204, responses=documented(404))
 def delete_key(prefix: str, _: Admin, service: Service) -> Response:
     revoke_key(service.factory, prefix)
     service.keys.forget(prefix)

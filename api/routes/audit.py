@@ -5,19 +5,24 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Path, Query
 
 from api.deps import Auditor, Service
-from api.jsonbody import StrictJsonRoute
-from api.schemas import AuditAnchorOut
+from api.errors import KEYED, documented
+from api.schemas import AuditAnchorOut, ZonedDateTime
+from api.strict import StrictRoute
 from notary import audit
 from notary.audit import MAX_AUDIT_PAGE
 from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
 from notary.errors import NotFoundError
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1/audit",
+    tags=["audit"],
+    route_class=StrictRoute,
+    responses=documented(*KEYED, 413, 422, 502, 503),
+)
 
 
 def _out(a: OnChainAnchor) -> AuditAnchorOut:
@@ -44,10 +49,10 @@ def anchors(
     first: Annotated[int, Query(ge=1)] = 1,
     count: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
     since: Annotated[
-        AwareDatetime | None, Query(description="Block time from (inclusive), with a zone.")
+        ZonedDateTime | None, Query(description="Block time from (inclusive), with a zone.")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="Block time to (exclusive), with a zone.")
+        ZonedDateTime | None, Query(description="Block time to (exclusive), with a zone.")
     ] = None,
 ) -> list[AuditAnchorOut]:
     if since is None and until is None:
@@ -58,8 +63,15 @@ def anchors(
     return [_out(a) for a in audit.by_time(service.writer, start, end, count)]
 
 
-@router.get("/anchors/{root}", response_model=AuditAnchorOut, summary="One anchor by root")
-def anchor(root: str, _: Auditor, service: Service) -> AuditAnchorOut:
+@router.get(
+    "/anchors/{root}",
+    response_model=AuditAnchorOut,
+    summary="One anchor by root",
+    responses=documented(404),
+)
+def anchor(
+    root: Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$")], _: Auditor, service: Service
+) -> AuditAnchorOut:
     record = service.writer.anchor_of(parse_hex32("root", root))
     if record.sequence == 0:
         raise NotFoundError(f"root {root} is not anchored in {service.writer.address}")

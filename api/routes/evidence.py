@@ -10,14 +10,23 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from starlette.background import BackgroundTask
 
 from api.deps import Depositor, Service, depositor, service_of
 from api.disposition import attachment
-from api.jsonbody import StrictJsonRoute
-from api.schemas import BulkDepositIn, BulkOut, EvidenceOut, HashDepositIn, MetadataIn, PageOut
+from api.errors import KEYED, documented
+from api.schemas import (
+    BulkDepositIn,
+    BulkOut,
+    EvidenceOut,
+    HashDepositIn,
+    MetadataIn,
+    PageOut,
+    ZonedDateTime,
+)
+from api.strict import StrictRoute
 from api.upload import Upload, receive
 from notary.core import certificate as cert_format
 from notary.core.cid import PROFILE
@@ -30,9 +39,16 @@ from notary.retrieve import content, write_bundle
 from notary.search import Query as SearchQuery
 from notary.search import search
 from notary.service import MAX_WAIT_SECONDS, NotaryService
+from notary.store.models import EvidenceStatus
 from notary.views import EvidenceView
 
-router = APIRouter(prefix="/v1/evidence", tags=["evidence"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1/evidence",
+    tags=["evidence"],
+    route_class=StrictRoute,
+    responses=documented(*KEYED, 413, 422, 503),
+)
+_DEPOSIT_ERRORS = documented(409, 507)
 
 MAX_HASH_BODY_BYTES: Final = 256 * 1024
 """Largest JSON body of a hash deposit: 16 KiB of metadata, even written as \\u escapes,
@@ -65,6 +81,25 @@ _DEPOSIT_DOCS: dict[str, Any] = {
     ],
 }
 _BULK_DOCS: dict[str, Any] = {**_DEPOSIT_DOCS, "parameters": _DEPOSIT_DOCS["parameters"][:1]}
+_FILE_DOCS: dict[str, Any] = {
+    **_DEPOSIT_DOCS,
+    "requestBody": {  # read from the stream by api.upload, so FastAPI cannot list it
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "minLength": 1},
+                        "metadata": {"$ref": "#/components/schemas/MetadataIn"},
+                    },
+                },
+                "encoding": {"metadata": {"contentType": "application/json"}},
+            }
+        },
+    },
+}
 
 
 async def _inputs(request: Request) -> tuple[OrgView, NotaryService, float]:
@@ -137,7 +172,10 @@ async def _deposit(
     response_model=EvidenceOut,
     status_code=201,
     summary="Deposit a hash (the file never leaves you)",
-    responses={200: {"model": EvidenceOut, "description": "Already deposited: the existing"}},
+    responses={
+        200: {"model": EvidenceOut, "description": "Already deposited: the existing"},
+        **_DEPOSIT_ERRORS,
+    },
     openapi_extra=_DEPOSIT_DOCS,
 )
 async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
@@ -153,7 +191,10 @@ async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
     response_model=BulkOut,
     status_code=201,
     summary="Deposit up to 10,000 hashes in one request (all or nothing)",
-    responses={200: {"model": BulkOut, "description": "All were deposited already"}},
+    responses={
+        200: {"model": BulkOut, "description": "All were deposited already"},
+        **_DEPOSIT_ERRORS,
+    },
     openapi_extra=_BULK_DOCS,
 )
 async def deposit_hashes(body: BulkDepositIn, request: Request) -> Response:
@@ -177,8 +218,11 @@ async def deposit_hashes(body: BulkDepositIn, request: Request) -> Response:
     response_model=EvidenceOut,
     status_code=201,
     summary="Deposit a file (multipart: `file`, optional JSON `metadata`), streamed",
-    responses={200: {"model": EvidenceOut, "description": "Already deposited: the existing"}},
-    openapi_extra=_DEPOSIT_DOCS,
+    responses={
+        200: {"model": EvidenceOut, "description": "Already deposited: the existing"},
+        **_DEPOSIT_ERRORS,
+    },
+    openapi_extra=_FILE_DOCS,
 )
 async def deposit_file(request: Request) -> Response:
     org, service, wait = await _inputs(request)
@@ -237,12 +281,12 @@ def list_evidence(
     org: Depositor,
     service: Service,
     sha256: Annotated[str | None, Query(pattern=r"^(0x)?[0-9a-fA-F]{64}$")] = None,
-    since: Annotated[AwareDatetime | None, Query(description=RECEIVED_FROM)] = None,
-    until: Annotated[AwareDatetime | None, Query(description=RECEIVED_TO)] = None,
+    since: Annotated[ZonedDateTime | None, Query(description=RECEIVED_FROM)] = None,
+    until: Annotated[ZonedDateTime | None, Query(description=RECEIVED_TO)] = None,
     tag: Annotated[str | None, Query(max_length=128)] = None,
-    status: str | None = None,
+    status: EvidenceStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> PageOut:
     page = search(
         service.factory,
@@ -252,7 +296,7 @@ def list_evidence(
             since=since,
             until=until,
             tag=tag,
-            status=status,
+            status=status.value if status is not None else None,
             limit=limit,
             cursor=cursor,
         ),
@@ -260,7 +304,12 @@ def list_evidence(
     return PageOut(items=[EvidenceOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{evidence_id}", response_model=EvidenceOut, summary="One piece of evidence")
+@router.get(
+    "/{evidence_id}",
+    response_model=EvidenceOut,
+    summary="One piece of evidence",
+    responses=documented(404),
+)
 def get_evidence(evidence_id: str, org: Depositor, service: Service) -> EvidenceOut:
     return EvidenceOut.of(service.view(org, evidence_id), with_history=True)
 
@@ -268,7 +317,7 @@ def get_evidence(evidence_id: str, org: Depositor, service: Service) -> Evidence
 @router.get(
     "/{evidence_id}/certificate",
     summary="The certificate (409 until anchored)",
-    responses={200: {"content": {"application/json": {}}}},
+    responses={200: {"content": {"application/json": {}}}, **documented(404, 409)},
 )
 def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Response:
     cert = certificate(service.factory, service.trees, org, evidence_id)
@@ -280,7 +329,11 @@ def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Respo
     )
 
 
-@router.get("/{evidence_id}/file", summary="The deposited file, checked against its hash")
+@router.get(
+    "/{evidence_id}/file",
+    summary="The deposited file, checked against its hash",
+    responses=documented(404, 409, 502),
+)
 def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingResponse:
     """Streams the file back (from the spool or IPFS). If the bytes do not hash to the
     deposited SHA-256 the transfer is cut short instead of completing."""
@@ -296,7 +349,11 @@ def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingRes
     )
 
 
-@router.get("/{evidence_id}/bundle", summary="A zip for a court: file, certificate, CAR, README")
+@router.get(
+    "/{evidence_id}/bundle",
+    summary="A zip for a court: file, certificate, CAR, README",
+    responses=documented(404, 409, 502),
+)
 def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileResponse:
     if service.ipfs is None:
         raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import Service
-from api.jsonbody import StrictJsonRoute
+from api.schemas import ReadyOut
+from api.strict import StrictRoute
 
-router = APIRouter(prefix="/v1", tags=["health"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/v1", tags=["health"], route_class=StrictRoute)
 
 
 @router.get("/health")
@@ -17,7 +18,11 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Not ready: see which part and why"}},
+)
 def ready(service: Service) -> JSONResponse:
     """Database, chain and registry all usable (503 otherwise)."""
     r = service.readiness()

@@ -8,13 +8,16 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Service
-from api.jsonbody import StrictJsonRoute
+from api.errors import documented
 from api.schemas import CheckOut, VerdictOut
+from api.strict import StrictRoute
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
 from notary.errors import PayloadTooLargeError
 from notary.verify import verify
 
-router = APIRouter(prefix="/v1", tags=["verify"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1", tags=["verify"], route_class=StrictRoute, responses=documented(413, 422)
+)
 
 
 @router.post("/verify", response_model=VerdictOut, summary="Verify a certificate (and a file)")

@@ -353,9 +353,9 @@ def test_list_search_and_pagination(api) -> None:
         assert seen == [h(f"page-{i}") for i in reversed(range(5))]
         one = c.get("/v1/evidence", params={"sha256": h("page-3")}).json()["items"]
         assert [i["sha256"] for i in one] == [h("page-3")]
-        assert_error(c.get("/v1/evidence", params={"cursor": "abc"}), 422, "invalid_input")
+        assert_error(c.get("/v1/evidence", params={"cursor": "abc"}), 422, "invalid_request")
         assert_error(c.get("/v1/evidence", params={"limit": 0}), 422, "invalid_request")
-        assert_error(c.get("/v1/evidence", params={"status": "lost"}), 422, "invalid_input")
+        assert_error(c.get("/v1/evidence", params={"status": "lost"}), 422, "invalid_request")
 
 
 def test_certificate_is_409_until_anchored(api_paused) -> None:
@@ -510,7 +510,7 @@ def test_audit_reads_the_chain(api) -> None:
         ).json()
         assert [a["root"] for a in listed] == [root]
         assert_error(auditor.get(f"/v1/audit/anchors/0x{'00' * 32}"), 404, "not_found")
-        assert_error(auditor.get("/v1/audit/anchors/0x1234"), 422, "invalid_input")
+        assert_error(auditor.get("/v1/audit/anchors/0x1234"), 422, "invalid_request")
 
 
 def test_health_ready_and_unknown_routes(api) -> None:

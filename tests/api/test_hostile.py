@@ -139,8 +139,8 @@ def test_json_bodies_that_are_not_json_get_422_invalid_json(served) -> None:
 @pytest.mark.parametrize("cursor", ["²", "١٢٣", "-1", "1e5", "0x10", " 1", "1 ", "9" * 19, ""])
 def test_garbage_cursors_get_422(served, cursor) -> None:
     with served.client() as c:
-        assert_error(c.get("/v1/evidence", params={"cursor": cursor}), 422, "invalid_input")
-        assert_error(c.get(f"/v1/evidence?cursor={cursor}"), 422, "invalid_input")
+        assert_error(c.get("/v1/evidence", params={"cursor": cursor}), 422, "invalid_request")
+        assert_error(c.get(f"/v1/evidence?cursor={cursor}"), 422, "invalid_request")
 
 
 NAIVE_OR_BAD_TIMES = [
@@ -428,3 +428,21 @@ def test_every_allowed_name_can_be_downloaded(served) -> None:
                     assert decoded == name + suffix  # nothing changed that did not need to
                 if path == "file":
                     assert r.content == data
+
+
+def test_unknown_query_parameters_are_refused(served) -> None:
+    with served.client() as c:
+        refused = c.get("/v1/evidence", params={"untill": "2024-01-01T00:00:00Z"})
+        assert_error(refused, 422, "invalid_input")
+        assert "untill" in refused.json()["error"]["message"]
+        bulk = c.post("/v1/evidence/hashes?wait=0&x=1", json={"items": [{"sha256": h("q")}]})
+        assert_error(bulk, 422, "invalid_input")
+        assert c.get("/v1/evidence", params={"sha256": h("q")}).json()["items"] == []
+        assert c.post("/v1/evidence/hashes?wait=0", json={"items": [{"sha256": h("q")}]}).is_success
+
+
+def test_a_wrong_method_names_every_allowed_one(served) -> None:
+    with served.client("operator") as admin:
+        r = admin.request("PATCH", "/v1/organizations")
+        assert_error(r, 405, "method_not_allowed")
+        assert r.headers["allow"] == "GET, POST"
