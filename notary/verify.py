@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import BinaryIO
 
+from eth_utils.address import to_checksum_address
+
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import OnChainAnchor, Registry, connect
 from notary.core import certificate as cert_format
@@ -93,13 +95,21 @@ class _Run:
         ]
         self.check(name, not wrong, ok, "; ".join(wrong))
 
-    def undecided(self, name: str, reason: str) -> None:
+    def cannot_decide(self, name: str, reason: str) -> None:
         self.checks.append(Check(name, False, reason))
         raise _Failed(Outcome.CANNOT_DECIDE, reason)
 
 
 def _hex(b: bytes) -> str:
     return "0x" + b.hex()
+
+
+def _address(text: str) -> str:
+    """Addresses compare without regard to case (EIP-55 was checked when parsing)."""
+    try:
+        return str(to_checksum_address(text))
+    except ValueError:
+        return text
 
 
 def _show(value: object) -> str:
@@ -192,7 +202,7 @@ def _anchor_fields(record: OnChainAnchor, a: AnchorRecord) -> list[tuple[str, ob
         ("anchor.block_number", record.block_number, a.block_number),
         ("anchor.block_time", record.timestamp, a.block_time),
         ("anchor.leaf_count", record.leaf_count, a.leaf_count),
-        ("anchor.notary", record.notary.lower(), a.notary.lower()),
+        ("anchor.notary", _address(record.notary), _address(a.notary)),
         ("anchor.manifest", record.manifest, a.manifest),
     ]
 
@@ -202,7 +212,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     registry = Registry(connect(rpc_url, retries=False), a.registry, rpc_url)
     chain_id = registry.chain_id()
     if chain_id != a.chain_id:
-        run.undecided(
+        run.cannot_decide(
             "chain id",
             f"the node at {rpc_url} serves chain {chain_id}; the certificate is for chain "
             f"{a.chain_id}: use a node of that chain",
@@ -224,7 +234,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     )
     block = registry.block_info(a.block_number)
     if block is None:
-        run.undecided(
+        run.cannot_decide(
             "block",
             f"the node has no block {a.block_number}, although its registry says the root "
             "was anchored in it: the node answers inconsistently, ask another node",
@@ -267,7 +277,7 @@ def _transaction(
     )
     receipt = registry.receipt_or_none(a.tx_hash)
     if receipt is None:
-        run.undecided(
+        run.cannot_decide(
             "transaction receipt",
             f"the node lists transaction {_hex(a.tx_hash)} in block {a.block_number} but "
             "serves no receipt for it (pruned transaction index?): ask another node",
@@ -287,7 +297,7 @@ def _transaction(
         [
             ("anchor.block_hash", bytes(receipt["blockHash"]), a.block_hash),
             ("anchor.block_number", int(receipt["blockNumber"]), a.block_number),
-            ("anchor.registry (to)", str(to).lower(), a.registry.lower()),
+            ("anchor.registry (to)", _address(str(to)), _address(a.registry)),
         ],
     )
     events = [e for e in registry.anchored_events(receipt) if e.root == a.root]
@@ -307,7 +317,7 @@ def _transaction(
             ("anchor.sequence", event.sequence, a.sequence),
             ("anchor.leaf_count", event.leaf_count, a.leaf_count),
             ("anchor.block_time", event.timestamp, a.block_time),
-            ("anchor.notary", event.notary.lower(), a.notary.lower()),
+            ("anchor.notary", _address(event.notary), _address(a.notary)),
             ("anchor.manifest", event.manifest, a.manifest),
         ],
     )

@@ -21,14 +21,14 @@ MAX_BYTES=1048576 MAX_DEPTH=64
 
 ok() { echo "ok:   $*"; }
 invalid() { echo "FAIL: $*"; echo "INVALID: $*"; exit 1; }
-undecided() { echo "CANNOT DECIDE: $*"; exit 2; }
+cannot_decide() { echo "CANNOT DECIDE: $*"; exit 2; }
 for tool in jq curl sha256sum awk iconv openssl od; do
-  command -v "$tool" >/dev/null || undecided "$tool is not installed"
+  command -v "$tool" >/dev/null || cannot_decide "$tool is not installed"
 done
 CAST=${CAST:-$(command -v cast || echo "$HERE/../hardhat-free-devnet/node_modules/@foundry-rs/cast-linux-amd64/bin/cast")}
-[ -x "$CAST" ] || undecided "Foundry's cast is not installed (npm @foundry-rs/cast, or set CAST)"
-[ -r "$CERT" ] || undecided "cannot read $CERT"
-[ "$FILE" = - ] || [ -r "$FILE" ] || undecided "cannot read $FILE"
+[ -x "$CAST" ] || cannot_decide "Foundry's cast is not installed (npm @foundry-rs/cast, or set CAST)"
+[ -r "$CERT" ] || cannot_decide "cannot read $CERT"
+[ "$FILE" = - ] || [ -r "$FILE" ] || cannot_decide "cannot read $FILE"
 
 # Appendix A: code points that are not printable (Unicode 14.0 categories Cc Cf Cs Co Cn
 # Zl Zp Zs, except U+0020), as hex ranges.
@@ -111,13 +111,13 @@ E01F0-10FFFF'
 
 # ---- Step 1: read the document (section 2, "Reading the document") ----
 size=$(wc -c < "$CERT")
-[ "$size" -le $MAX_BYTES ] || undecided "the certificate is larger than 1 MiB ($size bytes): not read"
+[ "$size" -le $MAX_BYTES ] || cannot_decide "the certificate is larger than 1 MiB ($size bytes): not read"
 # rule 1, depth: drop \\ and \" pairs, keep quotes and brackets, drop "..." runs, count.
 depth=$(tr -d '\n' < "$CERT" | sed -e 's/\\\\//g' -e 's/\\"//g' -e 's/[^][{}"]//g' -e 's/"[^"]*"//g' |
   awk '{ for (i = 1; i <= length($0); i++) { c = substr($0, i, 1)
          if (c == "[" || c == "{") { if (++d > m) m = d } else if (c == "]" || c == "}") d-- } }
        END { print m + 0 }')
-[ "$depth" -le $MAX_DEPTH ] || undecided "the certificate nests arrays/objects deeper than 64 levels: not read"
+[ "$depth" -le $MAX_DEPTH ] || cannot_decide "the certificate nests arrays/objects deeper than 64 levels: not read"
 ok "size $size bytes, nesting depth $depth"
 
 # rule 2: UTF-8, strict RFC 8259 JSON, no duplicate keys, no lone surrogates. A small lexer:
@@ -180,7 +180,7 @@ IFS=$'\t' read -r version_lexeme badnum dup surrogate control <<< "$lexed"
 [ "$(jq -r 'type' "$CERT")" = object ] || invalid "the certificate is not a JSON object"
 [ "$(jq -r '.format' "$CERT")" = evidence-notary-certificate ] || invalid "not an evidence notary certificate"
 if [[ $version_lexeme =~ ^[0-9]+$ ]] && [ "$(jq '.version | type == "number" and . > 1' "$CERT")" = true ]; then
-  undecided "certificate version $version_lexeme is newer than this procedure (version 1)"
+  cannot_decide "certificate version $version_lexeme is newer than this procedure (version 1)"
 fi
 # rule 3: numbers are plain integers up to 2^53 - 1
 [ "$badnum" = - ] || invalid "the number $badnum is not an integer written in plain digits up to 2^53 - 1"
@@ -254,7 +254,7 @@ if [ "$FILE" != - ]; then
   [ "$have" = "$SHA" ] || invalid "sha256sum of the file is $have, evidence.sha256 is $SHA: this is not the deposited file, or it was changed"
   ok "sha256sum of the file is evidence.sha256"
   if [ "$SM3" != null ]; then
-    have=$(openssl dgst -sm3 < "$FILE" 2>/dev/null | sed 's/.*= //') || undecided "this openssl has no SM3"
+    have=$(openssl dgst -sm3 < "$FILE" 2>/dev/null | sed 's/.*= //') || cannot_decide "this openssl has no SM3"
     [ "$have" = "$SM3" ] || invalid "the file's SM3 $have differs from evidence.sm3 $SM3"
     ok "SM3 of the file (openssl dgst -sm3) is evidence.sm3"
   fi
@@ -289,9 +289,9 @@ rpc() {
   local answer
   answer=$(curl -sS --max-time 15 -H 'content-type: application/json' "$RPC" --data \
     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" 2>&1) \
-    || undecided "cannot reach $RPC ($1): $answer"
+    || cannot_decide "cannot reach $RPC ($1): $answer"
   jq -e 'has("result") and (has("error") | not)' <<< "$answer" > /dev/null 2>&1 \
-    || undecided "the node failed to answer $1: $(jq -c '.error // .' <<< "$answer" 2>/dev/null || echo "$answer")"
+    || cannot_decide "the node failed to answer $1: $(jq -c '.error // .' <<< "$answer" 2>/dev/null || echo "$answer")"
   jq -r '.result' <<< "$answer"
 }
 word() { echo "${1:$((2 + 64 * $2)):64}"; }  # 32-byte word N of 0x-hex data
@@ -299,7 +299,7 @@ uint() { "$CAST" to-dec "0x$1"; }
 string_at() { local len; len=$(uint "$(word "$1" $(($2 / 32)))"); echo "${1:$((2 + 2 * ($2 + 32))):$((2 * len))}"; }
 REG=$(get .anchor.registry) reg=$(get '.anchor.registry | ascii_downcase')
 chain=$(rpc eth_chainId '[]')
-[ "$((chain))" = "$(get .anchor.chain_id)" ] || undecided "the node serves chain $((chain)), the certificate is for chain $(get .anchor.chain_id): use a node of that chain"
+[ "$((chain))" = "$(get .anchor.chain_id)" ] || cannot_decide "the node serves chain $((chain)), the certificate is for chain $(get .anchor.chain_id): use a node of that chain"
 ok "the node serves chain $((chain))"
 code=$(rpc eth_getCode "[\"$REG\",\"latest\"]")
 code_hash=$("$CAST" keccak "$code")
@@ -332,7 +332,7 @@ ok "anchorOf(root): anchor #$seq, block $number, the stated time, leaf count, no
 
 NUMBER=$(get .anchor.block_number) BLOCK_HASH=$(get .anchor.block_hash) TIME=$(get .anchor.block_time)
 block=$(rpc eth_getBlockByNumber "[\"$(printf 0x%x "$NUMBER")\",false]")
-[ "$block" != null ] || undecided "the node has no block $NUMBER, although its registry says the root was anchored in it: ask another node"
+[ "$block" != null ] || cannot_decide "the node has no block $NUMBER, although its registry says the root was anchored in it: ask another node"
 compare "on the chain" \
   anchor.block_hash "$(jq -r .hash <<< "$block")" "$BLOCK_HASH" \
   anchor.block_time "$(( $(jq -r .timestamp <<< "$block") ))" "$TIME"
@@ -348,7 +348,7 @@ TX=$(get .anchor.tx_hash)
 jq -e --arg tx "$TX" '.transactions | map(ascii_downcase) | index($tx)' <<< "$block" > /dev/null \
   || invalid "anchor.tx_hash $TX is not a transaction of block $NUMBER, where the registry says this root was anchored: the certificate names a transaction that did not anchor it"
 receipt=$(rpc eth_getTransactionReceipt "[\"$TX\"]")
-[ "$receipt" != null ] || undecided "the node lists transaction $TX in block $NUMBER but serves no receipt for it: ask another node"
+[ "$receipt" != null ] || cannot_decide "the node lists transaction $TX in block $NUMBER but serves no receipt for it: ask another node"
 [ "$(jq -r .status <<< "$receipt")" = 0x1 ] || invalid "transaction $TX reverted"
 compare "in the receipt" \
   anchor.block_hash "$(jq -r .blockHash <<< "$receipt")" "$BLOCK_HASH" \

@@ -210,14 +210,14 @@ function rules(c) {  // rule 6: beyond the schema
 }
 
 function read(bytes) {  // section 6 step 1
-  if (bytes.length > MAX_BYTES) undecided('certificate larger than 1 MiB: not read');
-  if (depthOf(bytes) > MAX_DEPTH) undecided('certificate nested deeper than 64 levels: not read');
+  if (bytes.length > MAX_BYTES) cannotDecide('certificate larger than 1 MiB: not read');
+  if (depthOf(bytes) > MAX_DEPTH) cannotDecide('certificate nested deeper than 64 levels: not read');
   let text;
   try { text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes); } catch (e) { invalid('not UTF-8'); }
   const doc = parseJson(text);
   if (!isObj(doc)) invalid('not a JSON object');
   if (doc.format !== 'evidence-notary-certificate') invalid('not an evidence notary certificate');
-  if (isInt(doc.version) && BigInt(doc.version.lexeme) > 1n) undecided('certificate version ' + doc.version.lexeme + ' is newer than this verifier');
+  if (isInt(doc.version) && BigInt(doc.version.lexeme) > 1n) cannotDecide('certificate version ' + doc.version.lexeme + ' is newer than this verifier');
   const c = numbersToIntegers(doc);
   scalarValues(c);
   schema(c);
@@ -232,8 +232,8 @@ async function call(method, params) {
     const res = await fetch(rpc, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
     body = await res.json();
-  } catch (e) { undecided('cannot reach ' + rpc + ' (' + method + ')'); }
-  if (body.error || !('result' in body)) undecided(method + ' failed: ' + JSON.stringify(body.error));
+  } catch (e) { cannotDecide('cannot reach ' + rpc + ' (' + method + ')'); }
+  if (body.error || !('result' in body)) cannotDecide(method + ' failed: ' + JSON.stringify(body.error));
   return body.result;
 }
 const word = (data, n) => data.slice(2 + 64 * n, 2 + 64 * (n + 1));
@@ -269,7 +269,7 @@ async function main() {
   if (rpc === 'offline') throw new Verdict('offline-valid', 'steps 1 to 5 passed');
   // step 6
   const chainId = BigInt(await call('eth_chainId', []));
-  if (chainId !== BigInt(a.chain_id)) undecided('the node serves chain ' + chainId + ', not ' + a.chain_id);
+  if (chainId !== BigInt(a.chain_id)) cannotDecide('the node serves chain ' + chainId + ', not ' + a.chain_id);
   // step 7
   const code = await call('eth_getCode', [a.registry, 'latest']);
   const codeHash = hex(keccak256(Buffer.from(code.slice(2), 'hex')));
@@ -292,7 +292,7 @@ async function main() {
   ], 'in the registry (anchorOf)');
   // step 9
   const block = await call('eth_getBlockByNumber', ['0x' + a.block_number.toString(16), false]);
-  if (!block) undecided('the node has no block ' + a.block_number);
+  if (!block) cannotDecide('the node has no block ' + a.block_number);
   differ([['anchor.block_hash', block.hash, a.block_hash], ['anchor.block_time', BigInt(block.timestamp), BigInt(a.block_time)]], 'on the chain');
   // step 10
   const n = c.proof.length.toString(16).padStart(64, '0');
@@ -301,7 +301,7 @@ async function main() {
   // step 11
   if (!block.transactions.map((t) => t.toLowerCase()).includes(a.tx_hash)) invalid('anchor.tx_hash is not a transaction of block ' + a.block_number);
   const receipt = await call('eth_getTransactionReceipt', [a.tx_hash]);
-  if (!receipt) undecided('the node has no receipt for ' + a.tx_hash);
+  if (!receipt) cannotDecide('the node has no receipt for ' + a.tx_hash);
   if (BigInt(receipt.status) !== 1n) invalid('the transaction reverted');
   differ([
     ['anchor.block_hash', receipt.blockHash, a.block_hash],
