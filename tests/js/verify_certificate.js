@@ -22,7 +22,7 @@ const ENCODING = ['string', 'bytes32', 'bytes32', 'bytes32', 'string', 'bytes32'
 const [certPath, rpc, filePath] = process.argv.slice(2);
 class Verdict extends Error { constructor(outcome, reason) { super(reason); this.outcome = outcome; } }
 const invalid = (reason) => { throw new Verdict('invalid', reason); };
-const undecided = (reason) => { throw new Verdict('cannot_decide', reason); };
+const cannotDecide = (reason) => { throw new Verdict('cannot_decide', reason); };
 const hex = (bytes) => '0x' + Buffer.from(bytes).toString('hex');
 
 // ---- Section 2, rules 1 and 2: size, depth, strict JSON ----
