@@ -52,5 +52,6 @@ def test_core_imports_no_io_modules() -> None:
         "notary.core.hashing",
         "notary.core.keccak",
         "notary.core.leaf",
+        "notary.core.jsontext",
         "notary.errors",
     }, loaded
