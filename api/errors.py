@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from api.schemas import ErrorOut
 from notary import errors as e
@@ -49,6 +50,7 @@ def _code(exc: e.NotaryError, status: int, code: str) -> tuple[int, str]:
 
 
 _MEANINGS: dict[int, str] = {
+    400: "A multipart body that cannot be parsed (bad_request).",
     401: "No API key, or an unknown or revoked one (unauthorized).",
     403: "The key's organization may not do this (forbidden).",
     404: "No such thing for this organization (not_found).",
@@ -73,20 +75,25 @@ KEYED: tuple[int, ...] = (401, 403, 429)
 """The errors of every route that checks an API key."""
 
 
-_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+def _routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """The app's API routes, in matching order (FastAPI wraps included routers)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _routes(included.routes)
 
 
 def _allowed(request: Request) -> list[str]:
-    """The methods some route at the request's path answers (GET and POST on
-    /v1/organizations are two routes: Starlette's own Allow names only one of them)."""
-    return [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL
-            for route in request.app.routes
-        )
-    ]
+    """The methods of the path the request named, as the OpenAPI document lists them: GET
+    and POST on /v1/organizations are two routes (Starlette's own Allow named one), while
+    GET /v1/evidence/hash is another path's route (/v1/evidence/{evidence_id})."""
+    path = request.scope["path"]
+    matching = [r for r in _routes(request.app.routes) if r.path_regex.fullmatch(path)]
+    if not matching:
+        return []
+    template = matching[0].path  # the route Starlette matched first
+    return sorted({m for r in matching if r.path == template for m in r.methods or ()})
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -117,9 +124,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method of the path, not only one route's
             headers["Allow"] = ", ".join(_allowed(request))

@@ -16,7 +16,7 @@ from notary.errors import PayloadTooLargeError
 from notary.verify import verify
 
 router = APIRouter(
-    prefix="/v1", tags=["verify"], route_class=StrictRoute, responses=documented(413, 422)
+    prefix="/v1", tags=["verify"], route_class=StrictRoute, responses=documented(400, 413, 422)
 )
 
 
