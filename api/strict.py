@@ -10,8 +10,8 @@ so a refusal is a domain error (JsonInputError, 422 with its code) rather than F
 generic 400. Routes that read their body themselves (the streamed file deposit) have no
 body field and are left alone.
 
-Unknown query parameters are refused (422 invalid_input) as unknown JSON fields are: a
-misspelt `?untill=` must not silently widen a search.
+Unknown query parameters and form parts are refused (422 invalid_input) as unknown JSON
+fields are: a misspelt `?untill=` must not silently widen a search.
 """
 
 from __future__ import annotations
@@ -60,8 +60,12 @@ class StrictRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = self._query_names()
-        json_body = self.body_field is not None and (
-            getattr(self.body_field.field_info, "media_type", "") == "application/json"
+        media_type = getattr(getattr(self.body_field, "field_info", None), "media_type", "")
+        json_body = media_type == "application/json"
+        form_parts = (
+            frozenset(param.alias for param in self.dependant.body_params)
+            if media_type in {"multipart/form-data", "application/x-www-form-urlencoded"}
+            else frozenset()
         )
 
         async def strict(request: Request) -> Response:
@@ -69,7 +73,11 @@ class StrictRoute(APIRoute):
                 unknown = set(request.query_params) - known
                 if unknown:
                     raise ValidationError(f"unknown query parameter {sorted(unknown)[0]!r}")
-            if not json_body:  # no body, or a form or stream: nothing for us to parse
+            if form_parts:  # a form: no part the route does not declare
+                unknown = set((await request.form()).keys()) - form_parts  # cached for FastAPI
+                if unknown:
+                    raise ValidationError(f"unknown part {sorted(unknown)[0]!r}")
+            if not json_body:  # no body, or a form or stream: nothing more to check
                 return await handler(request)
             strict_request = StrictJsonRequest(request.scope, request.receive)
             if _is_json(strict_request.headers.get("content-type")) and (

@@ -446,3 +446,9 @@ def test_a_wrong_method_names_every_allowed_one(served) -> None:
         r = admin.request("PATCH", "/v1/organizations")
         assert_error(r, 405, "method_not_allowed")
         assert r.headers["allow"] == "GET, POST"
+
+
+def test_unknown_form_parts_are_refused(served) -> None:
+    with served.client(None) as anyone:
+        files = {"certificate": ("c.json", b"{}"), "extra": (None, "1")}
+        assert_error(anyone.post("/v1/verify", files=files), 422, "invalid_input")
