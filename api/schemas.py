@@ -75,6 +75,11 @@ class MetadataIn(Strict):
     """What the depositor declares. Every field is hashed into the leaf."""
 
     name: Text | None = Field(default=None, description="File name (any Unicode).")
+    path: Text | None = Field(
+        default=None,
+        description="Path of the file under the folder deposited, '/'-separated "
+        "(written by `notary deposit DIR`).",
+    )
     title: Text | None = None
     description: Text | None = None
     media_type: Annotated[str, StringConstraints(max_length=255)] | None = None

@@ -18,7 +18,7 @@ from typing import Final
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from notary.core import jsontext
-from notary.core.hashing import ContentDigest, StreamHasher
+from notary.core.hashing import EMPTY_CONTENT, ContentDigest, StreamHasher
 from notary.core.unixfs import UnixfsHasher
 from notary.errors import (
     InsufficientStorageError,
@@ -224,7 +224,7 @@ def _check_complete(upload: Upload, meta_buf: bytearray) -> None:
     if upload.digest is None:
         raise ValidationError("the upload has no `file` part")
     if upload.digest.size == 0:
-        raise ValidationError("the file is empty")
+        raise ValidationError(EMPTY_CONTENT)
     if meta_buf:
         parsed = jsontext.loads(
             bytes(meta_buf), max_bytes=MAX_METADATA_PART_BYTES, what="metadata part"

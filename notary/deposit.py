@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from notary.core.certificate import sm3_leaf_value
+from notary.core.hashing import EMPTY, EMPTY_CONTENT
 from notary.core.leaf import LeafHasher, Metadata, canonical_json, validate_metadata
 from notary.errors import (
     ConflictError,
@@ -92,6 +93,8 @@ def _tags(metadata: Metadata) -> list[str]:
 def _check(request: DepositRequest) -> Metadata:
     if len(request.sha256) != 32 or (request.sm3 is not None and len(request.sm3) != 32):
         raise ValidationError("hashes must be 32 bytes")
+    if request.sha256 == EMPTY.sha256 or request.sm3 == EMPTY.sm3:
+        raise ValidationError(f"{EMPTY_CONTENT} (these are the hashes of zero bytes)")
     key = request.idempotency_key
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isprintable()):
         raise ValidationError("Idempotency-Key must be 1 to 128 printable characters")

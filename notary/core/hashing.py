@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import BinaryIO, NewType
+from typing import BinaryIO, Final, NewType
 
 from notary.errors import ConfigError
 
@@ -70,3 +70,10 @@ def hash_bytes(data: bytes) -> ContentDigest:
     hasher = StreamHasher()
     hasher.update(data)
     return hasher.digest()
+
+
+EMPTY_CONTENT: Final = "the file is empty"
+"""Why empty content is refused everywhere (API, client, CLI): every empty file has the
+same hashes, so anchoring one would prove nothing about anyone's file."""
+EMPTY = hash_bytes(b"")
+"""The hashes of zero bytes."""

@@ -114,7 +114,9 @@ def test_notary_deposit_command(api, chain, tmp_path) -> None:
     report = json.loads(result.stdout)
     assert len(report["evidence"]) == 12 and len(report["certificates"]) == 12
     assert api.keys["copycat"] not in result.stdout + result.stderr
-    cert = out_dir / (files[3].name + ".cert.json")
+    cert = (
+        out_dir / files[3].relative_to(tmp_path / "folder").parent / (files[3].name + ".cert.json")
+    )
     check = subprocess.run(
         [exe, "verify", "-c", str(cert), "-f", str(files[3]), "--rpc", chain.rpc_url],
         capture_output=True,

@@ -241,11 +241,6 @@ def test_client_reads_from_the_openapi_document_whether_path_is_recorded(api) ->
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/schemas.py MetadataIn refuses unknown metadata keys, so `path` is not recorded "
-    "yet; remove this mark once the API accepts it",
-)
 def test_metadata_keeps_the_path_under_the_folder(api, tmp_path) -> None:
     folder = tmp_path / "kept"
     write(folder / "a" / "x.txt", unique("kept a"))

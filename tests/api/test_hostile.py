@@ -452,3 +452,22 @@ def test_unknown_form_parts_are_refused(served) -> None:
     with served.client(None) as anyone:
         files = {"certificate": ("c.json", b"{}"), "extra": (None, "1")}
         assert_error(anyone.post("/v1/verify", files=files), 422, "invalid_input")
+
+
+def test_the_hashes_of_zero_bytes_are_refused(served) -> None:
+    """One rule everywhere: empty content proves nothing (every empty file has these)."""
+    from notary.core.hashing import EMPTY
+
+    with served.client("studio") as c:
+        for body in (
+            {"sha256": EMPTY.sha256.hex()},
+            {"sha256": hashlib.sha256(b"not empty").hexdigest(), "sm3": EMPTY.sm3.hex()},
+        ):
+            answer = c.post("/v1/evidence/hash", json=body)
+            assert_error(answer, 422, "invalid_input")
+            assert "the file is empty" in answer.json()["error"]["message"]
+        bulk = c.post("/v1/evidence/hashes", json={"items": [{"sha256": EMPTY.sha256.hex()}]})
+        assert_error(bulk, 422, "invalid_input")
+        upload = c.post("/v1/evidence", files={"file": ("empty.png", b"", "image/png")})
+        assert_error(upload, 422, "invalid_input")
+        assert "the file is empty" in upload.text
