@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import (
     AwareDatetime,
@@ -18,7 +18,9 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from notary.core import certificate as cert_format
 from notary.core.leaf import Metadata
+from notary.issue import IssuedCertificate
 from notary.views import EvidenceView
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
@@ -255,3 +257,23 @@ class ReadyOut(BaseModel):
     chain: bool
     registry: bool
     detail: dict[str, str]
+
+
+class IssuedCertificateOut(BaseModel):
+    """A certificate ever issued for a piece of evidence."""
+
+    status: str = Field(description="current, or superseded (its anchor vanished)")
+    superseded_at: UtcDateTime | None = Field(
+        default=None, description="When the notary found the anchor gone."
+    )
+    reason: str | None = Field(default=None, description="Why it was superseded.")
+    certificate: dict[str, Any] = Field(description="The certificate document (version 1).")
+
+    @classmethod
+    def of(cls, issued: IssuedCertificate) -> IssuedCertificateOut:
+        return cls(
+            status="current" if issued.current else "superseded",
+            superseded_at=issued.superseded_at,
+            reason=issued.reason or None,
+            certificate=cert_format.to_document(issued.certificate),
+        )

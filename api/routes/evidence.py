@@ -22,6 +22,7 @@ from api.schemas import (
     BulkOut,
     EvidenceOut,
     HashDepositIn,
+    IssuedCertificateOut,
     MetadataIn,
     PageOut,
     ZonedDateTime,
@@ -33,7 +34,7 @@ from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
 from notary.deposit import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
 from notary.errors import ConflictError, ValidationError
-from notary.issue import certificate
+from notary.issue import certificate, certificates
 from notary.orgs import OrgView
 from notary.retrieve import content, write_bundle
 from notary.search import Query as SearchQuery
@@ -327,6 +328,24 @@ def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Respo
         media_type="application/json",
         headers={"Content-Disposition": attachment(name, ".cert.json")},
     )
+
+
+@router.get(
+    "/{evidence_id}/certificates",
+    response_model=list[IssuedCertificateOut],
+    summary="Every certificate issued for the evidence: superseded ones first, the current last",
+    responses=documented(404),
+)
+def list_certificates(
+    evidence_id: str, org: Depositor, service: Service
+) -> list[IssuedCertificateOut]:
+    """A certificate is superseded when its anchor vanished from the chain (a
+    reorganization, a node restored from backup) and the evidence was anchored again; the
+    old one no longer verifies. Empty until the evidence is anchored in a final block."""
+    return [
+        IssuedCertificateOut.of(issued)
+        for issued in certificates(service.factory, service.trees, org, evidence_id)
+    ]
 
 
 @router.get(

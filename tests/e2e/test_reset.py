@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import httpx
@@ -78,8 +79,18 @@ def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
                 cert = c.get(f"/v1/evidence/{public_id}/certificate").content
                 assert verify(cert, chain.rpc_url).outcome is Outcome.VALID
             history = [e["kind"] for e in c.get(f"/v1/evidence/{ids[0]}").json()["history"]]
+            issued = c.get(f"/v1/evidence/{ids[0]}/certificates").json()
+            current = c.get(f"/v1/evidence/{ids[0]}/certificate").json()
         service.stop()
         assert history == ["received", "batched", "anchored", "anchor_lost", "anchored"]
+        # the history keeps both certificates: the superseded one first, the current last
+        assert [i["status"] for i in issued] == ["superseded", "current"]
+        assert issued[0]["certificate"] == json.loads(old_cert)
+        assert "lost" in issued[0]["reason"] and issued[0]["superseded_at"].endswith("Z")
+        assert issued[1]["certificate"] == current
+        assert verify(json.dumps(issued[0]["certificate"]), chain.rpc_url).outcome is (
+            Outcome.INVALID
+        )
         assert {a["anchor"]["root"] for a in after} == {b["anchor"]["root"] for b in before}
         # The tx hash may repeat: on a reset chain the same notary nonce, fees and calldata
         # give byte-identical signed transactions (RFC 6979). That old certificates failed on
