@@ -19,7 +19,6 @@ the API answers 422 with that code and the CLI exits with a one-line message.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Final, NoReturn
 
 from notary.errors import ValidationError
@@ -29,8 +28,9 @@ MAX_DEPTH: Final = 64
 
 _KEEP: Final = bytes(b for b in range(256) if b not in b'"[]{}')
 """Every byte but a quote and the four brackets: deleted before the depth is measured."""
-_STRINGS: Final = re.compile(rb'"[^"]*"')
 _OPENERS: Final = frozenset(b"[{")
+_PIECE: Final = 1 << 20
+"""Bytes of quotes and brackets split at a time."""
 
 
 class JsonInputError(ValidationError):
@@ -44,17 +44,27 @@ class JsonInputError(ValidationError):
 def depth(data: bytes) -> int | None:
     """Deepest nesting of ``[``/``{`` in JSON text, not counting brackets inside strings.
 
-    Non-recursive and linear. Measured on this project's 2-core machine: a 1 MiB bulk
-    request 16 ms; hostile 32 MiB inputs at most 3 s (a sawtooth of depth 60), a million
-    ``[`` 2 ms. How:
-    escaped backslashes and escaped quotes are removed (left to right, as a JSON reader
-    pairs them), then every byte but quotes and brackets; string literals are then plain
-    ``"..."`` runs and are cut out; each pass over the brackets left removes the innermost
-    ``[]`` and ``{}`` pairs, so the number of passes is the depth. Brackets that do not
+    Non-recursive and linear. Measured on this project's 2-core machine: a bulk request of
+    10,000 hashes 2 ms (json.loads itself: 3 ms), with metadata 9 ms (json.loads: 21 ms);
+    hostile 32 MiB inputs at most 3 s (a sawtooth of depth 60; 32 MiB of quotes), a
+    million ``[`` 2 ms. How: escaped backslashes and escaped quotes are removed (left to
+    right, as a JSON reader pairs them), then every byte but quotes and brackets; string
+    literals are then plain ``"..."`` runs and are cut out; each pass over the brackets
+    left removes the innermost ``[]`` and ``{}`` pairs, so the number of passes is the depth. Brackets that do not
     pair up are not JSON: None. Counting stops past MAX_DEPTH.
     """
-    shape = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _KEEP)
-    brackets = _STRINGS.sub(b"", shape)
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    shape = data.translate(None, _KEEP)
+    outside: list[bytes] = []  # what lies between strings
+    inside = False
+    for start in range(0, len(shape), _PIECE):  # pieces: bounded memory for hostile input
+        parts = shape[start : start + _PIECE].split(b'"')
+        outside += parts[1::2] if inside else parts[0::2]
+        inside ^= len(parts) % 2 == 0  # an odd number of quotes in the piece
+    if inside:
+        return None  # a string never ends
+    brackets = b"".join(outside)
     level = 0
     while brackets:
         if level > MAX_DEPTH:
