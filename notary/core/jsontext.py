@@ -50,8 +50,8 @@ def depth(data: bytes) -> int | None:
     million ``[`` 2 ms. How: escaped backslashes and escaped quotes are removed (left to
     right, as a JSON reader pairs them), then every byte but quotes and brackets; string
     literals are then plain ``"..."`` runs and are cut out; each pass over the brackets
-    left removes the innermost ``[]`` and ``{}`` pairs, so the number of passes is the depth. Brackets that do not
-    pair up are not JSON: None. Counting stops past MAX_DEPTH.
+    left removes the innermost ``[]`` and ``{}`` pairs, so the number of passes is the
+    depth. Brackets that do not pair up are not JSON: None. Counting stops past MAX_DEPTH.
     """
     if b"\\" in data:
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
