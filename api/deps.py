@@ -16,9 +16,9 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from notary.errors import ForbiddenError, PermissionDeniedError
-from notary.orgs import OrgView
 from notary.service import NotaryService
 from notary.store.models import Role
+from notary.store.orgs import OrgView
 
 
 def service_of(request: Request) -> NotaryService:

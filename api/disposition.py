@@ -3,7 +3,7 @@
 A deposit's name is any text the metadata spec allows: up to 4096 characters, tab and
 newline included. Put raw into a header, a newline ended the header (the server dropped
 the connection) and a quote or semicolon changed its meaning. The header therefore
-carries the name made safe for a file system (notary.retrieve.safe_name: no control or
+carries the name made safe for a file system (notary.issue.retrieve.safe_name: no control or
 format characters, no path separators or characters Windows refuses, at most
 MAX_NAME_BYTES of UTF-8), then the download's suffix, twice:
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import quote
 
-from notary.retrieve import safe_name
+from notary.issue.retrieve import safe_name
 
 ATTR_CHARS: Final = "!#$&+-.^_`|~"
 """Punctuation that RFC 8187's attr-char allows unencoded (letters and digits too)."""

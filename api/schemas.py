@@ -20,8 +20,8 @@ from pydantic import (
 
 from notary.core import certificate as cert_format
 from notary.core.leaf import Metadata
-from notary.issue import IssuedCertificate
-from notary.views import EvidenceView
+from notary.issue.certificates import IssuedCertificate
+from notary.issue.views import EvidenceView
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=4096)]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from notary import devnet
 from notary.config import Settings
-from notary.deploy import deploy
+from notary.ops import devnet
+from notary.ops.deploy import deploy
 
 NOTARY = str(Path(sys.executable).parent / "notary")
 

@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from notary import devnet
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
 from notary.core.leaf import Leaf
 from notary.core.merkle import build_tree
-from notary.deploy import deploy
-from notary.keys import load_key
+from notary.ops import devnet
+from notary.ops.deploy import deploy
+from notary.ops.keys import load_key
 
 BATCH_SIZES = (1, 100, 10_000)
 BASELINE_DEPOSITS = 50

@@ -1,13 +1,18 @@
 """Evidence notary: anchor design files on an EVM chain and issue verifiable certificates.
 
-Layout (the separation is the product's promise):
+Layout, packages by job (the separation is the product's promise; each package imports
+only the ones before it, checked by tests/unit/test_layout.py):
 
 - ``notary.core``: format code, pure functions, no I/O (hashing, leaf, Merkle tree,
-  certificate). Changing it breaks certificates already issued.
-- ``notary.chain``: the registry contract client (web3.py) and the published build.
-- ``notary.verify``: checks a certificate with the core and the chain client only;
-  it never imports a database or the HTTP service.
-- everything else (devnet launcher, deploy, stamp, CLI) is the operator's side.
+  certificate, manifests, CIDs, strict JSON). Changing it breaks certificates issued.
+- ``notary.chain`` and ``notary.ipfs``: the registry client (web3.py), the published build,
+  finality; the Kubo-RPC client.
+- ``notary.verify``: checks a certificate and audits the registry with the core, the chain
+  and IPFS only; it never imports a database, the service or the HTTP app.
+- ``notary.ops``: devnet, deploy, keys, the deployment record, stamp, the contract build.
+- ``notary.store``, ``notary.deposit``, ``notary.issue``, ``notary.anchoring``: the
+  service library (database, deposits, certificates, batching and reconciliation).
+- ``notary.service`` (the running notary), ``notary.client``, ``notary.cli``.
 """
 
 __version__ = "0.1.0"

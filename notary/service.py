@@ -1,14 +1,13 @@
-"""The running notary: store, deposit writer, chain client, built from Settings.
+"""The running notary: store, deposit writer, key cache, anchoring parts, from Settings.
 
 The HTTP app holds one NotaryService; everything here is usable without HTTP (tests, CLI).
-`start` runs the batcher and the pinner in the anchoring process (notary.anchoring).
+`start` runs the batcher and the pinner in the anchoring process (notary.anchoring.process).
 Deposits are accepted while the chain is down; the batcher keeps retrying in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -16,23 +15,17 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from notary.anchoring import AnchoringSupervisor
-from notary.batcher import Batcher, BatchPolicy
+from notary.anchoring.assembly import Anchoring
+from notary.anchoring.process import AnchoringSupervisor
 from notary.chain.artifact import published_code_hashes
-from notary.chain.finality import Finality
-from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
-from notary.errors import ChainError, ConfigError
-from notary.ipfs import KuboRpc
-from notary.issue import TreeCache, view, views
-from notary.keys import load_key
-from notary.orgs import KeyCache, OrgView
-from notary.pinner import Pinner
-from notary.ratelimit import RateLimiter
-from notary.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+from notary.deposit.ratelimit import RateLimiter
+from notary.deposit.writer import DepositWriter
+from notary.errors import ChainError
+from notary.issue.certificates import TreeCache, view, views
+from notary.issue.views import EvidenceView
 from notary.store.db import database_url, make_engine, make_sessionmaker
-from notary.views import EvidenceView
-from notary.writer import DepositWriter
+from notary.store.orgs import KeyCache, OrgView
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
@@ -68,51 +61,25 @@ class NotaryService:
             else None
         )
         self.trees = TreeCache()
-        self.rpc_url = resolve_rpc_url(settings)
-        account = load_key(settings.notary_key_path, settings)
-        self.writer = RegistryWriter(
-            connect(self.rpc_url), resolve_registry(settings), account, self.rpc_url
-        )
-        policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
-        finality = Finality(self.writer, settings.finality, settings.confirmations)
-        self.batcher = Batcher(self.factory, self.writer, policy, finality)
-        self.spool_dir = settings.data_dir / "spool"
-        self.ipfs: KuboRpc | None = None
-        self.pinner: Pinner | None = None
-        try:
-            api = resolve_ipfs_api(settings)
-        except ConfigError:
-            api = None  # no IPFS node configured: files are hashed, not kept
-        if api is not None:
-            self.ipfs = KuboRpc(api, settings.ipfs_token)
-            self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
+        self.parts = Anchoring(settings, self.engine)
+        """The anchoring parts: this process reads through them; the anchoring process runs
+        their loops."""
+        self.rpc_url = self.parts.rpc_url
+        self.writer = self.parts.writer
+        self.spool_dir = self.parts.spool_dir
+        self.ipfs = self.parts.ipfs
         self._anchoring: AnchoringSupervisor | None = None
 
     def start(self) -> None:
-        """Start anchoring and pinning in the anchoring process (notary.anchoring)."""
+        """Start anchoring and pinning in the anchoring process (notary.anchoring.process)."""
         self._anchoring = AnchoringSupervisor(self.settings)
         self._anchoring.start()
-
-    def start_loops(self, stop: threading.Event) -> list[threading.Thread]:
-        """Run the batcher (recovery first, inside its loop) and the pinner as threads of
-        this process until `stop` is set: what the anchoring process does."""
-        loops = [("notary-batcher", self.batcher.run_forever)]
-        if self.pinner is not None:
-            loops.append(("notary-pinner", self.pinner.run_forever))
-        threads = []
-        for name, loop in loops:
-            thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
-            thread.start()
-            threads.append(thread)
-        return threads
 
     def stop(self) -> None:
         if self._anchoring is not None:
             self._anchoring.stop()
         self.deposits.stop()
-        if self.ipfs is not None:
-            self.ipfs.close()
-        self.engine.dispose()
+        self.parts.close()
 
     def readiness(self) -> Readiness:
         detail: dict[str, str] = {}

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from notary import devnet
 from notary.config import Settings
-from notary.deploy import deploy
-from notary.records import Deployment
-from notary.toolchain import NODE_MODULES, REPO_ROOT
+from notary.ops import devnet
+from notary.ops.deploy import deploy
+from notary.ops.records import Deployment
+from notary.ops.toolchain import NODE_MODULES, REPO_ROOT
 
 JS_DIR = REPO_ROOT / "tests" / "js"
 VECTORS = REPO_ROOT / "tests" / "vectors"

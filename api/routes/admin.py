@@ -8,8 +8,8 @@ from api.deps import Admin, Service
 from api.errors import KEYED, documented
 from api.schemas import KeyIn, KeyOut, OrganizationIn, OrganizationOut
 from api.strict import StrictRoute
-from notary.orgs import create_key, create_organization, list_organizations, revoke_key
 from notary.store.models import Role
+from notary.store.orgs import create_key, create_organization, list_organizations, revoke_key
 
 router = APIRouter(
     prefix="/v1",

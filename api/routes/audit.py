@@ -11,11 +11,11 @@ from api.deps import Auditor, Service
 from api.errors import KEYED, documented
 from api.schemas import AuditAnchorOut, ZonedDateTime
 from api.strict import StrictRoute
-from notary import audit
-from notary.audit import MAX_AUDIT_PAGE
 from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
 from notary.errors import NotFoundError
+from notary.verify import audit
+from notary.verify.audit import MAX_AUDIT_PAGE
 
 router = APIRouter(
     prefix="/v1/audit",

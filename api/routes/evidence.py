@@ -32,16 +32,16 @@ from api.upload import Upload, receive
 from notary.core import certificate as cert_format
 from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
-from notary.deposit import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
+from notary.deposit.request import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
 from notary.errors import ConflictError, ValidationError
-from notary.issue import certificate, certificates
-from notary.orgs import OrgView
-from notary.retrieve import content, write_bundle
-from notary.search import Query as SearchQuery
-from notary.search import search
+from notary.issue.certificates import certificate, certificates
+from notary.issue.retrieve import content, write_bundle
+from notary.issue.search import Query as SearchQuery
+from notary.issue.search import search
+from notary.issue.views import EvidenceView
 from notary.service import MAX_WAIT_SECONDS, NotaryService
 from notary.store.models import EvidenceStatus
-from notary.views import EvidenceView
+from notary.store.orgs import OrgView
 
 router = APIRouter(
     prefix="/v1/evidence",

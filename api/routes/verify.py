@@ -13,7 +13,7 @@ from api.schemas import CheckOut, VerdictOut
 from api.strict import StrictRoute
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
 from notary.errors import PayloadTooLargeError
-from notary.verify import verify
+from notary.verify.certificate import verify
 
 router = APIRouter(
     prefix="/v1", tags=["verify"], route_class=StrictRoute, responses=documented(400, 413, 422)

@@ -1,7 +1,7 @@
 """The published EvidenceRegistry build (ABI, bytecode, runtime code hash).
 
 The artifact is committed (notary/artifacts/EvidenceRegistry.json) and rebuilt
-byte-identically from contracts/ by notary.build; the verifier trusts a registry only when
+byte-identically from contracts/ by notary.ops.build; the verifier trusts a registry only when
 the keccak256 of its on-chain runtime code is one of PUBLISHED_CODE_HASHES.
 
 PUBLISHED_CODE_HASHES is written out here, not read from the artifact: it is the value

@@ -40,11 +40,11 @@ def rebuild_command(
 
     Exit 0: it matches. 1: it does not. 2: cannot tell (not anchored, node unreachable).
     """
-    from notary.audit import rebuild
     from notary.chain.registry import Registry, connect
     from notary.core.leaf import parse_hex32
-    from notary.ipfs import KuboRpc
-    from notary.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+    from notary.ipfs.client import KuboRpc
+    from notary.ops.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+    from notary.verify.audit import rebuild
 
     settings = load_settings()
     try:
@@ -81,9 +81,9 @@ def log_command(
     rpc: RpcOption = None, registry: RegistryOption = None, as_json: JsonFlag = False
 ) -> None:
     """Recompute the append-only log head from every anchored root and compare."""
-    from notary.audit import check_log
     from notary.chain.registry import Registry, connect
-    from notary.records import resolve_registry, resolve_rpc_url
+    from notary.ops.records import resolve_registry, resolve_rpc_url
+    from notary.verify.audit import check_log
 
     settings = load_settings()
     try:

@@ -30,7 +30,7 @@ from notary.errors import NotaryError
 @devnet_app.command("up")
 def devnet_up(as_json: JsonFlag = False) -> None:
     """Start anvil on 127.0.0.1 (chain state persisted in the data directory)."""
-    from notary import devnet
+    from notary.ops import devnet
 
     try:
         status = devnet.up(load_settings())
@@ -57,7 +57,7 @@ def devnet_up(as_json: JsonFlag = False) -> None:
 @devnet_app.command("down")
 def devnet_down() -> None:
     """Stop anvil; its state is saved and restored by the next `up`."""
-    from notary import devnet
+    from notary.ops import devnet
 
     try:
         stopped = devnet.down(load_settings())
@@ -69,7 +69,7 @@ def devnet_down() -> None:
 @devnet_app.command("status")
 def devnet_status(as_json: JsonFlag = False) -> None:
     """Say whether the devnet runs (exit 0) or not (exit 1)."""
-    from notary import devnet
+    from notary.ops import devnet
 
     status = devnet.status(load_settings())
     if as_json:
@@ -94,7 +94,7 @@ def devnet_status(as_json: JsonFlag = False) -> None:
 @app.command()
 def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
     """Deploy the published EvidenceRegistry build (or reuse the recorded one)."""
-    from notary.deploy import deploy as run_deploy
+    from notary.ops.deploy import deploy as run_deploy
 
     try:
         result = run_deploy(load_settings(), rpc)
@@ -130,7 +130,7 @@ def stamp(
     as_json: JsonFlag = False,
 ) -> None:
     """Hash FILES, anchor them in one transaction, write FILE.cert.json for each."""
-    from notary.stamp import stamp as run_stamp
+    from notary.ops.stamp import stamp as run_stamp
 
     settings = load_settings()
     columns = (
@@ -204,9 +204,9 @@ def verify(
 ) -> None:
     from notary.core.certificate import MAX_CERTIFICATE_BYTES
     from notary.core.jsontext import JsonInputError
-    from notary.records import resolve_rpc_url
-    from notary.verify import Outcome
-    from notary.verify import verify as run_verify
+    from notary.ops.records import resolve_rpc_url
+    from notary.verify.certificate import Outcome
+    from notary.verify.certificate import verify as run_verify
 
     try:
         rpc_url = resolve_rpc_url(load_settings(), rpc)
@@ -254,7 +254,7 @@ def verify(
 
 
 def _print_verdict(verdict: object) -> None:
-    from notary.verify import LABELS, Outcome, Verdict
+    from notary.verify.certificate import LABELS, Outcome, Verdict
 
     assert isinstance(verdict, Verdict)
     style = {
@@ -281,7 +281,7 @@ def build(
     check: Annotated[bool, typer.Option(help="Only compare with the committed build.")] = False,
 ) -> None:
     """Recompile contracts/ with the pinned solc-js; write (or --check) the published build."""
-    from notary import build as builder
+    from notary.ops import build as builder
 
     try:
         if not check:

@@ -259,8 +259,8 @@ def admin_create_org(
 ) -> None:
     """Create an organization."""
     need_server()
-    from notary.orgs import create_organization
     from notary.store.models import Role
+    from notary.store.orgs import create_organization
 
     if role not in {r.value for r in Role}:
         fail("role must be depositor, auditor or admin")
@@ -278,7 +278,7 @@ def admin_create_key(
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
     need_server()
-    from notary.orgs import create_key
+    from notary.store.orgs import create_key
 
     try:
         key = create_key(_factory(), slug, label)
@@ -292,7 +292,7 @@ def admin_create_key(
 def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke an API key by its prefix (the part after `nk_`)."""
     need_server()
-    from notary.orgs import revoke_key
+    from notary.store.orgs import revoke_key
 
     try:
         revoke_key(_factory(), prefix)
@@ -305,7 +305,7 @@ def admin_revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefi
 def admin_list_orgs() -> None:
     """List organizations."""
     need_server()
-    from notary.orgs import list_organizations
+    from notary.store.orgs import list_organizations
 
     for org in list_organizations(_factory()):
         out.print(f"{org.slug}\t{org.role.value}\t{org.name}", highlight=False)

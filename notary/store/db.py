@@ -109,7 +109,7 @@ def sqlite_driver(session: Session) -> sqlite3.Connection | None:
 
 
 ANCHORING_LOCK_KEY = 0x6E6F74617279  # "notary"
-"""PostgreSQL advisory lock held by the active anchoring process (notary.anchoring)."""
+"""PostgreSQL advisory lock held by the active anchoring process (notary.anchoring.process)."""
 
 
 @contextmanager

@@ -16,11 +16,11 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from notary import devnet
-from notary.orgs import create_key, create_organization
+from notary.ops import devnet
 from notary.service import NotaryService
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
+from notary.store.orgs import create_key, create_organization
 from tests.conftest import free_port
 
 UPLOAD_LIMIT = 2 * 1024 * 1024  # above one 1 MiB chunk, so multi-block files fit

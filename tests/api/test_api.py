@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from notary.core.cid import raw_cid
 from notary.store.models import Evidence
-from notary.verify import Outcome, verify
+from notary.verify.certificate import Outcome, verify
 from tests.api.conftest import UPLOAD_LIMIT, start_server
 from tests.conftest import free_port
 
@@ -453,7 +453,7 @@ def test_admin_manages_organizations_and_keys(api) -> None:
 
 
 def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(api) -> None:
-    from notary.orgs import revoke_key
+    from notary.store.orgs import revoke_key
 
     with api.client("operator") as admin:
         key = admin.post("/v1/organizations/studio-org/keys", json={"label": "cli"}).json()

@@ -13,7 +13,7 @@ import pytest
 
 from notary.client import NotaryClient
 from notary.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
-from notary.verify import Outcome, verify
+from notary.verify.certificate import Outcome, verify
 
 pytestmark = pytest.mark.devnet
 

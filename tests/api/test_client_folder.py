@@ -17,7 +17,7 @@ import pytest
 from api.schemas import MetadataIn
 from notary.client import NotaryClient
 from notary.errors import ValidationError
-from notary.verify import Outcome, verify
+from notary.verify.certificate import Outcome, verify
 
 pytestmark = pytest.mark.devnet
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from notary import devnet
 from notary.chain.registry import RegistryWriter, connect
 from notary.core import manifest
-from notary.ipfs import KuboRpc
-from notary.keys import load_key
+from notary.ipfs.client import KuboRpc
+from notary.ops import devnet
+from notary.ops.keys import load_key
 
 pytestmark = pytest.mark.devnet
 NOTARY = str(Path(sys.executable).parent / "notary")

@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from notary import devnet
 from notary.core.unixfs import UnixfsHasher
-from notary.ipfs import KuboRpc
+from notary.ipfs.client import KuboRpc
+from notary.ops import devnet
 from notary.store.models import Evidence
-from notary.verify import Outcome, verify
+from notary.verify.certificate import Outcome, verify
 from tests.api.conftest import UPLOAD_LIMIT
 
 pytestmark = pytest.mark.devnet
@@ -80,7 +80,7 @@ def test_a_pin_failure_is_explained_in_the_evidence(api_paused) -> None:
     """The spooled copy vanishes before the pinner gets to it (an operator's cleanup gone
     wrong): the evidence says pinning failed, and why."""
     service = api_paused.service
-    assert service.pinner is not None
+    assert service.parts.pinner is not None
     with api_paused.client() as c:
         ev = c.post("/v1/evidence", files={"file": ("lost.bin", os.urandom(5000))}).json()
         assert ev["ipfs"]["pin_state"] == "pending" and ev["ipfs"]["pin_error"] is None
@@ -88,7 +88,7 @@ def test_a_pin_failure_is_explained_in_the_evidence(api_paused) -> None:
             spool = session.scalar(select(Evidence.spool).where(Evidence.public_id == ev["id"]))
         assert spool is not None
         (service.spool_dir / spool).unlink()  # only this deposit's copy
-        service.pinner.run_once()
+        service.parts.pinner.run_once()
         failed = c.get(f"/v1/evidence/{ev['id']}").json()
     assert failed["ipfs"]["pin_state"] == "failed"
     assert "missing" in failed["ipfs"]["pin_error"]

@@ -20,15 +20,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from notary import devnet
 from notary.chain.registry import Registry, connect
 from notary.core import certificate as cert_format
-from notary.deploy import deploy
-from notary.issue import TreeCache, certificates
-from notary.orgs import OrgView
+from notary.issue.certificates import TreeCache, certificates
+from notary.ops import devnet
+from notary.ops.deploy import deploy
 from notary.store.db import database_url, make_engine, make_sessionmaker, transaction
 from notary.store.models import Batch, Evidence, Organization, Role
-from notary.verify import Outcome, verify
+from notary.store.orgs import OrgView
+from notary.verify.certificate import Outcome, verify
 from tests.conftest import Chain, make_settings
 from tests.e2e.conftest import ServiceProcess
 

@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from notary import devnet
-from notary.deploy import deploy
-from notary.ipfs import KuboRpc
+from notary.ipfs.client import KuboRpc
+from notary.ops import devnet
+from notary.ops.deploy import deploy
 from tests.conftest import Chain, make_settings
 from tests.e2e.conftest import ServiceProcess
 

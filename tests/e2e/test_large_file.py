@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notary import devnet
 from notary.core.unixfs import UnixfsHasher
+from notary.ops import devnet
 from tests.e2e.conftest import ServiceProcess
 
 pytestmark = pytest.mark.devnet

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from notary import devnet
-from notary.deploy import deploy
-from notary.verify import Outcome, verify
+from notary.ops import devnet
+from notary.ops.deploy import deploy
+from notary.verify.certificate import Outcome, verify
 from tests.conftest import Chain, make_settings
 from tests.e2e.conftest import ServiceProcess
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notary import devnet
 from notary.config import Settings
-from notary.toolchain import REPO_ROOT
+from notary.ops import devnet
+from notary.ops.toolchain import REPO_ROOT
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.devnet

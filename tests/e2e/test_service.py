@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from notary.chain.registry import Registry, connect
-from notary.verify import Outcome, verify
+from notary.verify.certificate import Outcome, verify
 from tests.e2e.conftest import NOTARY, ServiceProcess
 
 pytestmark = pytest.mark.devnet

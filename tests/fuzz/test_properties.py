@@ -21,8 +21,8 @@ from api.routes.evidence import _hex32, _wait
 from api.schemas import Hex64, MetadataIn
 from notary.core.leaf import MAX_TEXT_LENGTH, validate_metadata
 from notary.errors import ValidationError
-from notary.retrieve import MAX_NAME_BYTES
-from notary.search import _cursor, stored_time
+from notary.issue.retrieve import MAX_NAME_BYTES
+from notary.issue.search import _cursor, stored_time
 from notary.service import MAX_WAIT_SECONDS
 from tests.api.test_hostile import parse_disposition
 from tests.fuzz.conftest import PROPERTY_EXAMPLES

@@ -6,12 +6,13 @@ import os
 
 import pytest
 
-from notary import audit, devnet
 from notary.chain.registry import RegistryWriter, connect
-from notary.deploy import deploy
-from notary.devnet import rpc_call
 from notary.errors import ValidationError
-from notary.keys import load_key
+from notary.ops import devnet
+from notary.ops.deploy import deploy
+from notary.ops.devnet import rpc_call
+from notary.ops.keys import load_key
+from notary.verify import audit
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.devnet

@@ -8,19 +8,19 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from notary import batcher as batcher_module
-from notary.batcher import Batcher, BatchPolicy
+from notary.anchoring import batcher as batcher_module
+from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.chain.registry import RegistryWriter, connect
 from notary.core import certificate as cert_format
-from notary.deposit import DepositRequest, deposit
-from notary.devnet import rpc_call
+from notary.deposit.request import DepositRequest, deposit
 from notary.errors import ConflictError, ValidationError
-from notary.issue import TreeCache, certificate, view
-from notary.keys import load_key
-from notary.orgs import create_organization
+from notary.issue.certificates import TreeCache, certificate, view
+from notary.ops.devnet import rpc_call
+from notary.ops.keys import load_key
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Evidence, Role
-from notary.verify import Outcome, verify
+from notary.store.orgs import create_organization
+from notary.verify.certificate import Outcome, verify
 
 pytestmark = pytest.mark.devnet
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from notary.toolchain import REPO_ROOT
+from notary.ops.toolchain import REPO_ROOT
 from tests.conftest import free_port, run_cli
 from tests.integration.conftest import make_files
 

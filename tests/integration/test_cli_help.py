@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from notary.toolchain import REPO_ROOT
+from notary.ops.toolchain import REPO_ROOT
 
 NOTARY = str(Path(sys.executable).parent / "notary")
 COMMANDS = [

@@ -18,7 +18,7 @@ from notary.chain.registry import (
 )
 from notary.core.merkle import build_tree
 from notary.errors import AlreadyAnchoredError, TransactionFailedError, UnauthorizedError
-from notary.keys import dev_account, load_key
+from notary.ops.keys import dev_account, load_key
 
 pytestmark = pytest.mark.devnet
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from notary import writer as writer_module
-from notary.deposit import DepositRequest, deposit, insert_evidence
+from notary.deposit import writer as writer_module
+from notary.deposit.request import DepositRequest, deposit, insert_evidence
+from notary.deposit.writer import DepositWriter
 from notary.errors import ConflictError, StorageError, ValidationError
-from notary.orgs import create_organization
 from notary.store.db import make_engine, transaction
 from notary.store.models import Evidence, EvidenceTag, Role
-from notary.writer import DepositWriter
+from notary.store.orgs import create_organization
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ def test_a_stopped_writer_refuses(store, org):
 
 
 def test_key_cache_answers_from_memory_and_forgets(store, org):
-    from notary.orgs import KeyCache, create_key, revoke_key
+    from notary.store.orgs import KeyCache, create_key, revoke_key
 
     key = create_key(store, "studio")
     cache = KeyCache(store, ttl=60)

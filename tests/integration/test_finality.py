@@ -10,20 +10,20 @@ import time
 import pytest
 from sqlalchemy import select
 
-from notary import reconcile
-from notary.batcher import Batcher, BatchPolicy
+from notary.anchoring import reconcile
+from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import RegistryWriter, connect
 from notary.core import certificate as cert_format
-from notary.deposit import deposit
-from notary.devnet import rpc_call
+from notary.deposit.request import deposit
 from notary.errors import ChainError, ConflictError, TransactionFailedError
-from notary.issue import TreeCache, certificate, certificates, view
-from notary.keys import load_key
-from notary.orgs import create_organization
+from notary.issue.certificates import TreeCache, certificate, certificates, view
+from notary.ops.devnet import rpc_call
+from notary.ops.keys import load_key
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Role, SupersededAnchor
-from notary.verify import Outcome, verify
+from notary.store.orgs import create_organization
+from notary.verify.certificate import Outcome, verify
 from tests.integration.test_batcher import anchors_of, hashes
 
 pytestmark = pytest.mark.devnet
@@ -237,7 +237,7 @@ def test_wait_final_follows_the_rule_and_notices_a_replaced_block(chain) -> None
 
 
 def test_stamp_writes_certificates_only_once_final(chain, tmp_path) -> None:
-    from notary.stamp import stamp
+    from notary.ops.stamp import stamp
 
     design = tmp_path / "童装.png"
     design.write_bytes(b"a design waiting for two confirmations")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from notary.devnet import rpc_call
 from notary.errors import DevnetError
-from notary.toolchain import REPO_ROOT, anvil_binary
-from notary.verify import verify
+from notary.ops.devnet import rpc_call
+from notary.ops.toolchain import REPO_ROOT, anvil_binary
+from notary.verify.certificate import verify
 from tests.conftest import VECTORS, free_port, make_settings, run_cli, run_node
 
 pytestmark = [pytest.mark.devnet, pytest.mark.node]

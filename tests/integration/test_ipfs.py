@@ -13,10 +13,10 @@ import os
 
 import pytest
 
-from notary import devnet
 from notary.core.cid import CHUNK_SIZE, DAG_PB_CODEC, RAW_CODEC, cid_bytes_to_text, raw_cid
 from notary.errors import IpfsUnavailableError, NotFoundError
-from notary.ipfs import KuboRpc
+from notary.ipfs.client import KuboRpc
+from notary.ops import devnet
 from tests.conftest import free_port, make_settings
 
 pytestmark = pytest.mark.devnet

@@ -12,15 +12,15 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
+from notary.anchoring.pinner import MAX_PIN_ATTEMPTS, Pinner
 from notary.core.unixfs import UnixfsHasher
-from notary.deposit import DepositRequest, deposit
+from notary.deposit.request import DepositRequest, deposit
 from notary.errors import IpfsError, IpfsUnavailableError, PermissionDeniedError
-from notary.ipfs import KuboRpc
-from notary.orgs import create_organization
-from notary.pinner import MAX_PIN_ATTEMPTS, Pinner
+from notary.ipfs.client import KuboRpc
+from notary.ops.toolchain import IPFS_SERVER, NODE22_BIN
 from notary.store.db import make_engine, make_sessionmaker, transaction
 from notary.store.models import Evidence, Role
-from notary.toolchain import IPFS_SERVER, NODE22_BIN
+from notary.store.orgs import create_organization
 from tests.conftest import free_port
 
 

@@ -14,7 +14,7 @@ from notary.chain.artifact import registry_build
 from notary.core import certificate as cert_format
 from notary.core.leaf import Leaf
 from notary.core.merkle import build_tree
-from notary.verify import Outcome, Verdict, verify
+from notary.verify.certificate import Outcome, Verdict, verify
 from tests.conftest import free_port, run_node
 
 pytestmark = pytest.mark.devnet
@@ -153,7 +153,7 @@ def test_wrong_registry_address(chain, stamped) -> None:
 
 
 def _set_code(chain, address: str, code: bytes) -> None:
-    from notary.devnet import rpc_call
+    from notary.ops.devnet import rpc_call
 
     rpc_call(chain.rpc_url, "anvil_setCode", [address, "0x" + code.hex()])
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from notary.toolchain import REPO_ROOT
+from notary.ops.toolchain import REPO_ROOT
 from tests.conftest import VECTORS
 from tests.integration.test_forgeries import golden_chain  # noqa: F401  (a fixture)
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from eth_utils import keccak
 
-from notary import build
 from notary.chain.artifact import registry_build
+from notary.ops import build
 
 
 @pytest.mark.node

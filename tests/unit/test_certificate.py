@@ -12,8 +12,8 @@ from notary.chain.artifact import PUBLISHED_CODE_HASHES, published_code_hashes, 
 from notary.core import certificate as cert_format
 from notary.core.jsontext import JsonInputError
 from notary.errors import CertificateFormatError, UnsupportedVersionError
-from notary.toolchain import REPO_ROOT
-from notary.verify import offline_checks
+from notary.ops.toolchain import REPO_ROOT
+from notary.verify.certificate import offline_checks
 from tests.conftest import VECTORS, run_node
 
 GOLDEN = VECTORS / "certificate-v1.cert.json"

@@ -9,7 +9,7 @@ from eth_account import Account
 
 from notary.config import Settings
 from notary.errors import ConfigError, StorageError
-from notary.keys import dev_account, ensure_dev_keys, load_key, write_key
+from notary.ops.keys import dev_account, ensure_dev_keys, load_key, write_key
 
 
 def test_dev_key_refused_in_production(tmp_path) -> None:

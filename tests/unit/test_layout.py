@@ -1,57 +1,126 @@
-"""The verifier's independence: it imports neither a database nor the service nor operator code."""
+"""The layout's import rules, checked on what Python really loads.
+
+- notary.core (formats) imports nothing of the notary but errors: pure functions, no I/O.
+- notary.verify (a court's verifier and an auditor's tools) imports the core, the chain
+  client and the IPFS client only: never a database, the service, anchoring, the API or
+  operator code.
+- The library (notary) never imports the HTTP app (api).
+- No import cycle between the packages: each package's modules import only packages
+  listed before it in LAYERS.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-FORBIDDEN = (
+import pytest
+
+from notary.ops.toolchain import REPO_ROOT
+
+NOTARY = REPO_ROOT / "notary"
+
+LAYERS = [
+    {"notary.errors", "notary.config", "notary.artifacts"},
+    {"notary.core"},
+    {"notary.chain", "notary.ipfs"},
+    {"notary.verify"},
+    {"notary.ops"},
+    {"notary.store"},
+    {"notary.deposit", "notary.issue"},
+    {"notary.anchoring"},
+    {"notary.service", "notary.client"},
+    {"notary.cli"},
+]
+"""Packages from the bottom up: a module may import its own layer's packages or lower ones."""
+
+NEVER_IN_VERIFY = (
     "sqlite3",
     "sqlalchemy",
+    "alembic",
     "fastapi",
+    "uvicorn",
     "api",
-    "notary.stamp",
-    "notary.deploy",
-    "notary.devnet",
-    "notary.keys",
-    "notary.records",
-    "notary.build",
     "solcx",
     "notary.store",
     "notary.service",
-    "notary.batcher",
     "notary.deposit",
+    "notary.anchoring",
+    "notary.issue",
+    "notary.ops",
 )
 
 
-def test_verify_and_audit_import_no_database_or_operator_code() -> None:
+def _loaded(*modules: str) -> set[str]:
     code = (
-        "import json, sys; import notary.verify, notary.audit; "
+        f"import json, sys; import {', '.join(modules)}; "
         "print(json.dumps(sorted(m for m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(out.stdout))
-    assert {"notary.verify", "notary.audit"} <= loaded
-    assert not loaded & set(FORBIDDEN), loaded & set(FORBIDDEN)
+    return set(json.loads(out.stdout))
+
+
+def test_verify_and_audit_import_no_database_service_or_operator_code() -> None:
+    loaded = _loaded("notary.verify.certificate", "notary.verify.audit")
+    assert {"notary.verify.certificate", "notary.verify.audit"} <= loaded
+    bad = {m for m in loaded if any(m == p or m.startswith(p + ".") for p in NEVER_IN_VERIFY)}
+    assert not bad, bad
 
 
 def test_core_imports_no_io_modules() -> None:
-    code = (
-        "import json, sys; import notary.core.certificate, notary.core.merkle, "
-        "notary.core.hashing, notary.core.leaf; "
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('notary'))))"
+    loaded = _loaded(
+        *(f"notary.core.{p.stem}" for p in (NOTARY / "core").glob("*.py") if p.stem != "__init__")
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(out.stdout))
-    assert loaded <= {
-        "notary",
-        "notary.core",
-        "notary.core.certificate",
-        "notary.core.merkle",
-        "notary.core.hashing",
-        "notary.core.keccak",
-        "notary.core.leaf",
-        "notary.core.jsontext",
-        "notary.errors",
-    }, loaded
+    ours = {m for m in loaded if m.startswith("notary")}
+    assert ours <= {"notary", "notary.errors"} | {m for m in ours if m.startswith("notary.core")}
+
+
+def _package_of(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _layer(package: str) -> int:
+    for index, layer in enumerate(LAYERS):
+        if package in layer:
+            return index
+    raise AssertionError(f"{package} is in no layer of tests/unit/test_layout.py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {m for m in found if m.startswith(("notary.", "api"))}
+
+
+MODULES = sorted(p for p in NOTARY.rglob("*.py") if "migrations" not in p.parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_imports_go_down_the_layers(path: Path) -> None:
+    module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    if module == "notary.__init__" or module == "notary.__main__":
+        return
+    own = _layer(_package_of(module))
+    for imported in _imports(path):
+        if imported == "api" or imported.startswith("api."):
+            if module.startswith("notary.cli"):
+                continue  # `notary serve` starts the HTTP app (imported at run time)
+            raise AssertionError(f"{module} imports the HTTP app ({imported})")
+        package = _package_of(imported)
+        if package in {"notary.py", "notary.__init__"} or "." not in imported:
+            continue
+        try:
+            layer = _layer(package)
+        except AssertionError:
+            continue  # a name imported from a module, not a package (from notary import x)
+        assert layer <= own, f"{module} (layer {own}) imports {imported} (layer {layer})"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from notary.deposit.ratelimit import RateLimiter
 from notary.errors import RateLimitedError
-from notary.ratelimit import RateLimiter
 
 
 class Clock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notary.anchoring import HEALTHY_SECONDS, MAX_RESTART_SECONDS, RestartDelay
+from notary.anchoring.process import HEALTHY_SECONDS, MAX_RESTART_SECONDS, RestartDelay
 
 
 def test_pause_doubles_while_the_process_keeps_dying_young() -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from notary.core.cid import CHUNK_SIZE, raw_cid
 from notary.core.unixfs import UnixfsHasher
-from notary.toolchain import IPFS_DIR, NODE22_BIN, REPO_ROOT
+from notary.ops.toolchain import IPFS_DIR, NODE22_BIN, REPO_ROOT
 
 SCRIPT = (REPO_ROOT / "tests" / "js" / "unixfs_cids.mjs").read_text()
 

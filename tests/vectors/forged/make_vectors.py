@@ -34,9 +34,9 @@ from notary.core.hashing import hash_bytes
 from notary.core.leaf import Leaf, metadata_digest
 from notary.core.merkle import build_tree
 from notary.core.unixfs import UnixfsHasher
-from notary.devnet import rpc_call
-from notary.keys import DEV_MNEMONIC, dev_account
-from notary.toolchain import anvil_binary
+from notary.ops.devnet import rpc_call
+from notary.ops.keys import DEV_MNEMONIC, dev_account
+from notary.ops.toolchain import anvil_binary
 
 HERE = Path(__file__).resolve().parent
 CHAIN_ID = 31337

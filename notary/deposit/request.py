@@ -34,10 +34,10 @@ from notary.errors import (
     StorageError,
     ValidationError,
 )
-from notary.orgs import OrgView
+from notary.issue.views import EvidenceView, summary
 from notary.store.db import QUERY_CHUNK, sqlite_driver, transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
-from notary.views import EvidenceView, summary
+from notary.store.orgs import OrgView
 
 MAX_BULK_ITEMS: Final = 10_000
 """Most hashes in one bulk request (one transaction; 0.8 MB of JSON for bare hashes)."""
@@ -307,7 +307,7 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
 
     Set-wise: one lookup per QUERY_CHUNK hashes, one executemany INSERT for the new rows.
     A ConflictError is raised before anything is written, so the caller may go on using
-    the transaction for other deposits (the group commit of notary.writer does).
+    the transaction for other deposits (the group commit of notary.deposit.writer does).
     """
     now = datetime.now(UTC)
     existing = _existing(session, org, [r.sha256 for r, _ in checked])

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core import certificate as cert_format
 from notary.errors import ConflictError, IntegrityError, NotFoundError
-from notary.ipfs import IpfsStore
-from notary.issue import TreeCache, certificate, view
-from notary.orgs import OrgView
+from notary.ipfs.client import IpfsStore
+from notary.issue.certificates import TreeCache, certificate, view
 from notary.store.db import transaction
 from notary.store.models import Evidence, PinState
+from notary.store.orgs import OrgView
 
 READ_SIZE: Final = 1024 * 1024
 

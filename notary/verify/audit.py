@@ -18,7 +18,7 @@ from notary.core import manifest
 from notary.core.keccak import keccak256 as keccak
 from notary.core.merkle import build_tree
 from notary.errors import NotFoundError, ValidationError
-from notary.ipfs import IpfsStore
+from notary.ipfs.client import IpfsStore
 
 MAX_AUDIT_PAGE: Final = 1000
 

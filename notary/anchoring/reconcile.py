@@ -1,6 +1,6 @@
 """Finality and reconciliation: certificates only for final anchors, none outliving them.
 
-Two jobs, both run by the batcher's cycle (notary.batcher):
+Two jobs, both run by the batcher's cycle (notary.anchoring.batcher):
 
 - confirm(): a CONFIRMING batch becomes ANCHORED (certificates are issued) once its block
   is final (notary.chain.finality). If its block is replaced first (a reorganization), it
@@ -46,7 +46,7 @@ from notary.store.models import (
     SupersededAnchor,
 )
 
-log = logging.getLogger("notary.reconcile")
+log = logging.getLogger("notary.anchoring.reconcile")
 
 RECENT_BATCHES: Final = 16
 """Newest anchored batches checked at every cycle."""

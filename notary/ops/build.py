@@ -21,7 +21,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from notary.errors import ConfigError
-from notary.toolchain import NODE_MODULES, REPO_ROOT, SOLC_WRAPPER, require_node_modules
+from notary.ops.toolchain import NODE_MODULES, REPO_ROOT, SOLC_WRAPPER, require_node_modules
 
 SOLC_VERSION = "0.8.37+commit.f401782d.Emscripten.clang"
 """The one compiler the published build comes from (solc-js; native solc gives equal code)."""

@@ -14,7 +14,7 @@ Safety:
   it goes (two batchers on one database could put a deposit in two batches);
 - it dies with its parent: a `kill -9` of the service takes anchoring down within
   PARENT_POLL_SECONDS, exactly as a crash would (recovery at the next start finishes every
-  batch; see notary.batcher);
+  batch; see notary.anchoring.batcher);
 - the parent restarts it if it dies alone (AnchoringSupervisor), with a pause that grows
   while it keeps dying soon after each start and is back to its first value once the
   process has run HEALTHY_SECONDS (RestartDelay).
@@ -33,10 +33,10 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from notary.anchoring.faults import PARENT_ENV
 from notary.config import Settings
-from notary.faults import PARENT_ENV
 
-log = logging.getLogger("notary.anchoring")
+log = logging.getLogger("notary.anchoring.process")
 
 PARENT_POLL_SECONDS: Final = 0.2
 """How often the anchoring process checks that its parent is still alive."""
@@ -78,7 +78,7 @@ class RestartDelay:
 
 def main(settings_data: dict[str, Any], parent: int) -> None:
     """Entry point of the anchoring process (started with multiprocessing's spawn)."""
-    from notary.service import NotaryService  # the child imports what it needs itself
+    from notary.anchoring.assembly import Anchoring  # the child imports what it needs
     from notary.store.db import anchoring_lock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -88,9 +88,9 @@ def main(settings_data: dict[str, Any], parent: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    service = NotaryService(settings)
+    parts = Anchoring(settings)
     lock_path = settings.data_dir / "anchoring.lock"
-    with lock_path.open("a") as lock_file, anchoring_lock(service.engine) as database_lock:
+    with lock_path.open("a") as lock_file, anchoring_lock(parts.engine) as database_lock:
 
         def locked() -> bool:
             try:
@@ -100,14 +100,14 @@ def main(settings_data: dict[str, Any], parent: int) -> None:
             return database_lock()
 
         if _acquired(locked, stop, parent):
-            threads = service.start_loops(stop)
+            threads = parts.start_loops(stop)
             log.info("anchoring process %s running for service %s", os.getpid(), parent)
             while not stop.wait(PARENT_POLL_SECONDS):
                 if os.getppid() != parent:  # the service is gone: die as it did
                     os._exit(1)
             for thread in threads:
                 thread.join(timeout=STOP_TIMEOUT_SECONDS)
-    service.stop()
+    parts.close()
 
 
 def _acquired(locked: Callable[[], bool], stop: threading.Event, parent: int) -> bool:

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from notary.deposit import (
+from notary.deposit.request import (
     MAX_BULK_ITEMS,
     Checked,
     DepositOutcome,
@@ -36,10 +36,10 @@ from notary.deposit import (
     record_checked,
 )
 from notary.errors import ConflictError, StorageError
-from notary.orgs import OrgView
 from notary.store.db import transaction
+from notary.store.orgs import OrgView
 
-log = logging.getLogger("notary.writer")
+log = logging.getLogger("notary.deposit.writer")
 
 MAX_GROUP_ROWS: Final = MAX_BULK_ITEMS
 """Most deposits in one group transaction (a lone bulk request may reach it by itself)."""

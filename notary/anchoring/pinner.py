@@ -21,14 +21,14 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.anchoring.loops import run_with_backoff
 from notary.core import manifest
 from notary.errors import IpfsError, IpfsUnavailableError, NotFoundError
-from notary.ipfs import IpfsStore
-from notary.loops import run_with_backoff
+from notary.ipfs.client import IpfsStore
 from notary.store.db import transaction
 from notary.store.models import Batch, Evidence, EvidenceEvent, PinState
 
-log = logging.getLogger("notary.pinner")
+log = logging.getLogger("notary.anchoring.pinner")
 
 MAX_PIN_ATTEMPTS: Final = 10
 BATCH: Final = 20

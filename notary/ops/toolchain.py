@@ -10,7 +10,7 @@ from pathlib import Path
 
 from notary.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 """The checkout this package was installed from (editable install)."""
 
 DEVNET_DIR = REPO_ROOT / "hardhat-free-devnet"

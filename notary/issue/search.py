@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import ValidationError
-from notary.orgs import OrgView
+from notary.issue.views import EvidenceView, summary
 from notary.store.db import transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
-from notary.views import EvidenceView, summary
+from notary.store.orgs import OrgView
 
 MAX_PAGE: Final = 500
 _CURSOR: Final = re.compile(r"[0-9]{1,18}")

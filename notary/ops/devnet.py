@@ -27,9 +27,9 @@ from typing import Final
 
 from notary.config import Settings
 from notary.errors import DevnetError
-from notary.keys import DEV_MNEMONIC
-from notary.records import DEVNET_RECORD, read_json, write_json
-from notary.toolchain import anvil_binary, ipfs_command
+from notary.ops.keys import DEV_MNEMONIC
+from notary.ops.records import DEVNET_RECORD, read_json, write_json
+from notary.ops.toolchain import anvil_binary, ipfs_command
 
 STATE_INTERVAL_SECONDS: Final = 1
 START_TIMEOUT_SECONDS: Final = 30.0

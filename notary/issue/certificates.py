@@ -16,7 +16,7 @@ from notary.core.certificate import Evidence as EvidenceRecord
 from notary.core.leaf import validate_metadata
 from notary.core.merkle import MerkleTree, build_tree
 from notary.errors import ConflictError, NotFoundError
-from notary.orgs import OrgView
+from notary.issue.views import EvidenceView, leaf_of, summary
 from notary.store.db import QUERY_CHUNK, transaction
 from notary.store.models import (
     Batch,
@@ -26,7 +26,7 @@ from notary.store.models import (
     EvidenceEvent,
     SupersededAnchor,
 )
-from notary.views import EvidenceView, leaf_of, summary
+from notary.store.orgs import OrgView
 
 TREE_CACHE_SIZE: Final = 32
 """Batch trees kept in memory: a 10,000-leaf tree takes 0.05 s to rebuild, 1.4 MB to keep."""
@@ -115,7 +115,7 @@ def certificate(
     factory: sessionmaker[Session], trees: TreeCache, org: OrgView, public_id: str
 ) -> Certificate:
     """The current certificate of anchored evidence; ConflictError until its anchor is
-    final (notary.reconcile)."""
+    final (notary.anchoring.reconcile)."""
     with transaction(factory) as session:
         e = _owned(session, org, public_id)
         batch = e.batch

@@ -11,7 +11,7 @@ next begins:
   the batch follows its transaction (re-mined elsewhere) or goes back to SIGNED.
 - ANCHORED: its block is final; certificates are issued.
 
-Reconciliation (notary.reconcile) checks ANCHORED batches against the chain: the newest
+Reconciliation (notary.anchoring.reconcile) checks ANCHORED batches against the chain: the newest
 ones every cycle, all of them at start and every SWEEP_SECONDS.
 
 Recovery (at start, and whenever a cycle fails) finishes every batch from whatever state
@@ -34,6 +34,9 @@ from typing import Final
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.anchoring.faults import crash_point
+from notary.anchoring.loops import run_with_backoff
+from notary.anchoring.reconcile import Reconciler, clear, events
 from notary.chain.artifact import published_code_hashes
 from notary.chain.finality import Finality
 from notary.chain.registry import AnchorReceipt, RegistryWriter, broadcast, wait
@@ -44,13 +47,10 @@ from notary.errors import (
     ChainUnavailableError,
     TransactionFailedError,
 )
-from notary.faults import crash_point
-from notary.loops import run_with_backoff
-from notary.reconcile import Reconciler, clear, events
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus
 
-log = logging.getLogger("notary.batcher")
+log = logging.getLogger("notary.anchoring.batcher")
 
 MAX_ATTEMPTS: Final = 5
 """Tries to finish one batch in one cycle before giving up until the next cycle."""

@@ -1,0 +1,69 @@
+"""The anchoring assembly: the parts that anchor and pin, built from Settings.
+
+Built by the anchoring process (notary.anchoring.process), which runs its loops, and by
+the service (notary.service), which reads through its registry writer and IPFS client.
+Nothing here knows about deposits over HTTP, API keys or rate limits.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from notary.anchoring.batcher import Batcher, BatchPolicy
+from notary.anchoring.pinner import Pinner
+from notary.chain.finality import Finality
+from notary.chain.registry import RegistryWriter, connect
+from notary.config import Settings
+from notary.errors import ConfigError
+from notary.ipfs.client import KuboRpc
+from notary.ops.keys import load_key
+from notary.ops.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+from notary.store.db import database_url, make_engine, make_sessionmaker
+
+
+class Anchoring:
+    """Engine, registry writer, batcher, and (when an IPFS node is configured) pinner."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(database_url(settings.data_dir, settings.database_url))
+        self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.rpc_url = resolve_rpc_url(settings)
+        account = load_key(settings.notary_key_path, settings)
+        self.writer = RegistryWriter(
+            connect(self.rpc_url), resolve_registry(settings), account, self.rpc_url
+        )
+        policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
+        finality = Finality(self.writer, settings.finality, settings.confirmations)
+        self.batcher = Batcher(self.factory, self.writer, policy, finality)
+        self.spool_dir: Path = settings.data_dir / "spool"
+        self.ipfs: KuboRpc | None = None
+        self.pinner: Pinner | None = None
+        try:
+            api = resolve_ipfs_api(settings)
+        except ConfigError:
+            api = None  # no IPFS node configured: files are hashed, not kept
+        if api is not None:
+            self.ipfs = KuboRpc(api, settings.ipfs_token)
+            self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
+
+    def start_loops(self, stop: threading.Event) -> list[threading.Thread]:
+        """Run the batcher (recovery first, inside its loop) and the pinner as threads of
+        this process until `stop` is set: what the anchoring process does."""
+        loops = [("notary-batcher", self.batcher.run_forever)]
+        if self.pinner is not None:
+            loops.append(("notary-pinner", self.pinner.run_forever))
+        threads = []
+        for name, loop in loops:
+            thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def close(self) -> None:
+        if self.ipfs is not None:
+            self.ipfs.close()
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Taking deposits: request validation, the durable group-commit writer, rate limits."""

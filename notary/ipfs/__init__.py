@@ -1,0 +1,1 @@
+"""IPFS: the Kubo-RPC client and the store of files and manifests."""

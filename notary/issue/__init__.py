@@ -1,0 +1,2 @@
+"""Issuing: certificates from the store and the batch trees, evidence views,
+retrieval and court bundles, search."""

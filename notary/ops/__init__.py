@@ -1,0 +1,2 @@
+"""Operating: the devnet, deployment, keys, the deployment record, `notary stamp`,
+the contract build and the developer toolchain."""
