@@ -11,8 +11,9 @@ NOTARY_FINALITY:
 - ``confirmations``: a block is final once NOTARY_CONFIRMATIONS blocks are on top of it
   (0: at once, right for chains with immediate finality such as Hyperledger Besu QBFT/IBFT
   2.0; proof-of-work style chains need more, e.g. 12).
-- ``auto`` (default): ``finalized`` when the node answers that tag with a block, otherwise
-  ``confirmations``. The choice is made once per process, at the first question.
+- ``auto`` (default): ``finalized`` when the node answers that tag with a block,
+  ``confirmations`` when it says it does not know the tag. The choice is made once per
+  process, at the first answer; a passing error decides nothing (Finality.final_block).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ log = logging.getLogger("notary.finality")
 
 FinalityRule = Literal["auto", "finalized", "confirmations"]
 FINALIZED_TAG: Final = "finalized"
+UNKNOWN_TAG_CODES: Final = frozenset({-32601, -32602})
+"""JSON-RPC "method not found" and "invalid params": how nodes refuse an unknown tag."""
+UNKNOWN_TAG_WORDS: Final = ("finalized", "block tag", "unknown block", "invalid block")
+"""Words of the error messages nodes give for an unknown tag (geth, Besu, Nethermind)."""
 POLL_SECONDS: Final = 1.0
 """How often wait_final asks the node again."""
 
@@ -44,11 +49,12 @@ class Finality:
         self.registry = registry
         self.rule: FinalityRule = rule
         self.confirmations = confirmations
-        self._tag_works: bool | None = None if rule == "auto" else rule == "finalized"
+        self._tag_works: bool | None = False if rule == "confirmations" else None
+        """True once the tag answered; False: confirmations; None: not decided yet."""
 
     def describe(self) -> str:
         """The rule in force, in words (for history entries and logs)."""
-        if self._tag_works:
+        if self._tag_works or self.rule == "finalized":
             return "the node's finalized block"
         if self._tag_works is None:
             return "the node's finalized block, or confirmations when it has none"
@@ -60,35 +66,55 @@ class Finality:
             return int(self.registry.w3.eth.block_number)
 
     def final_block(self) -> int:
-        """Number of the newest final block (-1 when none is final yet)."""
+        """Number of the newest final block (-1 when none is final yet).
+
+        Under `auto`, the rule is chosen at the first answer: a node that says it does not
+        know the `finalized` tag gets confirmations from then on. Any other failure (the
+        node unreachable, rate limits, a timeout) is a ChainError and decides nothing, and
+        a tag that has answered once is never given up: falling back to confirmations on a
+        passing error would certify blocks that can still be replaced.
+        """
         if self._tag_works is not False:
             number = self._finalized_tag()
             if number is not None:
                 self._tag_works = True
                 return number
+            if self._tag_works:
+                raise ChainError(f"{self.registry.rpc_url} gave no finalized block this time")
             if self.rule == "finalized":
                 raise ChainError(
-                    f"{self.registry.rpc_url} does not answer the 'finalized' block tag "
+                    f"{self.registry.rpc_url} does not know the 'finalized' block tag "
                     "(set NOTARY_FINALITY=confirmations for this chain)"
                 )
-            log.info(
-                "the node has no finalized block tag: using %d confirmations", self.confirmations
-            )
+            log.info("no finalized block tag on the node: %d confirmations", self.confirmations)
             self._tag_works = False
         return self.head() - self.confirmations
 
     def _finalized_tag(self) -> int | None:
+        """The finalized block's number; None when the node does not know the tag."""
         try:
             with chain_errors(self.registry.rpc_url):
                 block = self.registry.w3.eth.get_block(FINALIZED_TAG)
         except ChainUnavailableError:
             raise
         except ChainError as exc:
-            if isinstance(exc.__cause__, w3x.BlockNotFound | w3x.Web3RPCError | ValueError):
-                return None  # the node does not know the tag
+            if _unknown_tag(exc.__cause__):
+                return None
             raise
         number = block.get("number")
         return int(number) if number is not None else None
+
+
+def _unknown_tag(cause: BaseException | None) -> bool:
+    """Whether a failed `eth_getBlockByNumber("finalized")` means "no such tag here"."""
+    if isinstance(cause, w3x.BlockNotFound):
+        return True  # null: the node has no block by that name
+    if isinstance(cause, w3x.Web3RPCError):
+        error: object = (cause.rpc_response or {}).get("error")
+        code = error.get("code") if isinstance(error, dict) else None
+        text = str(cause).lower()
+        return code in UNKNOWN_TAG_CODES or any(word in text for word in UNKNOWN_TAG_WORDS)
+    return False
 
 
 def wait_final(finality: Finality, block_number: int, block_hash: bytes, timeout: float) -> None:
