@@ -48,7 +48,7 @@ from notary.errors import (
     TransactionFailedError,
 )
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus
+from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus, SupersededAnchor
 
 log = logging.getLogger("notary.anchoring.batcher")
 
@@ -239,7 +239,15 @@ class Batcher:
         assert batch.tx_hash is not None and batch.raw_tx is not None
         receipt = self.writer.receipt_or_none(batch.tx_hash)
         if receipt is not None and receipt["status"] == 1:
-            self._record(batch.id, self.writer.anchor_receipt(batch.root, receipt))
+            try:
+                result = self.writer.anchor_receipt(batch.root, receipt)
+            except TransactionFailedError:
+                # mined, but it anchored nothing in this registry: signed for another one
+                # (NOTARY_REGISTRY changed since). Sign anew for the registry in use.
+                log.info("batch %s: stored transaction was for another registry", batch.id)
+                self._back_to_built(batch.id)
+                return False
+            self._record(batch.id, result)
             return True
         found = self.writer.find_anchor(batch.root)
         if found is not None:  # anchored by an earlier transaction of ours
@@ -260,10 +268,11 @@ class Batcher:
             crash_point("after_tx_sent")
             try:
                 receipt = wait(self.writer.w3, batch.tx_hash, self.writer.rpc_url)
-            except TransactionFailedError:
+                result = self.writer.anchor_receipt(batch.root, receipt)
+            except TransactionFailedError:  # reverted, or anchored in another registry
                 self._back_to_built(batch.id)
                 return False
-            self._record(batch.id, self.writer.anchor_receipt(batch.root, receipt))
+            self._record(batch.id, result)
             return True
         self._back_to_built(batch.id)  # mined but reverted, and the root is not anchored
         return False
@@ -292,6 +301,24 @@ class Batcher:
                 .where(Evidence.batch_id == batch_id)
                 .values(status=EvidenceStatus.CONFIRMING.value)
             )
+            found_again = session.scalars(
+                select(SupersededAnchor).where(
+                    SupersededAnchor.batch_id == batch_id,
+                    SupersededAnchor.block_hash == result.block_hash,
+                    SupersededAnchor.tx_hash == result.tx_hash,
+                )
+            ).all()
+            for superseded in found_again:
+                # the anchor was not lost after all (the node had fallen behind and caught
+                # up): its certificate is the current one again, not a superseded one
+                session.delete(superseded)
+                events(
+                    session,
+                    batch_id,
+                    "anchor_found",
+                    f"the anchor in block {a.block_number} is on the chain again (the node "
+                    "had fallen behind); its certificate is current again",
+                )
             if not final:
                 events(
                     session,

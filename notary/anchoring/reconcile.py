@@ -56,6 +56,10 @@ IDLE_SECONDS: Final = 10.0
 """Pause between two checks of the newest batches when nothing is being anchored."""
 SWEEP_SECONDS: Final = 600.0
 """Pause between two checks of every anchored batch (the first is at start)."""
+MISSING_GRACE_SECONDS: Final = 60.0
+"""How long a node may lack the block of an anchor before the anchor counts as lost: a
+node behind (re-syncing, restored from a backup) gets it back with the same hash. A block
+at that height with another hash counts at once."""
 
 
 def _now() -> datetime:
@@ -91,7 +95,6 @@ def _set_status(session: Session, batch_id: int, status: EvidenceStatus) -> None
 @dataclass(frozen=True)
 class _Anchored:
     id: int
-    registry: str | None
     block_number: int
     block_hash: bytes | None
 
@@ -108,6 +111,8 @@ class Reconciler:
         self._last_recent = -float("inf")
         self._last_sweep = -float("inf")
         self._sweep_requested = False
+        self._missing: dict[int, float] = {}
+        """Batch id -> when its block was first found missing (monotonic seconds)."""
 
     def due(self, *, busy: bool = True) -> Literal["sweep", "recent"] | None:
         """Which check is due now, if any."""
@@ -160,9 +165,16 @@ class Reconciler:
             return 0
         final = self.finality.final_block()
         promoted = 0
+        now = time.monotonic()
         for batch in waiting:
             assert batch.block_number is not None
-            if self.registry.block_hash_at(batch.block_number) != batch.block_hash:
+            current = self.registry.block_hash_at(batch.block_number)
+            if current is None:  # no block there (yet): a node behind, or blocks lost
+                since = self._missing.setdefault(batch.id, now)
+                if now - since < MISSING_GRACE_SECONDS:
+                    continue
+            self._missing.pop(batch.id, None)
+            if current != batch.block_hash:
                 self._replaced(batch)
                 self._sweep_requested = True  # blocks were replaced: older ones too?
             elif batch.block_number <= final:
@@ -237,15 +249,15 @@ class Reconciler:
             everything = True
         with transaction(self.factory) as session:
             query = (
-                select(Batch.id, Batch.registry_address, Batch.block_number, Batch.block_hash)
+                select(Batch.id, Batch.block_number, Batch.block_hash)
                 .where(Batch.status == BatchStatus.ANCHORED.value)
                 .order_by(Batch.block_number.desc(), Batch.id.desc())
             )
             if not everything:
                 query = query.limit(RECENT_BATCHES)
             anchored = [
-                _Anchored(i, registry, number, block_hash)
-                for i, registry, number, block_hash in session.execute(query).all()
+                _Anchored(i, number, block_hash)
+                for i, number, block_hash in session.execute(query).all()
                 if number is not None
             ]
         self._last_recent = now
@@ -255,18 +267,33 @@ class Reconciler:
         hashes: dict[int, bytes | None] = {}
         lost: list[tuple[_Anchored, str]] = []
         for batch in anchored:
-            if batch.registry != self.registry.address:
-                lost.append((batch, f"the registry is now {self.registry.address}"))
-                continue
+            # the block hash alone decides, whichever registry the batch was anchored in: a
+            # batch of a registry used before (NOTARY_REGISTRY changed) stays anchored there,
+            # and its certificates stay valid, as long as its block is on the chain
             if batch.block_number not in hashes:
                 hashes[batch.block_number] = self.registry.block_hash_at(batch.block_number)
             current = hashes[batch.block_number]
             if current is None:
-                lost.append((batch, f"the chain has no block {batch.block_number} any more"))
+                # no block at that height: a node that lost its newest blocks for good (a
+                # devnet killed before it saved them), or one behind that will serve them
+                # again (re-syncing, restored from a backup): judged after a grace period
+                since = self._missing.setdefault(batch.id, now)
+                if now - since >= MISSING_GRACE_SECONDS:
+                    lost.append(
+                        (
+                            batch,
+                            f"the chain has had no block {batch.block_number} "
+                            f"for {now - since:.0f} s",
+                        )
+                    )
             elif current != batch.block_hash:
                 lost.append((batch, f"block {batch.block_number} is now 0x{current.hex()}"))
         for batch, reason in lost:
             self._supersede(batch, reason)
+            self._missing.pop(batch.id, None)
+        for batch in anchored:
+            if hashes.get(batch.block_number) is not None:
+                self._missing.pop(batch.id, None)
         return len(lost)
 
     def _supersede(self, seen: _Anchored, reason: str) -> None:

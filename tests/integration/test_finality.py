@@ -191,6 +191,7 @@ def test_a_newer_batch_at_the_same_height_does_not_hide_a_lost_one(
 
 def test_chain_head_below_anchors_triggers_a_full_sweep(chain, store, org, monkeypatch) -> None:
     monkeypatch.setattr(reconcile, "RECENT_BATCHES", 1)  # only the newest is "recent"
+    monkeypatch.setattr(reconcile, "MISSING_GRACE_SECONDS", 0)  # no waiting for a lagging node
     b = make_batcher(chain, store)
     snapshot = rpc_call(chain.rpc_url, "evm_snapshot")
     ids: list[str] = []
@@ -252,3 +253,113 @@ def test_stamp_writes_certificates_only_once_final(chain, tmp_path) -> None:
     text = result.certificates[0].read_text()
     with design.open("rb") as file:
         assert verify(text, chain.rpc_url, file).outcome is Outcome.VALID
+
+
+def test_a_node_behind_is_given_time_and_an_anchor_found_again_is_current_again(
+    chain, store, org, monkeypatch
+) -> None:
+    """A node that lags (re-syncing, restored from a backup) lacks the newest blocks for a
+    while: anchors there are not declared lost within the grace period; and one declared
+    lost that comes back with the same hash is current again, not superseded."""
+    from tests.integration.test_finality_rule import Proxy
+
+    b = make_batcher(chain, store)
+    ids = [o.public_id for o in deposit(store, org, hashes(3, "lagging"))]
+    b.run_once()
+    with transaction(store) as session:
+        (batch,) = session.scalars(select(Batch)).all()
+        height = batch.block_number
+    proxy = Proxy(chain.rpc_url)
+    proxy.hide_from = height  # the node serves nothing from this height on: it is behind
+    try:
+        account = load_key(chain.settings.notary_key_path, chain.settings)
+        behind = RegistryWriter(
+            connect(proxy.url, retries=False), chain.deployment.registry, account, proxy.url
+        )
+        lagging = Batcher(
+            store, behind, BatchPolicy(interval_seconds=0), Finality(behind, "auto", 0)
+        )
+        assert lagging.reconciler.run(everything=True) == 0  # within the grace period
+        monkeypatch.setattr(reconcile, "MISSING_GRACE_SECONDS", 0)
+        assert lagging.reconciler.run(everything=True) == 1  # past it: counted as lost
+        # re-anchoring: only the superseded certificate for now
+        assert [c.current for c in certificates(store, TreeCache(), org, ids[0])] == [False]
+        proxy.hide_from = None  # the node caught up: the same block, the same anchor
+        lagging.run_once()
+    finally:
+        proxy.server.shutdown()
+        proxy.server.server_close()
+    issued = certificates(store, TreeCache(), org, ids[0])
+    assert [c.current for c in issued] == [True]  # current again; nothing superseded
+    kinds = [k for _, k, _ in view(store, org, ids[0]).history]
+    assert kinds[-3:] == ["anchored", "anchor_lost", "anchor_found"] or kinds[-2:] == [
+        "anchor_found",
+        "anchored",
+    ]
+    current_certificates_verify(chain, store, org, ids)
+
+
+class Crash(Exception):
+    """Stands for the process dying at that point."""
+
+
+def test_a_new_registry_leaves_old_anchors_alone_and_re_signs_stored_transactions(
+    chain, store, org, monkeypatch
+) -> None:
+    from notary.anchoring import batcher as batcher_module
+    from notary.chain.registry import NOTARY_ROLE, deploy_registry
+
+    old = make_batcher(chain, store)
+    kept = [o.public_id for o in deposit(store, org, hashes(2, "old-registry"))]
+    old.run_once()
+    pending = [o.public_id for o in deposit(store, org, hashes(2, "signed-for-old"))]
+
+    def crash(*args):
+        raise Crash()
+
+    monkeypatch.setattr(batcher_module, "broadcast", crash)
+    with pytest.raises(Crash):
+        old.run_once()  # signed for the old registry, then the process died
+    monkeypatch.undo()
+
+    admin = load_key(chain.settings.admin_key_path, chain.settings)
+    notary = load_key(chain.settings.notary_key_path, chain.settings)
+    w3 = connect(chain.rpc_url)
+    receipt = deploy_registry(w3, admin, admin.address, chain.rpc_url)
+    address = receipt["contractAddress"]
+    RegistryWriter(w3, address, admin, chain.rpc_url).grant_role(NOTARY_ROLE, notary.address)
+    writer = RegistryWriter(w3, address, notary, chain.rpc_url)
+    new = Batcher(store, writer, BatchPolicy(interval_seconds=0), Finality(writer, "auto", 0))
+    new.run_once()  # restarted with NOTARY_REGISTRY = the new one
+    assert new.check_anchors() == 0  # the old registry's anchors are still on the chain
+    for public_id in kept:
+        cert = certificate(store, TreeCache(), org, public_id)
+        assert cert.anchor.registry == chain.deployment.registry
+        assert "anchor_lost" not in [k for _, k, _ in view(store, org, public_id).history]
+    for public_id in pending:
+        cert = certificate(store, TreeCache(), org, public_id)
+        assert cert.anchor.registry == address
+    current_certificates_verify(chain, store, org, kept + pending)
+
+
+def test_a_reorganization_that_mines_the_anchor_again_is_followed(chain, store, org) -> None:
+    b = make_batcher(chain, store, "confirmations", 2)
+    ids = [o.public_id for o in deposit(store, org, hashes(3, "re-mined"))]
+    b.run_once()
+    with transaction(store) as session:
+        (batch,) = session.scalars(select(Batch)).all()
+        raw, before = batch.raw_tx, batch.block_hash
+    assert raw is not None
+    # the block is replaced by one holding the very same transaction
+    rpc_call(chain.rpc_url, "anvil_reorg", [1, [["0x" + raw.hex(), 0]]])
+    b.run_once()
+    with transaction(store) as session:
+        (batch,) = session.scalars(select(Batch)).all()
+        assert batch.status == BatchStatus.CONFIRMING.value
+        assert batch.block_hash != before
+    detail = [d for _, k, d in view(store, org, ids[0]).history if k == "reorganized"]
+    assert len(detail) == 1 and "now in block" in detail[0]
+    mine(chain, 2)
+    b.run_once()
+    assert view(store, org, ids[0]).status == "anchored"
+    current_certificates_verify(chain, store, org, ids)

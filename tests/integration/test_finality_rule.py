@@ -27,19 +27,32 @@ class Proxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.errors: list[dict[str, object]] = []
+        self.hide_from: int | None = None
+        """Blocks from this number on are not served (a node that is behind)."""
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 request = json.loads(body)
-                if (
-                    request.get("method") == "eth_getBlockByNumber"
-                    and request["params"][0] == "finalized"
-                    and proxy.errors
-                ):
+                method, params = request.get("method"), request.get("params") or []
+                hidden = proxy.hide_from
+                if method == "eth_getBlockByNumber" and params[0] == "finalized" and proxy.errors:
                     answer = json.dumps(
                         {"jsonrpc": "2.0", "id": request["id"], "error": proxy.errors.pop(0)}
+                    ).encode()
+                elif hidden is not None and method == "eth_blockNumber":
+                    answer = json.dumps(
+                        {"jsonrpc": "2.0", "id": request["id"], "result": hex(hidden - 1)}
+                    ).encode()
+                elif (
+                    hidden is not None
+                    and method == "eth_getBlockByNumber"
+                    and params[0].startswith("0x")
+                    and int(params[0], 16) >= hidden
+                ):
+                    answer = json.dumps(
+                        {"jsonrpc": "2.0", "id": request["id"], "result": None}
                     ).encode()
                 else:
                     forwarded = urllib.request.Request(
