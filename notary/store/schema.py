@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Final
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -59,9 +60,18 @@ def _known(revision: str) -> bool:
 
 
 def current(connection: Connection) -> str | None:
-    """The database's revision; None for an empty database."""
-    revision = MigrationContext.configure(connection).get_current_revision()
+    """The database's revision; None for an empty database.
+
+    Tables without a revision are either a database created before migrations existed
+    (revision 0001) or one whose creation was cut short between creating the tables and
+    recording the revision (SQLite commits each DDL statement): if its tables are exactly
+    the models', it is at the newest revision.
+    """
+    context = MigrationContext.configure(connection)
+    revision = context.get_current_revision()
     if revision is None and inspect(connection).has_table("evidence"):
+        if not compare_metadata(context, Base.metadata):
+            return head()
         return FIRST_REVISION  # created by create_all before migrations existed
     return revision
 
@@ -80,6 +90,8 @@ def prepare(engine: Engine, *, upgrade: bool = False) -> str:
             command.stamp(config, "head")
             return "none"
         if before == head():
+            if MigrationContext.configure(connection).get_current_revision() is None:
+                command.stamp(config, "head")  # its creation was cut short before this
             return before
         if not _known(before):
             raise SchemaVersionError(

@@ -186,3 +186,16 @@ def test_serve_refuses_and_admin_migrate_upgrades(tmp_path) -> None:
         [NOTARY, "admin", "list-orgs"], env=env, capture_output=True, text=True, timeout=60
     )
     assert listed.returncode == 0 and "studio" in listed.stdout
+
+
+def test_a_creation_cut_short_before_the_revision_was_recorded(database_url) -> None:
+    """Tables created, the process died before `alembic_version` was written: the tables
+    are the models', so the database is at the newest revision (not 0001, whose upgrade
+    would fail on tables that exist)."""
+    engine = _raw_engine(database_url)
+    Base.metadata.create_all(engine)  # and nothing else: the stamp never happened
+    engine.dispose()
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == schema.head()
+    engine.dispose()
