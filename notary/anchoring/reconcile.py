@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notary.chain.finality import Finality
 from notary.chain.registry import Registry
+from notary.errors import TransactionFailedError
 from notary.store.db import transaction
 from notary.store.models import (
     Batch,
@@ -203,6 +204,7 @@ class Reconciler:
                     Batch.status == BatchStatus.ANCHORED.value,
                     Batch.id != row.id,
                     Batch.block_number >= row.block_number,
+                    Batch.block_hash != row.block_hash,  # not a batch of the same block
                 )
             )
         if newer:
@@ -212,8 +214,15 @@ class Reconciler:
         log.info("batch %s final: block %s", batch.id, batch.block_number)
 
     def _replaced(self, batch: Batch) -> None:
-        """The block of a CONFIRMING batch was replaced: follow its transaction."""
-        found = self.registry.find_anchor(batch.root)
+        """The block of a CONFIRMING batch was replaced: follow its transaction (by its
+        receipt: no log search over the whole chain, which many nodes refuse)."""
+        found = None
+        receipt = self.registry.receipt_or_none(batch.tx_hash) if batch.tx_hash else None
+        if receipt is not None and receipt["status"] == 1:
+            try:
+                found = self.registry.anchor_receipt(batch.root, receipt)
+            except TransactionFailedError:
+                found = None
         with transaction(self.factory) as session:
             row = session.get(Batch, batch.id)
             assert row is not None

@@ -185,6 +185,7 @@ def test_chain_losing_an_anchor_is_noticed_and_reanchored(chain, store, org) -> 
     b.run_once()
     before = assert_all_verify(chain, store, org, ids)
     assert rpc_call(chain.rpc_url, "evm_revert", [snapshot]) is True  # the chain loses it
+    rpc_call(chain.rpc_url, "evm_mine")  # and another block takes the anchor's height
     assert verify(json.dumps(before[0]), chain.rpc_url).outcome is Outcome.INVALID
 
     assert b.check_anchors() == 1
