@@ -5,6 +5,9 @@ deposit" is parsed before pydantic can refuse it), and /v1/verify, which needs n
 would spool any upload to disk. The limit is checked against Content-Length before a
 byte is read, and against the bytes as they arrive when there is none (chunked uploads).
 The 413 goes through the app's error handlers, so it has the one error shape.
+
+Both checks run when the app first reads the body, so on a route that needs an API key
+the key is checked first (api.strict): a caller without one gets 401, never 413.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from api import errors
-from api.deps import AUTHENTICATED
+from api.deps import key_check
 from api.limits import BodyLimits
 from api.routes import admin, audit, evidence, health, verify
 from notary import __version__
@@ -66,10 +66,8 @@ def _mark_key_routes(router: APIRouter) -> None:
     """List the bearer API key in the OpenAPI document on the routes that check it: the
     check reads the header itself, so FastAPI would not list it."""
     for route in router.routes:
-        if isinstance(route, APIRoute) and any(
-            d.call in AUTHENTICATED for d in route.dependant.dependencies
-        ):
-            route.openapi_extra = {"security": [{"apiKey": []}]}
+        if isinstance(route, APIRoute) and key_check(route) is not None:
+            route.openapi_extra = {**(route.openapi_extra or {}), "security": [{"apiKey": []}]}
 
 
 def _declare_key_scheme(app: FastAPI) -> None:

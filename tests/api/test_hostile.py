@@ -133,6 +133,84 @@ def test_json_bodies_that_are_not_json_get_422_invalid_json(served) -> None:
         assert_error(r, 422, "invalid_json")
 
 
+# -- the key before the body: no parsing for a caller without one ---------------------
+
+
+def hostile_bodies(path: str) -> list[tuple[str, bytes]]:
+    """Bodies each refused 422 (or 413) when parsed: they must never get that far without
+    a key the route accepts."""
+    from api.main import MAX_OTHER_BODY_BYTES
+    from api.routes.evidence import MAX_BULK_BODY_BYTES, MAX_HASH_BODY_BYTES
+
+    limit = {"/v1/evidence/hash": MAX_HASH_BODY_BYTES, "/v1/evidence/hashes": MAX_BULK_BODY_BYTES}
+    return [
+        ("duplicate_key", b'{"a": 1, "a": 2}'),
+        ("too_deep", ("[" * 30_000 + "]" * 30_000).encode()),
+        ("invalid_json", b"{not json"),
+        ("payload_too_large", b" " * (limit.get(path, MAX_OTHER_BODY_BYTES) + 1)),
+    ]
+
+
+def chunks(body: bytes):  # no Content-Length: the body is read as it streams
+    yield from (body[start : start + 65536] for start in range(0, len(body), 65536))
+
+
+def keyed_post(served, who: str | None, path: str, body: bytes, *, chunked: bool = False):
+    with served.client(who) as c:
+        return c.post(
+            path,
+            content=chunks(body) if chunked else body,
+            headers={"content-type": "application/json"},
+        )
+
+
+@pytest.mark.parametrize("path", [path for _, path in JSON_ROUTES])
+def test_without_a_key_a_body_is_never_parsed(served, path) -> None:
+    """401, not 422 or 413: a caller without a key learns nothing of the body and costs
+    no parsing (a hostile 32 MiB body costs seconds of CPU)."""
+    for what, body in hostile_bodies(path):
+        for chunked in (False, True):
+            r = keyed_post(served, None, path, body, chunked=chunked)
+            assert r.status_code == 401, (what, chunked, r.text)
+            assert_error(r, 401, "unauthorized")
+        with served.client(None) as c:  # a bad key is no key
+            wrong = {"content-type": "application/json", "authorization": "Bearer nk_garbage"}
+            assert_error(c.post(path, content=body, headers=wrong), 401, "unauthorized")
+    with served.client(None) as c:  # an unknown query parameter: the key comes first too
+        r = c.post(path + "?untill=1", content=b'{"a": 1, "a": 2}')
+        assert_error(r, 401, "unauthorized")
+    served.assert_alive()
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("court", "/v1/evidence/hash"),
+        ("court", "/v1/evidence/hashes"),
+        ("operator", "/v1/evidence/hash"),
+        ("studio", "/v1/organizations"),
+        ("studio", "/v1/organizations/studio-org/keys"),
+        ("court", "/v1/organizations/studio-org/keys"),
+    ],
+)
+def test_a_key_of_another_role_gets_403_before_the_body_is_parsed(served, who, path) -> None:
+    for what, body in hostile_bodies(path):
+        r = keyed_post(served, who, path, body)
+        assert r.status_code == 403, (what, r.text)
+        assert_error(r, 403, "forbidden")
+
+
+def test_a_file_deposit_without_a_key_is_401_before_its_parts(served) -> None:
+    """The streamed deposit checked the key first already; kept so it stays so."""
+    with served.client(None) as anyone:
+        for metadata in ('{"title": "a", "title": "b"}', "[" * 30_000, "{oops"):
+            files = {"file": ("a.bin", b"data"), "metadata": (None, metadata)}
+            assert_error(anyone.post("/v1/evidence", files=files), 401, "unauthorized")
+    with served.client("court") as auditor:
+        files = {"file": ("a.bin", b"data"), "metadata": (None, "{oops")}
+        assert_error(auditor.post("/v1/evidence", files=files), 403, "forbidden")
+
+
 # -- query parameters ------------------------------------------------------------------
 
 
