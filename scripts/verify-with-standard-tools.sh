@@ -6,8 +6,9 @@
 # FILE "-" checks the certificate without a file. cast is taken from $CAST, else from PATH,
 # else from hardhat-free-devnet/node_modules (npm @foundry-rs/cast, pinned).
 # Exit 0: valid. 1: invalid (a forgery, a changed file, a certificate the chain contradicts).
-# 2: cannot decide (node unreachable or failing, another chain, a newer certificate version,
-# a certificate over 1 MiB or nested deeper than 64 levels, a missing tool).
+# 2: cannot decide (node unreachable or failing, another chain, a node behind the anchor's
+# block, a newer certificate version, a certificate over 1 MiB or nested deeper than 64
+# levels, a missing tool).
 set -euo pipefail
 export LC_ALL=C
 [ $# -eq 3 ] || { echo "usage: $0 CERTIFICATE FILE|- RPC_URL" >&2; exit 2; }
@@ -301,6 +302,10 @@ REG=$(get .anchor.registry) reg=$(get '.anchor.registry | ascii_downcase')
 chain=$(rpc eth_chainId '[]')
 [ "$((chain))" = "$(get .anchor.chain_id)" ] || cannot_decide "the node serves chain $((chain)), the certificate is for chain $(get .anchor.chain_id): use a node of that chain"
 ok "the node serves chain $((chain))"
+head=$(rpc eth_blockNumber '[]')  # a node behind the anchor cannot judge it: cannot decide
+[[ $head =~ ^0x[0-9a-fA-F]{1,15}$ ]] || cannot_decide "the node answered eth_blockNumber with $head"
+(( head >= $(get .anchor.block_number) )) || cannot_decide "the node at $RPC is at block $((head)), behind the anchor's block $(get .anchor.block_number): wait until it has synced, or ask another node"
+ok "the node is at block $((head)), the anchor in block $(get .anchor.block_number)"
 code=$(rpc eth_getCode "[\"$REG\",\"latest\"]")
 code_hash=$("$CAST" keccak "$code")
 [ "$code_hash" = "$PUBLISHED_CODE_HASH" ] || invalid "the code at $REG (hash $code_hash) is not the published EvidenceRegistry build (published: $PUBLISHED_CODE_HASH)"

@@ -6,9 +6,10 @@ nothing else of the notary: no database, no service, no operator state. A court 
 It performs the steps of docs/certificate.md section 6, in that order; the first failure
 decides. Outcomes: VALID (every step passed), INVALID (a step failed: the certificate, the
 file or the chain contradict each other), CANNOT_DECIDE (this run could not check: the node
-is unreachable or failed to answer, serves another chain, or the certificate is of a newer
-version). A certificate too large or too deeply nested is not read at all: `verify` raises
-JsonInputError (code "too_large" or "too_deep"), which the CLI and the API report.
+is unreachable or failed to answer, serves another chain, has not reached the anchor's block
+yet, or the certificate is of a newer version). A certificate too large or too deeply
+nested is not read at all: `verify` raises JsonInputError (code "too_large" or
+"too_deep"), which the CLI and the API report.
 """
 
 from __future__ import annotations
@@ -175,6 +176,24 @@ def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
     )
 
 
+def _synced(run: _Run, registry: Registry, a: AnchorRecord, rpc_url: str) -> None:
+    """Step 6, second half: the node has reached the anchor's block.
+
+    A node behind it answers about an older chain: its registry does not hold the root yet
+    and it has no such block, which says nothing against the certificate.
+    """
+    head = registry.latest_block_number()
+    if head < a.block_number:
+        run.cannot_decide(
+            "node synced",
+            f"the node at {rpc_url} is at block {head}, behind the anchor's block "
+            f"{a.block_number}: wait until it has synced, or ask another node",
+        )
+    run.checks.append(
+        Check("node synced", True, f"the node is at block {head}, the anchor in {a.block_number}")
+    )
+
+
 def _registry_code(run: _Run, registry: Registry, a: AnchorRecord) -> None:
     """Step 7: the code at the address is a published build, and the certificate says so."""
     code_hash = registry.code_hash()
@@ -218,6 +237,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
             f"{a.chain_id}: use a node of that chain",
         )
     run.checks.append(Check("chain id", True, f"node serves chain {chain_id}"))
+    _synced(run, registry, a, rpc_url)
     _registry_code(run, registry, a)
     record = registry.anchor_of(a.root)
     run.check(

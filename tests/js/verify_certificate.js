@@ -270,6 +270,8 @@ async function main() {
   // step 6
   const chainId = BigInt(await call('eth_chainId', []));
   if (chainId !== BigInt(a.chain_id)) cannotDecide('the node serves chain ' + chainId + ', not ' + a.chain_id);
+  const head = BigInt(await call('eth_blockNumber', []));  // a node behind the anchor cannot judge it
+  if (head < BigInt(a.block_number)) cannotDecide('the node at ' + rpc + ' is at block ' + head + ", behind the anchor's block " + a.block_number + ': wait until it has synced, or ask another node');
   // step 7
   const code = await call('eth_getCode', [a.registry, 'latest']);
   const codeHash = hex(keccak256(Buffer.from(code.slice(2), 'hex')));

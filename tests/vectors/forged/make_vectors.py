@@ -297,6 +297,13 @@ def _write_vectors(out: Path, good: dict[str, Any], look: dict[str, Any], deploy
         "a certificate for chain 1, checked on a node of chain 31337",
     )
     put(
+        "anchor-block-beyond-head",
+        forged(anchor__block_number=1_000_000),
+        "design.txt",
+        "cannot_decide",
+        "anchor.block_number is beyond the head of the chain: the node has not reached it",
+    )
+    put(
         "future-version",
         {**good, "version": 2},
         "design.txt",
