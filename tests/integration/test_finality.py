@@ -350,8 +350,14 @@ def test_a_reorganization_that_mines_the_anchor_again_is_followed(chain, store, 
         (batch,) = session.scalars(select(Batch)).all()
         raw, before = batch.raw_tx, batch.block_hash
     assert raw is not None
-    # the block is replaced by one holding the very same transaction
-    rpc_call(chain.rpc_url, "anvil_reorg", [1, [["0x" + raw.hex(), 0]]])
+    # the block is replaced by one holding the very same transaction after another one (a
+    # block with only the same transaction, parent and second would be the same block)
+    other = {
+        "from": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "value": "0x1",
+        "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    }
+    rpc_call(chain.rpc_url, "anvil_reorg", [1, [[other, 0], ["0x" + raw.hex(), 0]]])
     b.run_once()
     with transaction(store) as session:
         (batch,) = session.scalars(select(Batch)).all()
