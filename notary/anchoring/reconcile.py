@@ -34,6 +34,7 @@ from typing import Final, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.chain.errors import chain_errors
 from notary.chain.finality import Finality
 from notary.chain.registry import Registry
 from notary.errors import TransactionFailedError
@@ -57,10 +58,6 @@ IDLE_SECONDS: Final = 10.0
 """Pause between two checks of the newest batches when nothing is being anchored."""
 SWEEP_SECONDS: Final = 600.0
 """Pause between two checks of every anchored batch (the first is at start)."""
-MISSING_GRACE_SECONDS: Final = 60.0
-"""How long a node may lack the block of an anchor before the anchor counts as lost: a
-node behind (re-syncing, restored from a backup) gets it back with the same hash. A block
-at that height with another hash counts at once."""
 
 
 def _now() -> datetime:
@@ -112,8 +109,6 @@ class Reconciler:
         self._last_recent = -float("inf")
         self._last_sweep = -float("inf")
         self._sweep_requested = False
-        self._missing: dict[int, float] = {}
-        """Batch id -> when its block was first found missing (monotonic seconds)."""
 
     def due(self, *, busy: bool = True) -> Literal["sweep", "recent"] | None:
         """Which check is due now, if any."""
@@ -166,15 +161,11 @@ class Reconciler:
             return 0
         final = self.finality.final_block()
         promoted = 0
-        now = time.monotonic()
         for batch in waiting:
             assert batch.block_number is not None
             current = self.registry.block_hash_at(batch.block_number)
-            if current is None:  # no block there (yet): a node behind, or blocks lost
-                since = self._missing.setdefault(batch.id, now)
-                if now - since < MISSING_GRACE_SECONDS:
-                    continue
-            self._missing.pop(batch.id, None)
+            if current is None and self._syncing():
+                continue  # a node catching up: it will serve the block again
             if current != batch.block_hash:
                 self._replaced(batch)
                 self._sweep_requested = True  # blocks were replaced: older ones too?
@@ -283,27 +274,21 @@ class Reconciler:
                 hashes[batch.block_number] = self.registry.block_hash_at(batch.block_number)
             current = hashes[batch.block_number]
             if current is None:
-                # no block at that height: a node that lost its newest blocks for good (a
-                # devnet killed before it saved them), or one behind that will serve them
-                # again (re-syncing, restored from a backup): judged after a grace period
-                since = self._missing.setdefault(batch.id, now)
-                if now - since >= MISSING_GRACE_SECONDS:
-                    lost.append(
-                        (
-                            batch,
-                            f"the chain has had no block {batch.block_number} "
-                            f"for {now - since:.0f} s",
-                        )
-                    )
+                # no block at that height: a node catching up (it says so: eth_syncing) will
+                # serve it again; one that is not has lost it (a devnet reset or killed
+                # before it saved its newest blocks, a node restored from an older backup)
+                if not self._syncing():
+                    lost.append((batch, f"the chain has no block {batch.block_number}"))
             elif current != batch.block_hash:
                 lost.append((batch, f"block {batch.block_number} is now 0x{current.hex()}"))
         for batch, reason in lost:
             self._supersede(batch, reason)
-            self._missing.pop(batch.id, None)
-        for batch in anchored:
-            if hashes.get(batch.block_number) is not None:
-                self._missing.pop(batch.id, None)
         return len(lost)
+
+    def _syncing(self) -> bool:
+        """Whether the node says it is catching up with the chain (eth_syncing)."""
+        with chain_errors(self.registry.rpc_url):
+            return bool(self.registry.w3.eth.syncing)
 
     def _supersede(self, seen: _Anchored, reason: str) -> None:
         with transaction(self.factory) as session:

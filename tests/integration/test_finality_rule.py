@@ -29,6 +29,8 @@ class Proxy:
         self.errors: list[dict[str, object]] = []
         self.hide_from: int | None = None
         """Blocks from this number on are not served (a node that is behind)."""
+        self.syncing = False
+        """What eth_syncing says: True makes it answer a syncing status."""
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +42,15 @@ class Proxy:
                 if method == "eth_getBlockByNumber" and params[0] == "finalized" and proxy.errors:
                     answer = json.dumps(
                         {"jsonrpc": "2.0", "id": request["id"], "error": proxy.errors.pop(0)}
+                    ).encode()
+                elif method == "eth_syncing" and proxy.syncing:
+                    status = {
+                        "startingBlock": "0x0",
+                        "currentBlock": "0x1",
+                        "highestBlock": "0xffff",
+                    }
+                    answer = json.dumps(
+                        {"jsonrpc": "2.0", "id": request["id"], "result": status}
                     ).encode()
                 elif hidden is not None and method == "eth_blockNumber":
                     answer = json.dumps(
