@@ -6,6 +6,7 @@ import pytest
 
 from notary.ops import devnet
 from notary.ops.deploy import deploy
+from notary.ops.devnet import rpc_call
 from notary.ops.stamp import stamp
 from notary.verify.certificate import Outcome, verify
 from tests.conftest import make_settings
@@ -65,6 +66,10 @@ def test_reset_chain_gets_a_new_registry_and_old_certificates_fail(own_devnet, t
     assert fresh.block_number == 0
     redeployed = deploy(settings)
     assert redeployed.reused is False
+    verdict = verdict_of(result.certificates[0], files[0], fresh.rpc_url)
+    # the reset chain has not reached the anchor's block yet: nothing to judge on it
+    assert verdict.outcome is Outcome.CANNOT_DECIDE
+    rpc_call(fresh.rpc_url, "anvil_mine", [5])  # once it has, the block there is another one
     verdict = verdict_of(result.certificates[0], files[0], fresh.rpc_url)
     assert verdict.outcome is Outcome.INVALID  # nothing is anchored on the reset chain
 

@@ -231,7 +231,14 @@ def test_wait_final_follows_the_rule_and_notices_a_replaced_block(chain) -> None
         wait_final(finality, number, block_hash, timeout=0)
     mine(chain, 2)
     wait_final(finality, number, block_hash, timeout=0)  # two on top: final
-    rpc_call(chain.rpc_url, "anvil_reorg", [3, []])
+    # replaced by a block with a transaction (empty blocks re-mined within the same second
+    # would be the same blocks)
+    other = {
+        "from": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "value": "0x1",
+        "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    }
+    rpc_call(chain.rpc_url, "anvil_reorg", [3, [[other, 0]]])
     with pytest.raises(TransactionFailedError, match="replaced"):
         wait_final(finality, number, block_hash, timeout=0)
 
