@@ -155,14 +155,8 @@ class Registry:
 
     def block_hash_at(self, number: int) -> bytes | None:
         """Hash of block `number`, or None when the chain has no such block (yet)."""
-        try:
-            with chain_errors(self.rpc_url):
-                block = self.w3.eth.get_block(number)
-        except ChainError as exc:
-            if isinstance(exc.__cause__, w3x.BlockNotFound):
-                return None
-            raise
-        return bytes(block["hash"])
+        info = self.block_info(number)
+        return info.hash if info is not None else None
 
     def receipt_or_none(self, tx_hash: bytes) -> TxReceipt | None:
         """The receipt of `tx_hash`, or None while it is not mined (or unknown)."""

@@ -43,6 +43,18 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
 
+def create_organizations(data_dir: Path, database: str | None) -> dict[str, str]:
+    """One organization for each of ROLES in the store of `data_dir`; their API keys."""
+    engine = make_engine(database_url(data_dir, database))
+    factory = make_sessionmaker(engine)
+    keys = {}
+    for slug, role in ROLES:
+        create_organization(factory, slug + "-org", f"{slug} 组织", role)
+        keys[slug] = create_key(factory, slug + "-org").secret
+    engine.dispose()
+    return keys
+
+
 def start_server(
     chain,
     data_dir,
@@ -66,13 +78,7 @@ def start_server(
             **overrides,
         }
     )
-    engine = make_engine(database_url(data_dir, database))
-    factory = make_sessionmaker(engine)
-    keys = {}
-    for slug, role in ROLES:
-        create_organization(factory, slug + "-org", f"{slug} 组织", role)
-        keys[slug] = create_key(factory, slug + "-org").secret
-    engine.dispose()
+    keys = create_organizations(data_dir, database)
     app = create_app(settings, start_batcher=batcher)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -127,13 +133,7 @@ class ServedProcess:
 
 def serve_process(chain, data_dir: Path, **env: str) -> ServedProcess:
     """Start `notary serve` on `data_dir` with the four organizations of start_server."""
-    engine = make_engine(database_url(data_dir, None))
-    factory = make_sessionmaker(engine)
-    keys = {}
-    for slug, role in ROLES:
-        create_organization(factory, slug + "-org", f"{slug} 组织", role)
-        keys[slug] = create_key(factory, slug + "-org").secret
-    engine.dispose()
+    keys = create_organizations(data_dir, None)
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     environment.update(

@@ -46,6 +46,11 @@ class ServiceProcess:
         self.log = data_dir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def depositor_key(self, slug: str = "studio", name: str = "Studio") -> str:
+        """Create a depositor organization with the real CLI; its API key."""
+        self.cli("admin", "create-org", slug, "--name", name)
+        return self.cli("admin", "create-key", slug).stdout.strip()
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [NOTARY, *args], env=self.env, capture_output=True, text=True, timeout=120, check=True

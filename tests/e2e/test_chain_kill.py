@@ -114,8 +114,7 @@ def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
     try:
         chain = Chain(settings, deploy(settings).deployment)
         service = ServiceProcess(chain, tmp_path / "service")
-        service.cli("admin", "create-org", "studio", "--name", "Studio")
-        key = service.cli("admin", "create-key", "studio").stdout.strip()
+        key = service.depositor_key()
         service.start()
         engine = make_engine(database_url(tmp_path / "service", None))
         store = make_sessionmaker(engine)

@@ -45,8 +45,7 @@ def test_reset_devnet_is_noticed_and_everything_reanchored(tmp_path) -> None:
     try:
         chain = Chain(settings, deploy(settings).deployment)
         service = ServiceProcess(chain, tmp_path / "service")
-        service.cli("admin", "create-org", "studio", "--name", "Studio")
-        key = service.cli("admin", "create-key", "studio").stdout.strip()
+        key = service.depositor_key()
         service.start()
         with httpx.Client(
             base_url=service.url, timeout=60, headers={"Authorization": f"Bearer {key}"}

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.devnet
 
 
 def bootstrap(service: ServiceProcess) -> str:
-    service.cli("admin", "create-org", "studio", "--name", "杭州童装工作室")
-    return service.cli("admin", "create-key", "studio").stdout.strip()
+    return service.depositor_key("studio", "杭州童装工作室")
 
 
 def test_end_to_end_files_and_hashes_verified_by_a_separate_process(chain, tmp_path) -> None:

@@ -267,7 +267,7 @@ def test_a_node_catching_up_is_waited_for_and_an_anchor_found_again_is_current_a
     """A node that is behind and says so (eth_syncing) lacks the newest blocks for a while:
     its anchors there are not declared lost. One that does not say so has lost them; if the
     very same block comes back, its anchor is current again, not superseded."""
-    from tests.integration.test_finality_rule import Proxy
+    from tests.rpc_proxy import RpcProxy
 
     b = make_batcher(chain, store)
     ids = [o.public_id for o in deposit(store, org, hashes(3, "lagging"))]
@@ -275,10 +275,9 @@ def test_a_node_catching_up_is_waited_for_and_an_anchor_found_again_is_current_a
     with transaction(store) as session:
         (batch,) = session.scalars(select(Batch)).all()
         height = batch.block_number
-    proxy = Proxy(chain.rpc_url)
-    proxy.hide_from = height  # the node serves nothing from this height on: it is behind
-    proxy.syncing = True
-    try:
+    with RpcProxy(chain.rpc_url) as proxy:
+        proxy.behind = height - 1  # the node has not reached the anchor's block
+        proxy.syncing = True
         account = load_key(chain.settings.notary_key_path, chain.settings)
         behind = RegistryWriter(
             connect(proxy.url, retries=False), chain.deployment.registry, account, proxy.url
@@ -291,11 +290,8 @@ def test_a_node_catching_up_is_waited_for_and_an_anchor_found_again_is_current_a
         assert lagging.reconciler.run(everything=True) == 1  # it lost the block
         # re-anchoring: only the superseded certificate for now
         assert [c.current for c in certificates(store, TreeCache(), org, ids[0])] == [False]
-        proxy.hide_from = None  # the very same block is back
+        proxy.behind = None  # the very same block is back
         lagging.run_once()
-    finally:
-        proxy.server.shutdown()
-        proxy.server.server_close()
     issued = certificates(store, TreeCache(), org, ids[0])
     assert [c.current for c in issued] == [True]  # current again; nothing superseded
     kinds = [k for _, k, _ in view(store, org, ids[0]).history]

@@ -1,14 +1,10 @@
 """The `auto` finality rule against a node that does not know the tag, and against passing
-errors: a JSON-RPC proxy in front of the real anvil answers `eth_getBlockByNumber
+errors: tests.rpc_proxy in front of the real anvil answers `eth_getBlockByNumber
 ("finalized")` as a test tells it to (fault injection: anvil itself always knows the tag)."""
 
 from __future__ import annotations
 
-import json
-import threading
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,84 +12,18 @@ from notary.chain.finality import Finality
 from notary.chain.registry import Registry, connect
 from notary.errors import ChainError
 from notary.ops.devnet import rpc_call
+from tests.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.devnet
 
 
-class Proxy:
-    """Forwards JSON-RPC to `upstream`; the next answers for the finalized tag can be
-    replaced by errors (a list of JSON-RPC error objects, used up in order)."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.errors: list[dict[str, object]] = []
-        self.hide_from: int | None = None
-        """Blocks from this number on are not served (a node that is behind)."""
-        self.syncing = False
-        """What eth_syncing says: True makes it answer a syncing status."""
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                request = json.loads(body)
-                method, params = request.get("method"), request.get("params") or []
-                hidden = proxy.hide_from
-                if method == "eth_getBlockByNumber" and params[0] == "finalized" and proxy.errors:
-                    answer = json.dumps(
-                        {"jsonrpc": "2.0", "id": request["id"], "error": proxy.errors.pop(0)}
-                    ).encode()
-                elif method == "eth_syncing" and proxy.syncing:
-                    status = {
-                        "startingBlock": "0x0",
-                        "currentBlock": "0x1",
-                        "highestBlock": "0xffff",
-                    }
-                    answer = json.dumps(
-                        {"jsonrpc": "2.0", "id": request["id"], "result": status}
-                    ).encode()
-                elif hidden is not None and method == "eth_blockNumber":
-                    answer = json.dumps(
-                        {"jsonrpc": "2.0", "id": request["id"], "result": hex(hidden - 1)}
-                    ).encode()
-                elif (
-                    hidden is not None
-                    and method == "eth_getBlockByNumber"
-                    and params[0].startswith("0x")
-                    and int(params[0], 16) >= hidden
-                ):
-                    answer = json.dumps(
-                        {"jsonrpc": "2.0", "id": request["id"], "result": None}
-                    ).encode()
-                else:
-                    forwarded = urllib.request.Request(
-                        proxy.upstream, body, {"content-type": "application/json"}
-                    )
-                    with urllib.request.urlopen(forwarded, timeout=10) as response:
-                        answer = response.read()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def proxy(chain) -> Iterator[Proxy]:
-    p = Proxy(chain.rpc_url)
-    yield p
-    p.server.shutdown()
-    p.server.server_close()
+def proxy(chain) -> Iterator[RpcProxy]:
+    with RpcProxy(chain.rpc_url) as p:
+        yield p
 
 
-def finality(chain, proxy: Proxy, rule="auto", confirmations=3) -> Finality:
+def finality(chain, proxy: RpcProxy, rule="auto", confirmations=3) -> Finality:
     registry = Registry(connect(proxy.url, retries=False), chain.deployment.registry, proxy.url)
     return Finality(registry, rule, confirmations)
 

@@ -9,14 +9,10 @@ reach. tests/vectors/invalid/ (malformed documents) is run the same way. The ver
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
-import threading
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,6 +23,7 @@ from notary.ops.devnet import rpc_call
 from notary.ops.toolchain import REPO_ROOT, anvil_binary
 from notary.verify.certificate import verify
 from tests.conftest import VECTORS, free_port, make_settings, run_cli, run_node
+from tests.rpc_proxy import RpcProxy
 
 pytestmark = [pytest.mark.devnet, pytest.mark.node]
 
@@ -177,66 +174,6 @@ def test_the_forged_chain_is_the_one_the_vectors_name(golden_chain: str) -> None
     assert isinstance(block, dict) and block["hash"] == good["anchor"]["block_hash"]
 
 
-TAGS = ("latest", "pending", "safe", "finalized")
-
-
-@contextlib.contextmanager
-def behind_node(upstream: str, head: int) -> Iterator[str]:
-    """A JSON-RPC node that has only reached block `head`: it forwards to `upstream` but
-    answers as of that block (state reads at a tag are made at `head`; later blocks,
-    transactions and receipts do not exist yet). Yields its URL."""
-
-    def answer(method: str, params: list[object]) -> tuple[str, list[object]] | None:
-        """The request to forward, or None when the answer is null."""
-        if method == "eth_getBlockByNumber" and params[0] not in TAGS:
-            return None if int(str(params[0]), 16) > head else (method, params)
-        if params and params[-1] in TAGS:
-            return method, [*params[:-1], hex(head)]
-        return method, params
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            method, params = request["method"], list(request.get("params") or [])
-            forward = answer(method, params)
-            result: object = None
-            if method == "eth_blockNumber":
-                result = hex(head)
-            elif forward is not None:
-                body = json.dumps({**request, "method": forward[0], "params": forward[1]})
-                upstream_request = urllib.request.Request(
-                    upstream, body.encode(), {"content-type": "application/json"}
-                )
-                with urllib.request.urlopen(upstream_request, timeout=10) as response:
-                    reply = json.loads(response.read())
-                if "error" in reply:
-                    return self._send(reply)
-                result = reply["result"]
-                mined = isinstance(result, dict) and result.get("blockNumber")
-                if isinstance(mined, str) and int(mined, 16) > head:
-                    result = None  # a transaction of a block this node does not have
-            self._send({"jsonrpc": "2.0", "id": request["id"], "result": result})
-
-        def _send(self, reply: dict[str, object]) -> None:
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_node_behind_the_anchor_cannot_decide_with_every_verifier(
     chain, stamped, tmp_path: Path
 ) -> None:
@@ -244,7 +181,9 @@ def test_a_node_behind_the_anchor_cannot_decide_with_every_verifier(
     cert, file = stamped.certificates[0], stamped.files[0]
     anchor = json.loads(cert.read_text("utf-8"))["anchor"]
     block = anchor["block_number"]
-    with behind_node(chain.rpc_url, block - 1) as url:
+    with RpcProxy(chain.rpc_url) as proxy:
+        proxy.behind = block - 1
+        url = proxy.url
         registry = Registry(connect(url, retries=False), anchor["registry"], url)
         root = bytes.fromhex(anchor["root"][2:])
         assert registry.anchor_of(root).sequence == 0  # truly behind: no anchor there yet
@@ -255,6 +194,7 @@ def test_a_node_behind_the_anchor_cannot_decide_with_every_verifier(
         f"the node at {url} is at block {block - 1}, behind the anchor's block {block}: "
         "wait until it has synced, or ask another node"
     )
-    with behind_node(chain.rpc_url, block) as url:  # a node that has just reached it
-        got = outcomes(cert, file, url, tmp_path)
+    with RpcProxy(chain.rpc_url) as proxy:
+        proxy.behind = block  # a node that has just reached it
+        got = outcomes(cert, file, proxy.url, tmp_path)
     assert got == dict.fromkeys(got, "valid")

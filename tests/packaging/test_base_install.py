@@ -36,7 +36,9 @@ def _run(*args: str, cwd: Path | None = None, timeout: float = 600) -> str:
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run(sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out), str(REPO_ROOT))
+    # the sdist, then the wheel built from it (in a temporary folder, so nothing is written
+    # into the clone, and a file the sdist lacks fails the wheel)
+    _run(sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT))
     return out
 
 

@@ -1,0 +1,94 @@
+"""A JSON-RPC proxy in front of the real anvil, for faults anvil cannot show by itself.
+
+It forwards every request, except that a test can make it
+- answer the next `eth_getBlockByNumber("finalized")` questions with JSON-RPC errors
+  (`errors`, used up in order),
+- say it is syncing (`syncing`),
+- be a node that has only reached block `behind`: it answers `eth_blockNumber` with it,
+  makes state reads at a tag ("latest", ...) at that block, and has no later blocks,
+  transactions or receipts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+TAGS = ("latest", "pending", "safe", "finalized")
+SYNCING = {"startingBlock": "0x0", "currentBlock": "0x1", "highestBlock": "0xffff"}
+
+
+class RpcProxy:
+    """Start it with `with RpcProxy(upstream) as proxy:`; its URL is `proxy.url`."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.errors: list[dict[str, object]] = []
+        self.syncing = False
+        self.behind: int | None = None
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                reply = proxy.answer(request)
+                data = json.dumps({"jsonrpc": "2.0", "id": request["id"], **reply}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RpcProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, request: dict[str, object]) -> dict[str, object]:
+        """The `result` (or `error`) for one request."""
+        method = str(request["method"])
+        params = list(request.get("params") or [])  # type: ignore[call-overload]
+        head = self.behind
+        if method == "eth_getBlockByNumber" and params[0] == "finalized" and self.errors:
+            return {"error": self.errors.pop(0)}
+        if method == "eth_syncing" and self.syncing:
+            return {"result": SYNCING}
+        if head is not None:
+            if method == "eth_blockNumber":
+                return {"result": hex(head)}
+            if method == "eth_getBlockByNumber" and params[0] not in TAGS:
+                if int(str(params[0]), 16) > head:
+                    return {"result": None}
+            elif params and params[-1] in TAGS:
+                params = [*params[:-1], hex(head)]  # state as of the block it has reached
+        reply = self._forward({**request, "params": params})
+        result = reply.get("result")
+        mined = isinstance(result, dict) and result.get("blockNumber")
+        if head is not None and isinstance(mined, str) and int(mined, 16) > head:
+            return {"result": None}  # a transaction of a block this node does not have
+        return {k: v for k, v in reply.items() if k in ("result", "error")}
+
+    def _forward(self, request: dict[str, object]) -> dict[str, object]:
+        forwarded = urllib.request.Request(
+            self.upstream, json.dumps(request).encode(), {"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(forwarded, timeout=10) as response:
+            reply: dict[str, object] = json.loads(response.read())
+        return reply
