@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
-from notary.errors import ForbiddenError, PermissionDeniedError
+from notary.errors import AuthenticationError, ForbiddenError
 from notary.service import NotaryService
 from notary.store.models import Role
 from notary.store.orgs import OrgView
@@ -60,10 +60,10 @@ async def caller(request: Request) -> OrgView:
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise PermissionDeniedError("use `Authorization: Bearer <API key>`")
+            raise AuthenticationError("use `Authorization: Bearer <API key>`")
         presented = token
     if not presented:
-        raise PermissionDeniedError("an API key is required")
+        raise AuthenticationError("an API key is required")
     service = service_of(request)
     org = service.keys.cached(presented)
     if org is None:
@@ -75,7 +75,7 @@ async def caller(request: Request) -> OrgView:
 
 
 Check = Callable[[Request], Awaitable[OrgView]]
-"""A key and role check: the organization allowed, or PermissionDeniedError/ForbiddenError."""
+"""A key and role check: the organization allowed, or AuthenticationError/ForbiddenError."""
 
 AUTHENTICATED: set[Check] = set()
 """The dependencies that check an API key (api.main documents them as the bearer scheme)."""

@@ -26,7 +26,8 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.CertificateFormatError, 422, "invalid_certificate"),
     (e.ValidationError, 422, "invalid_input"),
     (e.ForbiddenError, 403, "forbidden"),
-    (e.PermissionDeniedError, 401, "unauthorized"),
+    (e.AuthenticationError, 401, "unauthorized"),
+    (e.PermissionDeniedError, 403, "forbidden"),
     (e.NotFoundError, 404, "not_found"),
     (e.Sm3MismatchError, 409, "sm3_mismatch"),
     (e.ConflictError, 409, "conflict"),
@@ -37,6 +38,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.ChainError, 502, "chain_error"),
     (e.InsufficientStorageError, 507, "insufficient_storage"),
     (e.StorageError, 503, "storage_unavailable"),
+    (e.ConfigError, 503, "not_configured"),
 ]
 
 
@@ -61,7 +63,8 @@ _MEANINGS: dict[int, str] = {
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "
-    "chain_unavailable, ipfs_unavailable); retry later.",
+    "chain_unavailable, ipfs_unavailable), or the service lacks a setting the request "
+    "needs (not_configured); retry later.",
     507: "No space left to store the deposit; nothing was recorded (insufficient_storage).",
 }
 

@@ -64,7 +64,7 @@ _ERRORS: Final[dict[str, type[errors.NotaryError]]] = {
     "unsupported_certificate_version": errors.UnsupportedVersionError,
     "invalid_input": errors.ValidationError,
     "invalid_request": errors.ValidationError,
-    "unauthorized": errors.PermissionDeniedError,
+    "unauthorized": errors.AuthenticationError,
     "forbidden": errors.ForbiddenError,
     "not_found": errors.NotFoundError,
     "conflict": errors.ConflictError,

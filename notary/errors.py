@@ -7,12 +7,14 @@
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
-    ├── PermissionDeniedError (PermissionError)  no, bad or revoked credentials
-    │   └── ForbiddenError                  known caller, not allowed to do this
+    ├── PermissionDeniedError (PermissionError)  the caller may not do this (catch both below)
+    │   ├── AuthenticationError             no, bad or revoked credentials (HTTP 401)
+    │   └── ForbiddenError                  known caller, not allowed to do this (HTTP 403)
     ├── ConflictError                       the request contradicts stored state
     │   └── Sm3MismatchError                a known SHA-256 with another SM3
     ├── RateLimitedError                    over the organization's request rate (retry_after)
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
+    │                                        (HTTP 503 not_configured: the operator's to fix)
     ├── StorageError (OSError)              the data directory cannot be read or written
     │   ├── IntegrityError                  stored bytes no longer match the anchored hash
     │   ├── InsufficientStorageError        the disk (or database) is full
@@ -25,7 +27,7 @@
         ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
         └── TransactionFailedError          a transaction reverted or was dropped
             ├── AlreadyAnchoredError        EvidenceRegistry__AlreadyAnchored(root)
-            └── UnauthorizedError           AccessControlUnauthorizedAccount(account, role)
+            └── MissingRoleError            AccessControlUnauthorizedAccount(account, role)
 
 Third-party errors (web3, requests, solcx) are translated where the adapter meets the
 library, with ``raise ... from exc``; nothing above the adapters sees them.
@@ -59,7 +61,11 @@ class NotFoundError(NotaryError, LookupError):
 
 
 class PermissionDeniedError(NotaryError, PermissionError):
-    """The caller presented no valid credentials."""
+    """The caller may not do this: not authenticated, or not allowed."""
+
+
+class AuthenticationError(PermissionDeniedError):
+    """The caller presented no valid credentials (no, a malformed, unknown or revoked key)."""
 
 
 class ForbiddenError(PermissionDeniedError):
@@ -150,8 +156,9 @@ class AlreadyAnchoredError(TransactionFailedError):
         self.root = root
 
 
-class UnauthorizedError(TransactionFailedError):
-    """The sending account lacks the role the call needs."""
+class MissingRoleError(TransactionFailedError):
+    """The sending account lacks the registry role the call needs (the contract reverted
+    with AccessControlUnauthorizedAccount)."""
 
     def __init__(self, account: str, role: bytes) -> None:
         super().__init__(f"account {account} lacks role 0x{role.hex()}")

@@ -16,8 +16,8 @@ from notary.errors import (
     AlreadyAnchoredError,
     ChainError,
     ChainUnavailableError,
+    MissingRoleError,
     TransactionFailedError,
-    UnauthorizedError,
 )
 
 
@@ -43,7 +43,7 @@ def decode_revert(data: bytes) -> ChainError:
     if name == "EvidenceRegistry__AlreadyAnchored":
         return AlreadyAnchoredError(args[0])
     if name == "AccessControlUnauthorizedAccount":
-        return UnauthorizedError(args[0], args[1])
+        return MissingRoleError(args[0], args[1])
     shown = ", ".join(f"0x{a.hex()}" if isinstance(a, bytes) else str(a) for a in args)
     return TransactionFailedError(f"registry rejected the call: {name}({shown})")
 

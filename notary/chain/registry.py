@@ -230,7 +230,7 @@ class RegistryWriter(Registry):
         self.account = account
 
     def anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> AnchorReceipt:
-        """Anchor `root`; AlreadyAnchoredError / UnauthorizedError when the registry refuses."""
+        """Anchor `root`; AlreadyAnchoredError / MissingRoleError when the registry refuses."""
         signed = self.sign_anchor(root, leaf_count, manifest)
         broadcast(self.w3, signed.raw, self.rpc_url)
         return self.anchor_receipt(root, wait(self.w3, signed.tx_hash, self.rpc_url))

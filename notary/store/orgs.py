@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from notary.errors import (
+    AuthenticationError,
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
     StorageError,
     ValidationError,
 )
@@ -123,10 +123,10 @@ def revoke_key(factory: sessionmaker[Session], prefix: str) -> None:
 
 
 def authenticate(factory: sessionmaker[Session], presented: str) -> OrgView:
-    """The organization a presented key belongs to; PermissionDeniedError otherwise."""
+    """The organization a presented key belongs to; AuthenticationError otherwise."""
     match = KEY_PATTERN.fullmatch(presented.strip())
     if match is None:
-        raise PermissionDeniedError("malformed API key")
+        raise AuthenticationError("malformed API key")
     prefix, secret = match.groups()
     with transaction(factory) as session:
         key = session.scalar(
@@ -134,9 +134,9 @@ def authenticate(factory: sessionmaker[Session], presented: str) -> OrgView:
         )
         digest = hashlib.sha256(secret.encode()).digest()
         if key is None or not hmac.compare_digest(key.secret_sha256, digest):
-            raise PermissionDeniedError("unknown API key")
+            raise AuthenticationError("unknown API key")
         if key.revoked_at is not None:
-            raise PermissionDeniedError("revoked API key")
+            raise AuthenticationError("revoked API key")
         return _view(key.organization)
 
 
@@ -169,7 +169,7 @@ class KeyCache:
             return entry[1]
 
     def authenticate(self, presented: str) -> OrgView:
-        """Check against the database (PermissionDeniedError) and remember a success."""
+        """Check against the database (AuthenticationError) and remember a success."""
         org = authenticate(self.factory, presented)
         if self.ttl > 0:
             match = KEY_PATTERN.fullmatch(presented.strip())

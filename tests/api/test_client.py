@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from notary.client import NotaryClient
-from notary.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
+from notary.errors import AuthenticationError, NotFoundError, ServiceUnavailableError
 from notary.verify.certificate import Outcome, verify
 
 pytestmark = pytest.mark.devnet
@@ -80,7 +80,7 @@ def test_retry_after_a_lost_response_returns_the_same_evidence(api, tmp_path) ->
 def test_client_errors(api) -> None:
     with (
         NotaryClient(api.url, "nk_aaaaaaaaaaaa_" + "b" * 43) as client,
-        pytest.raises(PermissionDeniedError),
+        pytest.raises(AuthenticationError),
     ):
         client.get("ev_x")
     with NotaryClient(api.url, api.keys["studio"]) as client, pytest.raises(NotFoundError):

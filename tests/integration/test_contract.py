@@ -17,7 +17,7 @@ from notary.chain.registry import (
     connect,
 )
 from notary.core.merkle import build_tree
-from notary.errors import AlreadyAnchoredError, TransactionFailedError, UnauthorizedError
+from notary.errors import AlreadyAnchoredError, MissingRoleError, TransactionFailedError
 from notary.ops.keys import dev_account, load_key
 
 pytestmark = pytest.mark.devnet
@@ -51,11 +51,11 @@ def test_roles_after_deploy(notary, admin) -> None:
 def test_only_notaries_anchor(chain, admin) -> None:
     stranger = writer_for(chain, 5)
     count = stranger.anchor_count()
-    with pytest.raises(UnauthorizedError) as raised:
+    with pytest.raises(MissingRoleError) as raised:
         stranger.anchor(os.urandom(32), 1)
     assert raised.value.account.lower() == stranger.account.address.lower()
     assert raised.value.role == NOTARY_ROLE
-    with pytest.raises(UnauthorizedError):
+    with pytest.raises(MissingRoleError):
         admin.anchor(os.urandom(32), 1)  # the admin is not a notary
     assert stranger.anchor_count() == count
 
@@ -66,14 +66,14 @@ def test_role_changes_are_on_chain_and_take_effect(chain, admin) -> None:
     granted = admin.contract.events.RoleGranted().process_receipt(receipt)
     assert granted[0]["args"]["account"] == candidate.account.address
     candidate.anchor(os.urandom(32), 1)
-    with pytest.raises(UnauthorizedError):
+    with pytest.raises(MissingRoleError):
         candidate.grant_role(NOTARY_ROLE, dev_account(7).address)  # notaries cannot grant
     data = admin.contract.encode_abi("revokeRole", args=[NOTARY_ROLE, candidate.account.address])
     from notary.chain.registry import send
 
     revoked = send(admin.w3, admin.account, {"to": admin.address, "data": data}, admin.rpc_url)
     assert admin.contract.events.RoleRevoked().process_receipt(revoked)
-    with pytest.raises(UnauthorizedError):
+    with pytest.raises(MissingRoleError):
         candidate.anchor(os.urandom(32), 1)
 
 
