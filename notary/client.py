@@ -37,6 +37,7 @@ import httpx
 from notary import errors
 from notary.core.hashing import hash_stream
 from notary.core.leaf import MetadataValue, validate_metadata
+from notary.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -266,17 +267,7 @@ def _refuse_empty_hashes(*hexes: str | None) -> None:
 
 def _write_atomic(target: Path, data: bytes) -> None:
     """Write `data` to `target` (parents created) so that no reader sees half a file."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # hidden: never deposited
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            tmp.write_bytes(data)
-            tmp.replace(target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise errors.StorageError(f"cannot write {display(target)}: {exc.strerror}") from exc
+    write_atomic(target, data, shown=display(target))
 
 
 MAX_RETRY_AFTER_SECONDS = 60.0

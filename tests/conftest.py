@@ -16,7 +16,7 @@ import pytest
 from notary.config import Settings
 from notary.ops import devnet
 from notary.ops.deploy import deploy
-from notary.ops.records import Deployment
+from notary.ops.deployment import Deployment
 from notary.ops.toolchain import NODE_MODULES, REPO_ROOT
 
 JS_DIR = REPO_ROOT / "tests" / "js"

@@ -20,8 +20,8 @@ from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
 from notary.errors import ConfigError
 from notary.ipfs.client import KuboRpc
+from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
-from notary.ops.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.store.db import database_url, make_engine, make_sessionmaker
 
 

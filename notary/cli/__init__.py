@@ -1,10 +1,11 @@
 """The `notary` command. Exit codes and user-facing messages live here and nowhere else.
 
 Subcommands are registered by importing their modules: `chain` (devnet, deploy, stamp,
-verify, build), `service` (serve, deposit, export, admin) and `audit` (rebuild, log).
+verify, build), `deposit` (deposit, export: the API client), `server` (serve, admin: needs
+the `[server]` extra) and `audit` (rebuild, log).
 """
 
-from notary.cli import audit, chain, service  # noqa: F401  (registers the subcommands)
+from notary.cli import audit, chain, deposit, server  # noqa: F401  (registers the subcommands)
 from notary.cli.common import app
 
 

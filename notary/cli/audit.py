@@ -43,7 +43,7 @@ def rebuild_command(
     from notary.chain.registry import Registry, connect
     from notary.core.leaf import parse_hex32
     from notary.ipfs.client import KuboRpc
-    from notary.ops.records import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+    from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
     from notary.verify.audit import rebuild
 
     settings = load_settings()
@@ -82,7 +82,7 @@ def log_command(
 ) -> None:
     """Recompute the append-only log head from every anchored root and compare."""
     from notary.chain.registry import Registry, connect
-    from notary.ops.records import resolve_registry, resolve_rpc_url
+    from notary.ops.endpoints import resolve_registry, resolve_rpc_url
     from notary.verify.audit import check_log
 
     settings = load_settings()

@@ -204,7 +204,7 @@ def verify(
 ) -> None:
     from notary.core.certificate import MAX_CERTIFICATE_BYTES
     from notary.core.jsontext import JsonInputError
-    from notary.ops.records import resolve_rpc_url
+    from notary.ops.endpoints import resolve_rpc_url
     from notary.verify.certificate import Outcome
     from notary.verify.certificate import verify as run_verify
 

@@ -18,8 +18,9 @@ from notary.chain.errors import chain_errors
 from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, deploy_registry, send
 from notary.config import Settings
 from notary.errors import ConfigError
+from notary.ops.deployment import Deployment, load_deployment, save_deployment
+from notary.ops.endpoints import resolve_rpc_url
 from notary.ops.keys import ensure_dev_keys, load_key
-from notary.ops.records import Deployment, load_deployment, resolve_rpc_url, save_deployment
 
 DEV_NOTARY_FUNDING_WEI = 100 * 10**18
 """What the devnet admin sends the fresh notary key to pay for anchors."""

@@ -27,8 +27,9 @@ from typing import Final
 
 from notary.config import Settings
 from notary.errors import DevnetError
+from notary.files import read_json, write_json
+from notary.ops.deployment import DEVNET_RECORD
 from notary.ops.keys import DEV_MNEMONIC
-from notary.ops.records import DEVNET_RECORD, read_json, write_json
 from notary.ops.toolchain import anvil_binary, ipfs_command
 
 STATE_INTERVAL_SECONDS: Final = 1

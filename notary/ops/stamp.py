@@ -29,8 +29,9 @@ from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor
 from notary.core.merkle import build_tree
 from notary.core.unixfs import UnixfsHasher
 from notary.errors import ValidationError
+from notary.files import write_json, write_text_atomic
+from notary.ops.endpoints import resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
-from notary.ops.records import resolve_registry, resolve_rpc_url, write_json, write_text_atomic
 
 MAX_BATCH_LEAVES: Final = 2**32 - 1
 """The registry stores the leaf count as uint32."""

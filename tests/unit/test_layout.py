@@ -24,7 +24,7 @@ from notary.ops.toolchain import REPO_ROOT
 NOTARY = REPO_ROOT / "notary"
 
 LAYERS = [
-    {"notary.errors", "notary.config", "notary.artifacts"},
+    {"notary.errors", "notary.config", "notary.artifacts", "notary.files"},
     {"notary.core"},
     {"notary.chain", "notary.ipfs"},
     {"notary.verify"},

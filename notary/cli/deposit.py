@@ -1,0 +1,147 @@
+"""`notary deposit|export`: the command-line client of the notary API (base install)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from notary.cli.common import JsonFlag, app, emit, err, fail, load_settings, out
+from notary.errors import NotaryError
+
+EXIT_SKIPPED = 1
+"""`notary deposit` exit code when some files found in a folder were skipped (the others
+were deposited and their certificates written)."""
+
+
+DEPOSIT_HELP = (
+    "Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar.\n\n"
+    "Everything is checked before anything is sent. A file named directly that cannot be "
+    'deposited (an empty one: "the file is empty") stops the run. Files found in a folder '
+    "that cannot be (empty, a link leading out of the folder, a name that is not UTF-8, "
+    "unreadable) are skipped with a warning, the others deposited, and the exit code is 1. "
+    "Running the command again deposits nothing twice and rewrites the same certificates."
+)
+
+
+@app.command(help=DEPOSIT_HELP)
+def deposit(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to deposit.")],
+    hash_only: Annotated[
+        bool, typer.Option("--hash-only", help="Send only hashes; files stay here.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Wait for anchoring and write certificates here, mirroring the folders "
+            "(DIR/a/x.png -> OUT/a/x.png.cert.json).",
+        ),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring with --out.")] = 300,
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
+    from rich.markup import escape
+
+    from notary.client import NotaryClient, certificate_targets, display, plan
+
+    settings = load_settings()
+    if not settings.api_key:
+        fail("set NOTARY_API_KEY to your organization's API key")
+    try:
+        planned = plan(paths)
+        targets = certificate_targets(planned.entries, out_dir) if out_dir is not None else []
+    except NotaryError as exc:
+        fail(str(exc))
+    for skipped in planned.skipped:
+        err.print(
+            f"[yellow]skipped:[/] {escape(display(skipped.path))}: {escape(skipped.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    entries = planned.entries
+    if not entries:
+        fail("no files to deposit")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with (
+            NotaryClient(url or settings.api_url, settings.api_key) as client,
+            Progress(*columns, console=err, disable=as_json or len(entries) < 2) as bar,
+        ):
+            task = bar.add_task("depositing", total=len(entries))
+            results = client.deposit_entries(
+                entries, hash_only=hash_only, progress=lambda n: bar.advance(task, n)
+            )
+            written: list[str] = []
+            if out_dir is not None:
+                client.wait_anchored([r["id"] for r in results], timeout=wait)
+                for result, target in zip(results, targets, strict=True):
+                    written.append(display(client.save_certificate(result["id"], target)))
+    except (NotaryError, TimeoutError) as exc:
+        fail(str(exc))
+    if as_json:
+        emit(
+            {
+                "evidence": [
+                    {
+                        "file": display(e.path),
+                        "path": e.relative,
+                        "id": r["id"],
+                        "status": r["status"],
+                        "created": r.get("created"),
+                    }
+                    for e, r in zip(entries, results, strict=True)
+                ],
+                "certificates": written,
+                "skipped": [{"file": display(s.path), "reason": s.reason} for s in planned.skipped],
+            }
+        )
+    else:
+        created = sum(1 for r in results if r.get("created"))
+        out.print(
+            f"deposited {len(results)} file(s): {created} new, {len(results) - created} "
+            "already deposited",
+            highlight=False,
+        )
+        if out_dir is not None and written:
+            out.print(f"certificates written to {escape(display(out_dir))}", highlight=False)
+    if planned.skipped:
+        err.print(
+            f"[yellow]{len(planned.skipped)} file(s) skipped[/] (listed above); "
+            "the others were deposited",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command("export")
+def export_bundle(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id (ev_...).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Zip to write (default EVIDENCE_ID.evidence.zip).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+) -> None:
+    """Write the court bundle of EVIDENCE: file, certificate, CAR and a README (zh/en)."""
+    from notary.client import NotaryClient
+
+    settings = load_settings()
+    if not settings.api_key:
+        fail("set NOTARY_API_KEY to your organization's API key")
+    target = out_file or Path(f"{evidence_id}.evidence.zip")
+    try:
+        with NotaryClient(url or settings.api_url, settings.api_key) as client:
+            client.download(evidence_id, "bundle", target)
+    except NotaryError as exc:
+        target.unlink(missing_ok=True)
+        fail(str(exc))
+    out.print(f"wrote {target}", highlight=False)
