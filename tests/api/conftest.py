@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.main import create_app
 from notary.ops import devnet
@@ -80,6 +81,13 @@ def start_server(
     )
     keys = create_organizations(data_dir, database)
     app = create_app(settings, start_batcher=batcher)
+    url, server, thread = serve_in_thread(app)
+    return Server(url, keys, app.state.service), server, thread
+
+
+def serve_in_thread(app: FastAPI) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run `app` under a real uvicorn server on a free port, in a daemon thread; its URL.
+    Stop it with `server.should_exit = True` and join the thread."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -88,7 +96,7 @@ def start_server(
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    return Server(f"http://127.0.0.1:{port}", keys, app.state.service), server, thread
+    return f"http://127.0.0.1:{port}", server, thread
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,15 @@ walks the whole exception tree, so a new error class without a mapping fails her
 from __future__ import annotations
 
 import inspect
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from api import errors as api_errors
 from notary import errors
-from tests.conftest import free_port
+from tests.api.conftest import serve_in_thread
 
 NOT_ON_A_REQUEST_PATH = {
     errors.NotaryError,  # the root: never raised itself
@@ -64,15 +61,8 @@ def client() -> Iterator[httpx.Client]:
     def raise_(name: str) -> None:
         raise _instance(by_name[name])
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+    url, server, thread = serve_in_thread(app)
+    with httpx.Client(base_url=url) as http:
         yield http
     server.should_exit = True
     thread.join(timeout=30)
