@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import errors
+from api import docs, errors
 from api.deps import key_check
 from api.limits import BodyLimits
 from api.routes import admin, audit, evidence, health, verify
@@ -42,6 +42,8 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         description="Deposit design files or hashes; get certificates a court verifies with "
         "the file, the certificate and any node of the chain. See docs/certificate.md.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs, with local files instead of a CDN's
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(
@@ -59,6 +61,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         _mark_key_routes(module.router)
         app.include_router(module.router)
     _declare_key_scheme(app)
+    docs.install(app)
     return app
 
 
