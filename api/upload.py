@@ -1,32 +1,29 @@
-"""Streaming multipart upload: hash while receiving, never hold the file, 413 at the limit.
+"""Streaming multipart upload: parse it chunk by chunk, never hold the file, 413 at the limit.
 
 Parts: `file` (required, the content) and `metadata` (optional, JSON of MetadataIn).
 The file's name and media type come from its part headers unless metadata gives them.
+Parsing is all that happens here: each piece of the file goes to the library's one-pass
+hasher (notary.core.hashing) and, when files are kept, to its spool (notary.deposit.spool).
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from pydantic import ValidationError as PydanticValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from api.schemas import MetadataIn
 from notary.core import jsontext
-from notary.core.hashing import EMPTY_CONTENT, ContentDigest, StreamHasher
-from notary.core.unixfs import UnixfsHasher
-from notary.errors import (
-    InsufficientStorageError,
-    NotaryError,
-    PayloadTooLargeError,
-    StorageError,
-    ValidationError,
-)
+from notary.core.hashing import EMPTY_CONTENT, ContentHash, ContentHasher
+from notary.core.leaf import Metadata
+from notary.deposit.content import FileContent
+from notary.deposit.spool import SpoolFile
+from notary.errors import NotaryError, PayloadTooLargeError, ValidationError
 
 MAX_METADATA_PART_BYTES: Final = 64 * 1024
 MULTIPART_OVERHEAD_BYTES: Final = 128 * 1024
@@ -43,67 +40,24 @@ class _Part:
     headers: dict[bytes, bytes] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Upload:
-    digest: ContentDigest | None = None
-    cid: str | None = None
-    filename: str | None = None
-    content_type: str | None = None
-    metadata: dict[str, object] = field(default_factory=dict)
-    spool: Path | None = None
-    """The received bytes, fsynced, when a spool folder was given."""
+    """A whole upload: the file (its spool copy fsynced, when a spool folder was given) and
+    the metadata declared for it, checked against MetadataIn."""
+
+    file: FileContent
+    declared: Metadata
 
 
-def _storage_error(exc: OSError) -> StorageError:
-    """The domain error for a failed spool write: a full disk is the server's problem,
-    not the client's (507), and says so; anything else is storage being unavailable."""
-    if exc.errno in {errno.ENOSPC, errno.EDQUOT}:
-        return InsufficientStorageError(
-            "no space left to store the upload; nothing was recorded, try again later"
-        )
-    return StorageError(f"cannot store the upload: {exc.strerror or type(exc).__name__}")
+@dataclass
+class _File:
+    """What the `file` part has given so far."""
 
-
-class _Spool:
-    """Receives the file into <spool>/<random>.part; `keep()` fsyncs and renames it.
-
-    Every OSError (a full disk above all) becomes a StorageError, and the partial file is
-    removed by `discard()`, which the caller runs on any failure.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.final = folder / secrets.token_hex(16)
-        self.part = self.final.with_suffix(".part")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._file = self.part.open("xb")
-        except OSError as exc:
-            raise _storage_error(exc) from exc
-
-    def write(self, data: bytes | memoryview) -> None:
-        try:
-            self._file.write(data)
-        except OSError as exc:
-            raise _storage_error(exc) from exc
-
-    def keep(self) -> Path:
-        try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self.part.rename(self.final)
-        except OSError as exc:
-            self.discard()
-            raise _storage_error(exc) from exc
-        return self.final
-
-    def discard(self) -> None:
-        try:
-            self._file.close()  # may fail again flushing what a full disk refused
-        except OSError:
-            pass
-        finally:
-            self.part.unlink(missing_ok=True)
+    hasher: ContentHasher = field(default_factory=ContentHasher)
+    name: str | None = None
+    media_type: str | None = None
+    hashes: ContentHash | None = None
+    """Set when the part has ended."""
 
 
 async def receive(
@@ -113,7 +67,8 @@ async def receive(
     max_bytes: int,
     spool_dir: Path | None = None,
 ) -> Upload:
-    """Parse a multipart body chunk by chunk; raise ValidationError/PayloadTooLargeError."""
+    """Parse a multipart body chunk by chunk into an Upload: ValidationError for bad input,
+    PayloadTooLargeError past `max_bytes`, StorageError when the spool cannot keep the file."""
     media, params = parse_options_header(content_type or "")
     boundary = params.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
@@ -125,11 +80,9 @@ async def receive(
     ):
         raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
 
-    upload = Upload()
     part = _Part()
-    hasher: StreamHasher | None = None
-    cids = UnixfsHasher()
-    spool: _Spool | None = None
+    file: _File | None = None
+    spool: SpoolFile | None = None
     meta_buf = bytearray()
     size = 0
 
@@ -144,31 +97,29 @@ async def receive(
         part.header_name, part.header_value = b"", b""
 
     def on_headers_finished() -> None:
-        nonlocal hasher
+        nonlocal file, spool
         _, disp = parse_options_header(part.headers.get(b"content-disposition", b""))
         part.name = disp.get(b"name", b"").decode("utf-8", "replace")
         if part.name == "file":
-            if hasher is not None:
+            if file is not None:
                 raise ValidationError("only one `file` part is allowed")
-            hasher = StreamHasher()
+            file = _File()
             if spool_dir is not None:
-                nonlocal spool
-                spool = _Spool(spool_dir)
+                spool = SpoolFile(spool_dir)
             raw = disp.get(b"filename")
-            upload.filename = raw.decode("utf-8", "strict") if raw else None
+            file.name = raw.decode("utf-8", "strict") if raw else None
             ctype = part.headers.get(b"content-type")
-            upload.content_type = ctype.decode("latin-1") if ctype else None
+            file.media_type = ctype.decode("latin-1") if ctype else None
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         nonlocal size
         if part.name == "file":
-            assert hasher is not None
+            assert file is not None
             size += end - start
             if size > max_bytes:
                 raise PayloadTooLargeError(f"file is larger than the limit of {max_bytes} bytes")
-            piece = memoryview(data)[start:end]  # no copy, shared by the three consumers
-            hasher.update(piece)
-            cids.update(piece)
+            piece = memoryview(data)[start:end]  # no copy, shared by the hashes and the spool
+            file.hasher.update(piece)
             if spool is not None:
                 spool.write(piece)
         elif part.name == "metadata":
@@ -179,9 +130,8 @@ async def receive(
             raise ValidationError(f"unknown part {part.name!r}: use `file` and `metadata`")
 
     def on_part_end() -> None:
-        if part.name == "file" and hasher is not None:
-            upload.digest = hasher.digest()
-            upload.cid = cids.cid()
+        if part.name == "file" and file is not None:
+            file.hashes = file.hasher.result()
         part.headers = {}
 
     parser = MultipartParser(
@@ -197,14 +147,17 @@ async def receive(
     )
     try:
         await _parse(parser, body)
-        _check_complete(upload, meta_buf)
+        hashes = _whole(file)
+        declared = _declared(meta_buf)
     except BaseException:
         if spool is not None:
             spool.discard()
         raise
+    assert file is not None
+    kept = None
     if spool is not None:  # the fsync can take seconds: not on the event loop
-        upload.spool = await asyncio.to_thread(spool.keep)
-    return upload
+        kept = await asyncio.to_thread(spool.keep)
+    return Upload(FileContent(hashes, file.name, file.media_type, kept), declared)
 
 
 async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:
@@ -220,15 +173,25 @@ async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:
         raise ValidationError(f"malformed multipart body: {type(exc).__name__}") from exc
 
 
-def _check_complete(upload: Upload, meta_buf: bytearray) -> None:
-    if upload.digest is None:
+def _whole(file: _File | None) -> ContentHash:
+    """The hashes of a complete, non-empty `file` part."""
+    if file is None or file.hashes is None:
         raise ValidationError("the upload has no `file` part")
-    if upload.digest.size == 0:
+    if file.hashes.digest.size == 0:
         raise ValidationError(EMPTY_CONTENT)
-    if meta_buf:
-        parsed = jsontext.loads(
-            bytes(meta_buf), max_bytes=MAX_METADATA_PART_BYTES, what="metadata part"
-        )
-        if not isinstance(parsed, dict):
-            raise ValidationError("metadata part must be a JSON object")
-        upload.metadata = parsed
+    return file.hashes
+
+
+def _declared(meta_buf: bytearray) -> Metadata:
+    """The metadata part, checked against MetadataIn (none: nothing declared)."""
+    if not meta_buf:
+        return {}
+    parsed = jsontext.loads(
+        bytes(meta_buf), max_bytes=MAX_METADATA_PART_BYTES, what="metadata part"
+    )
+    if not isinstance(parsed, dict):
+        raise ValidationError("metadata part must be a JSON object")
+    try:
+        return MetadataIn.model_validate(parsed).as_metadata()
+    except PydanticValidationError as exc:
+        raise ValidationError(f"metadata: {exc.errors()[0]['msg']}") from exc

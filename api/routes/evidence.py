@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 from starlette.background import BackgroundTask
 
 from api.deps import Depositor, Service, checks_key, depositor, service_of
@@ -23,15 +22,14 @@ from api.schemas import (
     EvidenceOut,
     HashDepositIn,
     IssuedCertificateOut,
-    MetadataIn,
     PageOut,
     ZonedDateTime,
 )
 from api.strict import StrictRoute
-from api.upload import Upload, receive
+from api.upload import receive
 from notary.core import certificate as cert_format
-from notary.core.cid import PROFILE
 from notary.core.leaf import parse_hex32
+from notary.deposit.files import deposit_received
 from notary.deposit.request import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
 from notary.errors import ConflictError, ValidationError
 from notary.issue.certificates import certificate, certificates
@@ -239,42 +237,11 @@ async def deposit_file(request: Request) -> Response:
         service.settings.max_upload_bytes,
         spool_dir=service.spool_dir if service.ipfs is not None else None,
     )
-    keep_spool = False
-    try:
-        request_ = _file_request(upload, idempotency_key)
-        outcomes = await _deposit(service, org, [request_])
-        keep_spool = outcomes[0].created  # known content: the first deposit's copy counts
-        current = await _current(service, org, outcomes, wait)
-    finally:
-        if upload.spool is not None and not keep_spool:
-            upload.spool.unlink(missing_ok=True)
+    outcomes = [
+        await deposit_received(service.deposits, org, upload.file, upload.declared, idempotency_key)
+    ]
+    current = await _current(service, org, outcomes, wait)
     return _json(_answer(outcomes, current)[0], _status(outcomes))
-
-
-def _file_request(upload: Upload, idempotency_key: str | None) -> DepositRequest:
-    """The deposit of an upload: declared metadata, plus name, media type, size and CID."""
-    try:
-        declared = MetadataIn.model_validate(upload.metadata)
-    except PydanticValidationError as exc:
-        raise ValidationError(f"metadata: {exc.errors()[0]['msg']}") from exc
-    digest = upload.digest
-    assert digest is not None and upload.cid is not None
-    metadata = declared.as_metadata()
-    metadata.setdefault("name", upload.filename or "unnamed")
-    metadata.setdefault("media_type", upload.content_type or "application/octet-stream")
-    if metadata.setdefault("size", digest.size) != digest.size:
-        raise ValidationError(f"metadata size {metadata['size']} is not the file's {digest.size}")
-    metadata["cid"] = upload.cid
-    metadata["cid_profile"] = PROFILE
-    return DepositRequest(
-        sha256=digest.sha256,
-        sm3=digest.sm3,
-        metadata=metadata,
-        kind="file",
-        idempotency_key=idempotency_key,
-        cid=upload.cid,
-        spool=upload.spool.name if upload.spool is not None else None,
-    )
 
 
 RECEIVED_FROM: Final = "Received at or after (RFC 3339, with Z or an offset)."

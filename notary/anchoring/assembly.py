@@ -18,6 +18,7 @@ from notary.anchoring.pinner import Pinner
 from notary.chain.finality import Finality
 from notary.chain.registry import RegistryWriter, connect
 from notary.config import Settings
+from notary.deposit.spool import spool_dir
 from notary.errors import ConfigError
 from notary.ipfs.client import KuboRpc
 from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
@@ -39,7 +40,7 @@ class Anchoring:
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
         finality = Finality(self.writer, settings.finality, settings.confirmations)
         self.batcher = Batcher(self.factory, self.writer, policy, finality)
-        self.spool_dir: Path = settings.data_dir / "spool"
+        self.spool_dir: Path = spool_dir(settings.data_dir)
         self.ipfs: KuboRpc | None = None
         self.pinner: Pinner | None = None
         try:

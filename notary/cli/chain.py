@@ -130,7 +130,7 @@ def stamp(
     as_json: JsonFlag = False,
 ) -> None:
     """Hash FILES, anchor them in one transaction, write FILE.cert.json for each."""
-    from notary.ops.stamp import stamp as run_stamp
+    from notary.issue.stamp import stamp as run_stamp
 
     settings = load_settings()
     columns = (

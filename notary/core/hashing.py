@@ -1,8 +1,9 @@
-"""SHA-256 and SM3 of a byte stream, computed in one pass.
+"""SHA-256 and SM3 of a byte stream, and with them its IPFS CID, computed in one pass.
 
 SM3 (GB/T 32905-2016) is what Chinese courts and platforms expect beside SHA-256. Both
 come from hashlib (OpenSSL); the stream is read once, in CHUNK_SIZE pieces, so memory use
-does not grow with the file.
+does not grow with the file. ContentHasher adds the CID (notary.core.unixfs) to the same
+pass: what a file deposit records, whether it arrives over HTTP or from `notary stamp`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO, Final, NewType
 
+from notary.core.unixfs import UnixfsHasher
 from notary.errors import ConfigError
 
 CHUNK_SIZE = 1024 * 1024
@@ -63,6 +65,41 @@ def hash_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> ContentDigest
     while chunk := stream.read(chunk_size):
         hasher.update(chunk)
     return hasher.digest()
+
+
+@dataclass(frozen=True)
+class ContentHash:
+    """Everything one pass over a file's bytes gives: its hashes and size, and its CID under
+    the unixfs-v1-2025 profile."""
+
+    digest: ContentDigest
+    cid: str
+
+
+class ContentHasher:
+    """Feed chunks with update(); result() gives the SHA-256, SM3, size and CID of all
+    chunks fed. Each chunk goes to every hash as it is (a memoryview is not copied)."""
+
+    def __init__(self) -> None:
+        self._hashes = StreamHasher()
+        self._cids = UnixfsHasher()
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        """Add the next piece of the content."""
+        self._hashes.update(chunk)
+        self._cids.update(chunk)
+
+    def result(self) -> ContentHash:
+        """The hashes and CID of everything fed so far."""
+        return ContentHash(self._hashes.digest(), self._cids.cid())
+
+
+def hash_content(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> ContentHash:
+    """Read `stream` to its end once and return its SHA-256, SM3, size and CID."""
+    hasher = ContentHasher()
+    while chunk := stream.read(chunk_size):
+        hasher.update(chunk)
+    return hasher.result()
 
 
 def hash_bytes(data: bytes) -> ContentDigest:

@@ -1,4 +1,8 @@
-"""Certificates for stored evidence, built from what was anchored (the store + the tree)."""
+"""Certificates for stored evidence, built from what was anchored (the store + the tree).
+
+The rows give the evidence, its leaf and the anchor; notary.issue.issuer assembles the
+certificate, as it does for `notary stamp`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from notary.core.certificate import Evidence as EvidenceRecord
 from notary.core.leaf import validate_metadata
 from notary.core.merkle import MerkleTree, build_tree
 from notary.errors import ConflictError, NotFoundError
+from notary.issue.issuer import issue
 from notary.issue.views import EvidenceView, leaf_of, summary
 from notary.store.db import QUERY_CHUNK, transaction
 from notary.store.models import (
@@ -204,12 +209,6 @@ def _anchor_of(row: Batch | SupersededAnchor, batch: Batch | None = None) -> Anc
 
 
 def _issue(e: Evidence, tree: MerkleTree, anchor: AnchorRecord) -> Certificate:
-    return Certificate(
-        evidence=EvidenceRecord(
-            sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json)
-        ),
-        leaf=leaf_of(e),
-        leaf_hash=e.leaf_hash,
-        proof=tuple(tree.proof(e.leaf_hash)),
-        anchor=anchor,
-    )
+    """The certificate of stored evidence under `anchor`, by the one issuer."""
+    record = EvidenceRecord(sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json))
+    return issue(record, leaf_of(e), e.leaf_hash, tree, anchor)

@@ -1,2 +1,2 @@
-"""Operating: the devnet, deployment, keys, the deployment record, `notary stamp`,
-the contract build and the developer toolchain."""
+"""Operating: the devnet, deployment, keys, the deployment record, the contract build and
+the developer toolchain."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notary.ops.stamp import StampResult, stamp
+from notary.issue.stamp import StampResult, stamp
 from notary.store.db import make_engine, make_sessionmaker
 
 

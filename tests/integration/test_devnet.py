@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from notary.issue.stamp import stamp
 from notary.ops import devnet
 from notary.ops.deploy import deploy
 from notary.ops.devnet import rpc_call
-from notary.ops.stamp import stamp
 from notary.verify.certificate import Outcome, verify
 from tests.conftest import make_settings
 from tests.integration.conftest import make_files

@@ -244,7 +244,7 @@ def test_wait_final_follows_the_rule_and_notices_a_replaced_block(chain) -> None
 
 
 def test_stamp_writes_certificates_only_once_final(chain, tmp_path) -> None:
-    from notary.ops.stamp import stamp
+    from notary.issue.stamp import stamp
 
     design = tmp_path / "童装.png"
     design.write_bytes(b"a design waiting for two confirmations")

@@ -1,4 +1,5 @@
-"""SHA-256 and SM3 known answers, and one-pass streaming over multi-MB files."""
+"""SHA-256 and SM3 known answers, one-pass streaming over multi-MB files, and the content
+hasher that adds the CID to the same pass."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notary.core.hashing import CHUNK_SIZE, hash_bytes, hash_stream
+from notary.core.cid import raw_cid
+from notary.core.hashing import CHUNK_SIZE, ContentHasher, hash_bytes, hash_content, hash_stream
+from notary.core.unixfs import UnixfsHasher
 
 # FIPS 180-2 appendix B and GB/T 32905-2016 appendix A examples
 SHA256_VECTORS = [
@@ -81,3 +84,27 @@ def test_chunking_never_changes_the_digest(data: bytes, chunk: int) -> None:
     whole = hash_bytes(data)
     assert hash_stream(io.BytesIO(data), chunk_size=chunk) == whole
     assert whole.size == len(data)
+
+
+@given(st.binary(min_size=1, max_size=4096), st.integers(min_value=1, max_value=600))
+def test_content_hasher_gives_the_digest_and_the_raw_cid_of_one_chunk(
+    data: bytes, piece: int
+) -> None:
+    """Up to one chunk the CID follows from the SHA-256 alone (notary.core.cid)."""
+    hasher = ContentHasher()
+    view = memoryview(data)
+    for i in range(0, len(data), piece):
+        hasher.update(view[i : i + piece])  # memoryviews, as the upload feeds them
+    result = hasher.result()
+    assert result.digest == hash_bytes(data)
+    assert result.cid == raw_cid(result.digest.sha256)
+    assert hash_content(io.BytesIO(data), chunk_size=piece) == result
+
+
+def test_content_hasher_over_several_chunks_matches_both_hashers() -> None:
+    data = random.Random(11).randbytes(2 * CHUNK_SIZE + 5)
+    cids = UnixfsHasher()
+    cids.update(data)
+    result = hash_content(io.BytesIO(data), chunk_size=300_001)
+    assert result.digest == hash_bytes(data)
+    assert result.cid == cids.cid() != raw_cid(result.digest.sha256)

@@ -5,6 +5,7 @@
   client and the IPFS client only: never a database, the service, anchoring, the API or
   operator code.
 - The library (notary) never imports the HTTP app (api).
+- `notary stamp` (notary.issue.stamp) loads nothing of the server, as the verifier does not.
 - No import cycle between the packages: each package's modules import only packages
   listed before it in LAYERS.
 """
@@ -53,6 +54,9 @@ NEVER_IN_VERIFY = (
     "notary.ops",
 )
 
+SERVER_ONLY = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "python_multipart")
+"""Packages of the `server` extra, which the base install lacks."""
+
 
 def _loaded(*modules: str) -> set[str]:
     code = (
@@ -67,6 +71,13 @@ def test_verify_and_audit_import_no_database_service_or_operator_code() -> None:
     loaded = _loaded("notary.verify.certificate", "notary.verify.audit")
     assert {"notary.verify.certificate", "notary.verify.audit"} <= loaded
     bad = {m for m in loaded if any(m == p or m.startswith(p + ".") for p in NEVER_IN_VERIFY)}
+    assert not bad, bad
+
+
+def test_stamp_loads_nothing_of_the_server() -> None:
+    loaded = _loaded("notary.issue.stamp")
+    assert "notary.issue.stamp" in loaded
+    bad = {m for m in loaded if m.split(".")[0] in SERVER_ONLY or m.startswith("notary.store")}
     assert not bad, bad
 
 

@@ -4,6 +4,10 @@ Before the anchor transaction is sent, the batch (every leaf with its salt and m
 is journaled to <data>/batches/<root>.json, so a crash after anchoring never leaves an
 anchor whose certificates cannot be rebuilt. Durable queuing of deposits is the service's
 job; this command anchors what it is given, at once.
+
+An issuer without a store: a file's metadata follows the API's rule (notary.deposit.content)
+and its certificate comes from the one issuer (notary.issue.issuer). Nothing here needs the
+database, so the base install stamps files too.
 """
 
 from __future__ import annotations
@@ -22,14 +26,14 @@ from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import AnchorReceipt, RegistryWriter, connect
 from notary.config import Settings
 from notary.core import certificate as cert_format
-from notary.core.certificate import AnchorRecord, Certificate, Evidence
-from notary.core.cid import PROFILE
-from notary.core.hashing import CHUNK_SIZE, ContentDigest, StreamHasher
+from notary.core.certificate import Evidence
+from notary.core.hashing import EMPTY_CONTENT, ContentHash, hash_content
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor, validate_metadata
 from notary.core.merkle import build_tree
-from notary.core.unixfs import UnixfsHasher
+from notary.deposit.content import FileContent, file_metadata
 from notary.errors import ValidationError
 from notary.files import write_json, write_text_atomic
+from notary.issue.issuer import anchor_record, issue
 from notary.ops.endpoints import resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
 
@@ -38,9 +42,6 @@ MAX_BATCH_LEAVES: Final = 2**32 - 1
 CERTIFICATE_SUFFIX: Final = ".cert.json"
 FINALITY_TIMEOUT_SECONDS: Final = 3600.0
 """Longest `notary stamp` waits for its block to be final (Ethereum: about 13 minutes)."""
-EMPTY_FILE: Final = "the file is empty"
-"""Why an empty file is refused, in the API's words: every empty file has the same hashes,
-so anchoring one would prove nothing about anyone's file."""
 
 Progress = Callable[[str, int], None]
 """progress(stage, advance): stage is 'hash' or 'write'."""
@@ -62,41 +63,31 @@ class StampResult:
     journal: Path
 
 
-def file_metadata(path: Path, digest: ContentDigest, cid: str) -> Metadata:
-    """name, size, media type and CID of a file, as recorded in its evidence."""
+def _metadata(path: Path, hashes: ContentHash) -> Metadata:
+    """The metadata of a stamped file: as the API records a file deposit's (name, media
+    type, size, CID), its name taken from the path and its media type guessed from that."""
     name = os.fsdecode(path.name)
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(f"file name {name!r} is not valid UTF-8") from None
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return validate_metadata(
-        {
-            "name": name,
-            "size": digest.size,
-            "media_type": media_type,
-            "cid": cid,
-            "cid_profile": PROFILE,
-        }
-    )
+    file = FileContent(hashes, name, mimetypes.guess_type(name)[0])
+    return validate_metadata(file_metadata(file, {}))
 
 
 def prepare(path: Path, depositor: str) -> Deposit:
     """Hash `path` and build its leaf (with a fresh random salt); an empty file is refused."""
-    hasher, cids = StreamHasher(), UnixfsHasher()
     try:
         with path.open("rb") as fh:
-            while chunk := fh.read(CHUNK_SIZE):  # one read feeds both
-                hasher.update(chunk)
-                cids.update(chunk)
+            hashes = hash_content(fh)
     except IsADirectoryError:
         raise ValidationError(f"{path} is a directory; pass files") from None
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from exc
-    digest = hasher.digest()
+    digest = hashes.digest
     if digest.size == 0:
-        raise ValidationError(f"{path}: {EMPTY_FILE}")
-    metadata = file_metadata(path, digest, cids.cid())
+        raise ValidationError(f"{path}: {EMPTY_CONTENT}")
+    metadata = _metadata(path, hashes)
     evidence = Evidence(sha256=digest.sha256, sm3=digest.sm3, metadata=metadata)
     leaf = Leaf(
         sha256=digest.sha256,
@@ -163,36 +154,22 @@ def stamp(
         deposits.append(prepare(path, who))
         if progress:
             progress("hash", 1)
-    tree = build_tree([d.leaf.hash() for d in deposits])
+    leaf_hashes = [d.leaf.hash() for d in deposits]
+    tree = build_tree(leaf_hashes)
     journal = _journal(settings, tree.root, deposits)
     writer = RegistryWriter(connect(rpc_url), address, account, rpc_url)
     receipt = writer.anchor(tree.root, len(deposits))
     # certificates only for a final block (notary.chain.finality), as the service does
     finality = Finality(writer, settings.finality, settings.confirmations)
     wait_final(finality, receipt.anchor.block_number, receipt.block_hash, FINALITY_TIMEOUT_SECONDS)
-    anchor = AnchorRecord(
+    anchor = anchor_record(
+        receipt,
         chain_id=writer.chain_id(),
         registry=writer.address,
         registry_code_hash=writer.code_hash(),
-        root=tree.root,
-        sequence=receipt.anchor.sequence,
-        leaf_count=receipt.anchor.leaf_count,
-        notary=receipt.anchor.notary,
-        manifest=receipt.anchor.manifest,
-        tx_hash=receipt.tx_hash,
-        block_number=receipt.anchor.block_number,
-        block_hash=receipt.block_hash,
-        block_time=receipt.anchor.timestamp,
     )
-    for deposit, target in zip(deposits, targets, strict=True):
-        leaf_hash = deposit.leaf.hash()
-        certificate = Certificate(
-            evidence=deposit.evidence,
-            leaf=deposit.leaf,
-            leaf_hash=leaf_hash,
-            proof=tuple(tree.proof(leaf_hash)),
-            anchor=anchor,
-        )
+    for deposit, leaf_hash, target in zip(deposits, leaf_hashes, targets, strict=True):
+        certificate = issue(deposit.evidence, deposit.leaf, leaf_hash, tree, anchor)
         write_text_atomic(target, cert_format.dumps(certificate))
         if progress:
             progress("write", 1)
