@@ -194,6 +194,7 @@ def test_fast_encoder_equals_eth_abi(depositor: str, sha: bytes, salt: bytes) ->
 
     leaf = Leaf(sha256=sha, sm3=salt, metadata_digest=sha[::-1], depositor=depositor, salt=salt)
     assert leaf.abi_encoded() == abi_encode_reference(leaf)
+    assert LeafHasher(depositor).encode(sha, salt, sha[::-1], salt) == abi_encode_reference(leaf)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])
