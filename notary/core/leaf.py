@@ -64,6 +64,11 @@ def _check_text(where: str, value: str) -> None:
 
 def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
     """Check types and limits; return a plain dict copy. Raises ValidationError."""
+    return _validated(metadata)[0]
+
+
+def _validated(metadata: Mapping[str, object]) -> tuple[Metadata, bytes]:
+    """The validated copy and its canonical JSON (computed once, for the size limit)."""
     if not isinstance(metadata, Mapping):
         raise ValidationError("metadata must be a JSON object")
     clean: Metadata = {}
@@ -91,9 +96,10 @@ def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
             raise ValidationError(
                 f"metadata {key}: values must be strings, integers or lists of strings"
             )
-    if len(canonical_json(clean)) > MAX_METADATA_BYTES:
+    canonical = canonical_json(clean)
+    if len(canonical) > MAX_METADATA_BYTES:
         raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
-    return clean
+    return clean, canonical
 
 
 def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
@@ -107,12 +113,32 @@ def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
 
 def canonical_metadata(metadata: Mapping[str, object]) -> bytes:
     """Validate `metadata` and return its canonical JSON bytes."""
-    return canonical_json(validate_metadata(metadata))
+    return _validated(metadata)[1]
+
+
+def _digest(canonical: bytes) -> bytes:
+    """The metadata digest of canonical metadata JSON: its SHA-256."""
+    return hashlib.sha256(canonical).digest()
+
+
+EMPTY_METADATA_DIGEST: Final = _digest(canonical_json({}))
+"""The digest of empty metadata (bare hash deposits: most of a bulk request)."""
 
 
 def metadata_digest(metadata: Mapping[str, object]) -> bytes:
-    """SHA-256 of the canonical metadata JSON."""
-    return hashlib.sha256(canonical_metadata(metadata)).digest()
+    """SHA-256 of the canonical metadata JSON; ValidationError if `metadata` is not valid."""
+    return _digest(canonical_metadata(metadata))
+
+
+def validated_metadata_digest(metadata: Mapping[str, MetadataValue]) -> bytes:
+    """metadata_digest of metadata that validate_metadata already returned, not checked again.
+
+    For deposits: a request is validated once, before anything is written, and a bulk
+    request then hashes up to 10,000 leaves (validating again took 2 to 3 times as long).
+    """
+    if not metadata:
+        return EMPTY_METADATA_DIGEST
+    return _digest(canonical_json(metadata))
 
 
 def validate_depositor(depositor: str) -> str:

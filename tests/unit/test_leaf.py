@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notary.core.leaf import (
+    EMPTY_METADATA_DIGEST,
     LEAF_ENCODING,
     MAX_METADATA_BYTES,
     Leaf,
@@ -19,6 +20,7 @@ from notary.core.leaf import (
     parse_hex32,
     validate_depositor,
     validate_metadata,
+    validated_metadata_digest,
 )
 from notary.errors import ValidationError
 from tests.conftest import VECTORS
@@ -45,6 +47,15 @@ def test_encoding_is_the_published_one() -> None:
 def test_canonical_metadata_matches_vectors(case: dict[str, object]) -> None:
     assert canonical_metadata(case["metadata"]).decode("utf-8") == case["canonical"]  # type: ignore[arg-type]
     assert "0x" + metadata_digest(case["metadata"]).hex() == case["metadata_digest"]  # type: ignore[arg-type]
+    validated = validate_metadata(case["metadata"])  # type: ignore[arg-type]
+    assert "0x" + validated_metadata_digest(validated).hex() == case["metadata_digest"]
+
+
+def test_empty_metadata_digest_is_the_digest_of_the_empty_object() -> None:
+    assert EMPTY_METADATA_DIGEST == hashlib.sha256(b"{}").digest() == metadata_digest({})
+    assert validated_metadata_digest({}) == EMPTY_METADATA_DIGEST
+    with pytest.raises(ValidationError):
+        metadata_digest([])  # type: ignore[arg-type]  # still validated, even when empty
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])
@@ -166,6 +177,7 @@ def test_canonical_form_round_trips_and_is_order_independent(metadata: dict[str,
     reordered = dict(reversed(list(metadata.items())))
     assert canonical_metadata(reordered) == canonical
     assert metadata_digest(metadata) == hashlib.sha256(canonical).digest()
+    assert validated_metadata_digest(validate_metadata(metadata)) == metadata_digest(metadata)
     assert b"\\u" not in canonical.replace(b"\\\\", b"")  # non-ASCII is written as UTF-8
 
 
