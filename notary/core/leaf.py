@@ -5,8 +5,8 @@ ABI types (LEAF_ENCODING):
 
     string   scheme           "notary.evidence.v1"
     bytes32  sha256           SHA-256 of the content
-    bytes32  sm3              SM3 of the content (32 zero bytes when the depositor gave none)
-    bytes32  metadata_digest  SHA-256 of the canonical metadata JSON (canonical_metadata)
+    bytes32  sm3              SM3 of the content, 32 zero bytes when none was given (sm3_leaf_value)
+    bytes32  metadata_digest  SHA-256 of the canonical metadata JSON (metadata_digest)
     string   depositor        identity of the depositor (organization id)
     bytes32  salt             32 random bytes, so a published leaf hash reveals nothing
 
@@ -148,6 +148,11 @@ def validate_depositor(depositor: str) -> str:
     if len(depositor) > MAX_DEPOSITOR_LENGTH or not depositor.isprintable():
         raise ValidationError(f"depositor must be at most {MAX_DEPOSITOR_LENGTH} printable chars")
     return depositor
+
+
+def sm3_leaf_value(sm3: bytes | None) -> bytes:
+    """The leaf's SM3 slot: the digest, or 32 zero bytes when none was given."""
+    return sm3 if sm3 is not None else ZERO32
 
 
 def _check32(name: str, value: bytes) -> bytes:

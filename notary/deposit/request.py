@@ -23,12 +23,12 @@ from sqlalchemy import Dialect, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from notary.core.certificate import sm3_leaf_value
 from notary.core.hashing import EMPTY, EMPTY_CONTENT
 from notary.core.leaf import (
     LeafHasher,
     Metadata,
     canonical_json,
+    sm3_leaf_value,
     validate_metadata,
     validated_metadata_digest,
 )

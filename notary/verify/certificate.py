@@ -24,9 +24,9 @@ from eth_utils.address import to_checksum_address
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import OnChainAnchor, RegistryReader, connect_reader
 from notary.core import certificate as cert_format
-from notary.core.certificate import AnchorRecord, Certificate, sm3_leaf_value, utc_text
+from notary.core.certificate import AnchorRecord, Certificate, utc_text
 from notary.core.hashing import hash_stream
-from notary.core.leaf import metadata_digest
+from notary.core.leaf import metadata_digest, sm3_leaf_value
 from notary.core.merkle import process_proof
 from notary.errors import (
     CertificateFormatError,

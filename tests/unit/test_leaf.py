@@ -18,6 +18,7 @@ from notary.core.leaf import (
     canonical_metadata,
     metadata_digest,
     parse_hex32,
+    sm3_leaf_value,
     validate_depositor,
     validate_metadata,
     validated_metadata_digest,
@@ -56,6 +57,11 @@ def test_empty_metadata_digest_is_the_digest_of_the_empty_object() -> None:
     assert validated_metadata_digest({}) == EMPTY_METADATA_DIGEST
     with pytest.raises(ValidationError):
         metadata_digest([])  # type: ignore[arg-type]  # still validated, even when empty
+
+
+def test_sm3_slot_is_the_digest_or_zeros() -> None:
+    assert sm3_leaf_value(None) == bytes(32)
+    assert sm3_leaf_value(b"\x07" * 32) == b"\x07" * 32
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])
