@@ -3,7 +3,8 @@
 Like the verifier, this needs no database: only the registry's views and, to rebuild a batch
 tree from its manifest, an IPFS node. Anchors are in block
 order, so their times never decrease with the sequence number, which lets a time range be
-found by binary search over `rootAt` and `anchorOf`.
+found by binary search over `rootAt` and `anchorOf`. The log head's rule is
+notary.core.loghead.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from eth_abi.abi import encode
-
 from notary.chain.registry import OnChainAnchor, RegistryReader
 from notary.core import manifest
-from notary.core.keccak import keccak256 as keccak
+from notary.core.loghead import log_head
 from notary.core.merkle import build_tree
 from notary.errors import NotFoundError, ValidationError
 from notary.ipfs.client import IpfsStore
@@ -64,14 +63,6 @@ def by_time(
         found.append(anchor)
         sequence += 1
     return found
-
-
-def recompute_log_head(roots: list[bytes]) -> bytes:
-    """The log head after anchoring `roots` in order, as the registry computes it."""
-    head = bytes(32)
-    for root in roots:
-        head = keccak(encode(["bytes32", "bytes32"], [head, root]))
-    return head
 
 
 @dataclass(frozen=True)
@@ -131,4 +122,4 @@ def check_log(registry: RegistryReader) -> tuple[bool, int]:
     """Recompute the log head from rootAt(1..anchorCount()); (matches, anchor count)."""
     count = registry.anchor_count()
     roots = [registry.root_at(s) for s in range(1, count + 1)]
-    return recompute_log_head(roots) == registry.log_head(), count
+    return log_head(roots) == registry.log_head(), count
