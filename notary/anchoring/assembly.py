@@ -35,7 +35,7 @@ class Anchoring:
         account = load_key(settings.notary_key_path, settings)
         self.writer = connect_writer(self.rpc_url, resolve_registry(settings), account)
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
-        finality = Finality(self.writer, settings.finality, settings.confirmations)
+        finality = Finality(self.writer.reader(), settings.finality, settings.confirmations)
         self.batcher = Batcher(self.factory, self.writer, policy, finality)
         self.spool_dir: Path = settings.data_dir / "spool"
         self.ipfs: KuboRpc | None = None

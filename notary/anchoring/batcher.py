@@ -80,8 +80,8 @@ class Batcher:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        self.finality = finality or Finality(writer, "auto", 0)
-        self.reconciler = Reconciler(factory, writer, self.finality)
+        self.finality = finality or Finality(writer.reader(), "auto", 0)
+        self.reconciler = Reconciler(factory, writer.reader(), self.finality)
 
     # -- one cycle ---------------------------------------------------------------------
 
