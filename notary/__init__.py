@@ -4,8 +4,9 @@ Layout, packages by job (the separation is the product's promise; each package i
 only the ones before it, checked by tests/unit/test_layout.py):
 
 - ``notary.core``: format code, pure functions, no I/O (hashing, leaf, Merkle tree,
-  certificate, manifests, CIDs, strict JSON). Changing it breaks certificates issued.
-- ``notary.chain`` and ``notary.ipfs``: the registry client (web3.py), the published build,
+  certificate, log head, manifests, CIDs, strict JSON). Changing it breaks certificates issued.
+- ``notary.chain`` and ``notary.ipfs``: the registry client (a key-less RegistryReader and
+  a signing RegistryWriter; the only web3.py user besides notary.ops), the published build,
   finality; the Kubo-RPC client.
 - ``notary.verify``: checks a certificate and audits the registry with the core, the chain
   and IPFS only; it never imports a database, the service or the HTTP app.

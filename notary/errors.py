@@ -25,6 +25,7 @@
     │   └── IpfsUnavailableError (ConnectionError)  the node cannot be reached
     └── ChainError                          talking to the chain failed
         ├── ChainUnavailableError (ConnectionError)  RPC endpoint unreachable
+        ├── AlreadyKnownError               the node already holds the transaction sent
         └── TransactionFailedError          a transaction reverted or was dropped
             ├── AlreadyAnchoredError        EvidenceRegistry__AlreadyAnchored(root)
             └── MissingRoleError            AccessControlUnauthorizedAccount(account, role)
@@ -142,6 +143,14 @@ class ChainError(NotaryError):
 
 class ChainUnavailableError(ChainError, ConnectionError):
     """The JSON-RPC endpoint cannot be reached."""
+
+
+class AlreadyKnownError(ChainError):
+    """The node already holds the very transaction sent (its answer: "already known").
+
+    Not a failure: the same signed bytes were sent before (a stored transaction sent again
+    after a crash), so the transaction is pending or mined; wait for its receipt.
+    """
 
 
 class TransactionFailedError(ChainError):

@@ -66,6 +66,8 @@ class NotaryService:
         their loops."""
         self.rpc_url = self.parts.rpc_url
         self.writer = self.parts.writer
+        self.reader = self.writer.reader()
+        """Reads of the registry (audit routes, readiness): no key, nothing is sent."""
         self.spool_dir = self.parts.spool_dir
         self.ipfs = self.parts.ipfs
         self._anchoring: AnchoringSupervisor | None = None
@@ -91,11 +93,11 @@ class NotaryService:
         except SQLAlchemyError as exc:
             detail["database"] = type(exc).__name__
         try:
-            detail["chain_id"] = str(self.writer.chain_id())
+            detail["chain_id"] = str(self.reader.chain_id())
             chain = True
-            registry = self.writer.code_hash() in published_code_hashes()
+            registry = self.reader.code_hash() in published_code_hashes()
             if not registry:
-                detail["registry"] = f"no published registry at {self.writer.address}"
+                detail["registry"] = f"no published registry at {self.reader.address}"
         except ChainError as exc:
             detail["chain"] = str(exc)
         if self._anchoring is not None:

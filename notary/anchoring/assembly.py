@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.pinner import Pinner
 from notary.chain.finality import Finality
-from notary.chain.registry import RegistryWriter, connect
+from notary.chain.registry import connect_writer
 from notary.config import Settings
 from notary.deposit.spool import spool_dir
 from notary.errors import ConfigError
@@ -34,11 +34,9 @@ class Anchoring:
         self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.rpc_url = resolve_rpc_url(settings)
         account = load_key(settings.notary_key_path, settings)
-        self.writer = RegistryWriter(
-            connect(self.rpc_url), resolve_registry(settings), account, self.rpc_url
-        )
+        self.writer = connect_writer(self.rpc_url, resolve_registry(settings), account)
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
-        finality = Finality(self.writer, settings.finality, settings.confirmations)
+        finality = Finality(self.writer.reader(), settings.finality, settings.confirmations)
         self.batcher = Batcher(self.factory, self.writer, policy, finality)
         self.spool_dir: Path = spool_dir(settings.data_dir)
         self.ipfs: KuboRpc | None = None

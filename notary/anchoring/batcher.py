@@ -39,10 +39,11 @@ from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.reconcile import Reconciler, clear, events
 from notary.chain.artifact import published_code_hashes
 from notary.chain.finality import Finality
-from notary.chain.registry import AnchorReceipt, RegistryWriter, broadcast, wait
+from notary.chain.registry import AnchorReceipt, RegistryWriter
 from notary.core import manifest
 from notary.errors import (
     AlreadyAnchoredError,
+    AlreadyKnownError,
     ChainError,
     ChainUnavailableError,
     TransactionFailedError,
@@ -79,8 +80,8 @@ class Batcher:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        self.finality = finality or Finality(writer, "auto", 0)
-        self.reconciler = Reconciler(factory, writer, self.finality)
+        self.finality = finality or Finality(writer.reader(), "auto", 0)
+        self.reconciler = Reconciler(factory, writer.reader(), self.finality)
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -255,19 +256,20 @@ class Batcher:
             return True
         if receipt is None:
             try:
-                broadcast(self.writer.w3, batch.raw_tx, self.writer.rpc_url)
+                self.writer.broadcast(batch.raw_tx)
+            except AlreadyKnownError:
+                pass  # sent before (and not mined yet): wait for it below
             except ChainUnavailableError:
                 raise  # the stored transaction may still be in flight: retry it next cycle
             except ChainError as exc:
-                if "already known" not in str(exc).lower():
-                    log.info(
-                        "batch %s: stored transaction not accepted (%s); re-signing", batch.id, exc
-                    )
-                    self._back_to_built(batch.id)
-                    return False
+                log.info(
+                    "batch %s: stored transaction not accepted (%s); re-signing", batch.id, exc
+                )
+                self._back_to_built(batch.id)
+                return False
             crash_point("after_tx_sent")
             try:
-                receipt = wait(self.writer.w3, batch.tx_hash, self.writer.rpc_url)
+                receipt = self.writer.wait_for_receipt(batch.tx_hash)
                 result = self.writer.anchor_receipt(batch.root, receipt)
             except TransactionFailedError:  # reverted, or anchored in another registry
                 self._back_to_built(batch.id)

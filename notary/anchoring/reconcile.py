@@ -34,9 +34,8 @@ from typing import Final, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notary.chain.errors import chain_errors
 from notary.chain.finality import Finality
-from notary.chain.registry import Registry
+from notary.chain.registry import RegistryReader
 from notary.errors import TransactionFailedError
 from notary.store.db import transaction
 from notary.store.models import (
@@ -101,7 +100,7 @@ class Reconciler:
     """Confirms and reconciles the batches of one database against one registry."""
 
     def __init__(
-        self, factory: sessionmaker[Session], registry: Registry, finality: Finality
+        self, factory: sessionmaker[Session], registry: RegistryReader, finality: Finality
     ) -> None:
         self.factory = factory
         self.registry = registry
@@ -164,7 +163,7 @@ class Reconciler:
         for batch in waiting:
             assert batch.block_number is not None
             current = self.registry.block_hash_at(batch.block_number)
-            if current is None and self._syncing():
+            if current is None and self.registry.is_syncing():
                 continue  # a node catching up: it will serve the block again
             if current != batch.block_hash:
                 self._replaced(batch)
@@ -277,18 +276,13 @@ class Reconciler:
                 # no block at that height: a node catching up (it says so: eth_syncing) will
                 # serve it again; one that is not has lost it (a devnet reset or killed
                 # before it saved its newest blocks, a node restored from an older backup)
-                if not self._syncing():
+                if not self.registry.is_syncing():
                     lost.append((batch, f"the chain has no block {batch.block_number}"))
             elif current != batch.block_hash:
                 lost.append((batch, f"block {batch.block_number} is now 0x{current.hex()}"))
         for batch, reason in lost:
             self._supersede(batch, reason)
         return len(lost)
-
-    def _syncing(self) -> bool:
-        """Whether the node says it is catching up with the chain (eth_syncing)."""
-        with chain_errors(self.registry.rpc_url):
-            return bool(self.registry.w3.eth.syncing)
 
     def _supersede(self, seen: _Anchored, reason: str) -> None:
         with transaction(self.factory) as session:

@@ -1,10 +1,15 @@
-"""Translate web3/requests errors into the notary's exception tree, at the adapter edge."""
+"""Translate web3/requests errors into the notary's exception tree, at the adapter edge.
+
+chain_errors wraps every call to the node; send_errors wraps eth_sendRawTransaction, where
+one more answer is decoded: a node that already holds the transaction (AlreadyKnownError).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Final
 
 import requests
 from eth_abi.abi import decode as abi_decode
@@ -14,6 +19,7 @@ from web3 import exceptions as w3x
 from notary.chain.artifact import registry_build
 from notary.errors import (
     AlreadyAnchoredError,
+    AlreadyKnownError,
     ChainError,
     ChainUnavailableError,
     MissingRoleError,
@@ -73,3 +79,26 @@ def chain_errors(rpc_url: str = "the RPC endpoint") -> Iterator[None]:
         raise TransactionFailedError(f"no receipt in time: {exc}") from exc
     except (w3x.Web3Exception, requests.RequestException) as exc:
         raise ChainError(f"{type(exc).__name__}: {exc}") from exc
+
+
+ALREADY_KNOWN: Final = "already known"
+"""How geth and anvil refuse a transaction they already hold (matched case-insensitively).
+
+Other nodes' wordings ("known transaction", "nonce too low") are deliberately not decoded:
+they stay plain ChainErrors, and the batcher signs such a batch anew."""
+
+
+@contextmanager
+def send_errors(rpc_url: str = "the RPC endpoint") -> Iterator[None]:
+    """chain_errors for sending a signed transaction: AlreadyKnownError when the node already
+    holds it; an unreachable node stays ChainUnavailableError (the transaction may be in
+    flight or not)."""
+    try:
+        with chain_errors(rpc_url):
+            yield
+    except ChainUnavailableError:
+        raise
+    except ChainError as exc:
+        if ALREADY_KNOWN in str(exc).lower():
+            raise AlreadyKnownError(str(exc)) from exc
+        raise

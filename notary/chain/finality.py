@@ -25,7 +25,7 @@ from typing import Final, Literal
 from web3 import exceptions as w3x
 
 from notary.chain.errors import chain_errors
-from notary.chain.registry import Registry
+from notary.chain.registry import RegistryReader
 from notary.errors import ChainError, ChainUnavailableError, TransactionFailedError
 
 log = logging.getLogger("notary.finality")
@@ -43,7 +43,7 @@ POLL_SECONDS: Final = 1.0
 class Finality:
     """Answers "which is the newest final block?" for one node, by one rule."""
 
-    def __init__(self, registry: Registry, rule: FinalityRule, confirmations: int) -> None:
+    def __init__(self, registry: RegistryReader, rule: FinalityRule, confirmations: int) -> None:
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.registry = registry
@@ -62,8 +62,7 @@ class Finality:
 
     def head(self) -> int:
         """Number of the newest block of the node (final or not)."""
-        with chain_errors(self.registry.rpc_url):
-            return int(self.registry.w3.eth.block_number)
+        return self.registry.latest_block_number()
 
     def final_block(self) -> int:
         """Number of the newest final block (-1 when none is final yet).

@@ -1,15 +1,20 @@
 """A web3.py (v8) client for EvidenceRegistry: reads for anyone, writes for a signer.
 
-Reads (`Registry`) need only an RPC URL and the registry address: the verifier and the
-auditor use them. Writes (`RegistryWriter`) sign locally with eth-account, pick the nonce
-from the pending count, estimate gas (so custom errors surface before anything is sent),
-and wait for the receipt.
+Reads (`RegistryReader`) need only an RPC URL and the registry address, and hold no key:
+the verifier, the auditor, finality, reconciliation and the service's audit routes and
+readiness use them. Writes (`RegistryWriter`, a reader plus a local account) sign with
+eth-account, pick the nonce from the pending count, estimate gas (so custom errors surface
+before anything is sent), send, and wait for the receipt.
+
+Only notary.chain uses web3: everything above it talks to the chain through these two
+classes (operator tools in notary.ops may also use notary.chain.transactions with a Web3 of
+their own). Signing and sending is done by notary.chain.transactions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -19,10 +24,11 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3 import exceptions as w3x
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt, Wei
+from web3.types import TxReceipt
 
 from notary.chain.artifact import registry_build
 from notary.chain.errors import chain_errors
+from notary.chain.transactions import SignedTx, broadcast, send, sign, wait
 from notary.errors import ChainError, TransactionFailedError, ValidationError
 
 NOTARY_ROLE: Final = keccak(text="NOTARY_ROLE")
@@ -31,9 +37,6 @@ ANCHORED_TOPIC: Final = keccak(
 )
 DEFAULT_ADMIN_ROLE: Final = bytes(32)
 RPC_TIMEOUT_SECONDS: Final = 15
-RECEIPT_TIMEOUT_SECONDS: Final = 120
-GAS_MARGIN: Final = 1.25
-"""Multiplier on estimated gas; estimates are exact on anvil but not on every client."""
 
 
 def connect(rpc_url: str, *, retries: bool = True) -> Web3:
@@ -42,6 +45,16 @@ def connect(rpc_url: str, *, retries: bool = True) -> Web3:
     if not retries:
         kwargs["exception_retry_configuration"] = None
     return Web3(Web3.HTTPProvider(rpc_url, **kwargs))
+
+
+def connect_reader(rpc_url: str, address: str, *, retries: bool = True) -> RegistryReader:
+    """A RegistryReader of the registry at `address` through the node at `rpc_url`."""
+    return RegistryReader(connect(rpc_url, retries=retries), address, rpc_url)
+
+
+def connect_writer(rpc_url: str, address: str, account: LocalAccount) -> RegistryWriter:
+    """A RegistryWriter of the registry at `address`, signing with `account`."""
+    return RegistryWriter(connect(rpc_url), address, account, rpc_url)
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,8 @@ class AnchorReceipt:
     gas_used: int
 
 
-class Registry:
-    """Read access to one deployed registry."""
+class RegistryReader:
+    """Read access to one deployed registry: holds no key, sends nothing."""
 
     def __init__(self, w3: Web3, address: str, rpc_url: str = "the RPC endpoint") -> None:
         try:
@@ -150,8 +163,14 @@ class Registry:
         )
 
     def latest_block_number(self) -> int:
+        """Number of the node's newest block (final or not)."""
         with chain_errors(self.rpc_url):
             return int(self.w3.eth.block_number)
+
+    def is_syncing(self) -> bool:
+        """Whether the node says it is catching up with the chain (eth_syncing)."""
+        with chain_errors(self.rpc_url):
+            return bool(self.w3.eth.syncing)
 
     def block_hash_at(self, number: int) -> bytes | None:
         """Hash of block `number`, or None when the chain has no such block (yet)."""
@@ -171,6 +190,11 @@ class Registry:
     def receipt(self, tx_hash: bytes) -> TxReceipt:
         with chain_errors(self.rpc_url):
             return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+
+    def wait_for_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """Wait for the receipt of `tx_hash`; TransactionFailedError if it reverted (or none
+        came within RECEIPT_TIMEOUT_SECONDS)."""
+        return wait(self.w3, tx_hash, self.rpc_url)
 
     def anchored_events(self, receipt: TxReceipt) -> list[OnChainAnchor]:
         """Anchored events this registry emitted in `receipt`."""
@@ -220,8 +244,8 @@ class Registry:
         return self.anchor_receipt(root, self.receipt(bytes(logs[0]["transactionHash"])))
 
 
-class RegistryWriter(Registry):
-    """A Registry plus a local signing account."""
+class RegistryWriter(RegistryReader):
+    """A RegistryReader plus a local signing account."""
 
     def __init__(
         self, w3: Web3, address: str, account: LocalAccount, rpc_url: str = "the RPC endpoint"
@@ -229,16 +253,27 @@ class RegistryWriter(Registry):
         super().__init__(w3, address, rpc_url)
         self.account = account
 
+    def reader(self) -> RegistryReader:
+        """The same registry through the same connection, without the key."""
+        return RegistryReader(self.w3, self.address, self.rpc_url)
+
     def anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> AnchorReceipt:
         """Anchor `root`; AlreadyAnchoredError / MissingRoleError when the registry refuses."""
         signed = self.sign_anchor(root, leaf_count, manifest)
-        broadcast(self.w3, signed.raw, self.rpc_url)
-        return self.anchor_receipt(root, wait(self.w3, signed.tx_hash, self.rpc_url))
+        self.broadcast(signed.raw)
+        return self.anchor_receipt(root, self.wait_for_receipt(signed.tx_hash))
 
     def sign_anchor(self, root: bytes, leaf_count: int, manifest: str = "") -> SignedTx:
         """The signed anchor transaction, not yet sent (the batcher stores it first)."""
         data = self.contract.encode_abi("anchor", args=[root, leaf_count, manifest])
         return sign(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+
+    def broadcast(self, raw: bytes) -> None:
+        """Send signed transaction bytes (a stored transaction is sent again byte for byte).
+
+        AlreadyKnownError when the node already holds that very transaction.
+        """
+        broadcast(self.w3, raw, self.rpc_url)
 
     def grant_role(self, role: bytes, account: str) -> TxReceipt:
         return self._transact("grantRole", role, account)
@@ -246,69 +281,6 @@ class RegistryWriter(Registry):
     def _transact(self, function: str, *args: object) -> TxReceipt:
         data = self.contract.encode_abi(function, args=list(args))
         return send(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
-
-
-def fee_fields(w3: Web3) -> TxParams:
-    """EIP-1559 fees when the chain has a base fee, else a legacy gas price."""
-    latest = w3.eth.get_block("latest")
-    base_fee = latest.get("baseFeePerGas")
-    if base_fee is None:
-        return {"gasPrice": w3.eth.gas_price}
-    tip = w3.eth.max_priority_fee
-    return {"maxFeePerGas": Wei(2 * int(base_fee) + tip), "maxPriorityFeePerGas": tip}
-
-
-@dataclass(frozen=True)
-class SignedTx:
-    """A signed transaction: its hash is known before it is sent."""
-
-    raw: bytes
-    tx_hash: bytes
-    nonce: int
-
-
-def sign(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> SignedTx:
-    """Complete `tx` (nonce, fees, gas) and sign it locally.
-
-    Gas is estimated here, so a call the contract would revert fails now, with the decoded
-    custom error, and nothing is signed or sent.
-    """
-    with chain_errors(rpc_url):
-        nonce = w3.eth.get_transaction_count(account.address, "pending")
-        full: TxParams = {
-            **tx,
-            "from": account.address,
-            "nonce": nonce,
-            "chainId": w3.eth.chain_id,
-            **fee_fields(w3),
-        }
-        full["gas"] = int(w3.eth.estimate_gas(full) * GAS_MARGIN)
-    signed = account.sign_transaction(cast(dict[str, Any], full))
-    return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), nonce)
-
-
-def broadcast(w3: Web3, raw: bytes, rpc_url: str) -> None:
-    """Send signed bytes. Sending the same bytes twice is harmless (same hash)."""
-    with chain_errors(rpc_url):
-        w3.eth.send_raw_transaction(raw)
-
-
-def wait(w3: Web3, tx_hash: bytes, rpc_url: str) -> TxReceipt:
-    """Wait for the receipt of `tx_hash`; TransactionFailedError if it reverted."""
-    with chain_errors(rpc_url):
-        receipt = w3.eth.wait_for_transaction_receipt(
-            HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
-        )
-    if receipt["status"] != 1:
-        raise TransactionFailedError(f"transaction 0x{tx_hash.hex()} reverted")
-    return receipt
-
-
-def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
-    """Sign, send and wait for a successful receipt."""
-    signed = sign(w3, account, tx, rpc_url)
-    broadcast(w3, signed.raw, rpc_url)
-    return wait(w3, signed.tx_hash, rpc_url)
 
 
 def deploy_registry(w3: Web3, account: LocalAccount, admin: str, rpc_url: str) -> TxReceipt:

@@ -40,7 +40,7 @@ def rebuild_command(
 
     Exit 0: it matches. 1: it does not. 2: cannot tell (not anchored, node unreachable).
     """
-    from notary.chain.registry import Registry, connect
+    from notary.chain.registry import connect_reader
     from notary.core.leaf import parse_hex32
     from notary.ipfs.client import KuboRpc
     from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
@@ -49,7 +49,7 @@ def rebuild_command(
     settings = load_settings()
     try:
         url = resolve_rpc_url(settings, rpc)
-        reader = Registry(connect(url, retries=False), resolve_registry(settings, registry), url)
+        reader = connect_reader(url, resolve_registry(settings, registry), retries=False)
         ipfs = KuboRpc(resolve_ipfs_api(settings, ipfs_api), settings.ipfs_token)
         result = rebuild(reader, ipfs, parse_hex32("root", root))
     except NotaryError as exc:
@@ -81,7 +81,7 @@ def log_command(
     rpc: RpcOption = None, registry: RegistryOption = None, as_json: JsonFlag = False
 ) -> None:
     """Recompute the append-only log head from every anchored root and compare."""
-    from notary.chain.registry import Registry, connect
+    from notary.chain.registry import connect_reader
     from notary.ops.endpoints import resolve_registry, resolve_rpc_url
     from notary.verify.audit import check_log
 
@@ -89,7 +89,7 @@ def log_command(
     try:
         url = resolve_rpc_url(settings, rpc)
         ok, count = check_log(
-            Registry(connect(url, retries=False), resolve_registry(settings, registry), url)
+            connect_reader(url, resolve_registry(settings, registry), retries=False)
         )
     except NotaryError as exc:
         fail(str(exc))

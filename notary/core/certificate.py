@@ -25,7 +25,6 @@ from notary.core.jsontext import JsonInputError
 from notary.core.leaf import (
     LEAF_ENCODING,
     MAX_SAFE_INTEGER,
-    ZERO32,
     Leaf,
     Metadata,
     validate_metadata,
@@ -429,8 +428,3 @@ def _build(d: dict[str, Any]) -> Certificate:
         anchor=anchor,
         steps=tuple(d["verification"]["steps"]),
     )
-
-
-def sm3_leaf_value(sm3: bytes | None) -> bytes:
-    """The leaf's SM3 slot: the digest, or 32 zero bytes when none was given."""
-    return sm3 if sm3 is not None else ZERO32

@@ -5,8 +5,8 @@ ABI types (LEAF_ENCODING):
 
     string   scheme           "notary.evidence.v1"
     bytes32  sha256           SHA-256 of the content
-    bytes32  sm3              SM3 of the content (32 zero bytes when the depositor gave none)
-    bytes32  metadata_digest  SHA-256 of the canonical metadata JSON (canonical_metadata)
+    bytes32  sm3              SM3 of the content, 32 zero bytes when none was given (sm3_leaf_value)
+    bytes32  metadata_digest  SHA-256 of the canonical metadata JSON (metadata_digest)
     string   depositor        identity of the depositor (organization id)
     bytes32  salt             32 random bytes, so a published leaf hash reveals nothing
 
@@ -64,6 +64,11 @@ def _check_text(where: str, value: str) -> None:
 
 def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
     """Check types and limits; return a plain dict copy. Raises ValidationError."""
+    return _validated(metadata)[0]
+
+
+def _validated(metadata: Mapping[str, object]) -> tuple[Metadata, bytes]:
+    """The validated copy and its canonical JSON (computed once, for the size limit)."""
     if not isinstance(metadata, Mapping):
         raise ValidationError("metadata must be a JSON object")
     clean: Metadata = {}
@@ -91,9 +96,10 @@ def validate_metadata(metadata: Mapping[str, object]) -> Metadata:
             raise ValidationError(
                 f"metadata {key}: values must be strings, integers or lists of strings"
             )
-    if len(canonical_json(clean)) > MAX_METADATA_BYTES:
+    canonical = canonical_json(clean)
+    if len(canonical) > MAX_METADATA_BYTES:
         raise ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
-    return clean
+    return clean, canonical
 
 
 def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
@@ -107,12 +113,32 @@ def canonical_json(metadata: Mapping[str, MetadataValue]) -> bytes:
 
 def canonical_metadata(metadata: Mapping[str, object]) -> bytes:
     """Validate `metadata` and return its canonical JSON bytes."""
-    return canonical_json(validate_metadata(metadata))
+    return _validated(metadata)[1]
+
+
+def _digest(canonical: bytes) -> bytes:
+    """The metadata digest of canonical metadata JSON: its SHA-256."""
+    return hashlib.sha256(canonical).digest()
+
+
+EMPTY_METADATA_DIGEST: Final = _digest(canonical_json({}))
+"""The digest of empty metadata (bare hash deposits: most of a bulk request)."""
 
 
 def metadata_digest(metadata: Mapping[str, object]) -> bytes:
-    """SHA-256 of the canonical metadata JSON."""
-    return hashlib.sha256(canonical_metadata(metadata)).digest()
+    """SHA-256 of the canonical metadata JSON; ValidationError if `metadata` is not valid."""
+    return _digest(canonical_metadata(metadata))
+
+
+def validated_metadata_digest(metadata: Mapping[str, MetadataValue]) -> bytes:
+    """metadata_digest of metadata that validate_metadata already returned, not checked again.
+
+    For deposits: a request is validated once, before anything is written, and a bulk
+    request then hashes up to 10,000 leaves (validating again took 2 to 3 times as long).
+    """
+    if not metadata:
+        return EMPTY_METADATA_DIGEST
+    return _digest(canonical_json(metadata))
 
 
 def validate_depositor(depositor: str) -> str:
@@ -122,6 +148,11 @@ def validate_depositor(depositor: str) -> str:
     if len(depositor) > MAX_DEPOSITOR_LENGTH or not depositor.isprintable():
         raise ValidationError(f"depositor must be at most {MAX_DEPOSITOR_LENGTH} printable chars")
     return depositor
+
+
+def sm3_leaf_value(sm3: bytes | None) -> bytes:
+    """The leaf's SM3 slot: the digest, or 32 zero bytes when none was given."""
+    return sm3 if sm3 is not None else ZERO32
 
 
 def _check32(name: str, value: bytes) -> bytes:
@@ -164,23 +195,10 @@ class Leaf:
         ]
 
     def abi_encoded(self) -> bytes:
-        """abi.encode(values) for LEAF_ENCODING, written out for speed.
-
-        Equal to eth_abi.encode(LEAF_ENCODING, values), which a property test checks: six
-        head words (the two strings as offsets), then each string as length + UTF-8 padded
-        to a multiple of 32 bytes.
-        """
-        scheme, depositor = self.scheme.encode("utf-8"), self.depositor.encode("utf-8")
-        scheme_tail = _word(len(scheme)) + _pad(scheme)
-        head = (
-            _word(6 * 32)
-            + self.sha256
-            + self.sm3
-            + self.metadata_digest
-            + _word(6 * 32 + len(scheme_tail))
-            + self.salt
+        """abi.encode(values) for LEAF_ENCODING (written out in LeafHasher.encode)."""
+        return LeafHasher(self.depositor).encode(
+            self.sha256, self.sm3, self.metadata_digest, self.salt
         )
-        return head + scheme_tail + _word(len(depositor)) + _pad(depositor)
 
     def hash(self) -> bytes:
         """keccak256(keccak256(abi.encode(values))): the Merkle leaf."""
@@ -205,9 +223,14 @@ class Leaf:
 
 
 class LeafHasher:
-    """Leaf hashes of one depositor's deposits: Leaf(...).hash() with the parts of the
-    encoding that do not change (scheme, depositor, offsets) encoded once. A bulk deposit
-    hashes 10,000 leaves; a property test checks that both give the same hash."""
+    """The leaf encoding, written out for speed, for one depositor's leaves.
+
+    abi.encode(values) for LEAF_ENCODING is six head words (the two strings as offsets),
+    then each string as its length and its UTF-8 padded to a multiple of 32 bytes. The
+    parts that do not change between one depositor's leaves (scheme, depositor, offsets)
+    are encoded once: a bulk deposit hashes 10,000 leaves. Leaf.abi_encoded is this
+    encoding; a property test checks it against eth_abi (abi_encode_reference).
+    """
 
     def __init__(self, depositor: str) -> None:
         validate_depositor(depositor)
@@ -218,10 +241,11 @@ class LeafHasher:
         self._second_offset = _word(6 * 32 + len(scheme_tail))
         self._tail = scheme_tail + _word(len(encoded)) + _pad(encoded)
 
-    def hash(self, sha256: bytes, sm3: bytes, metadata_digest: bytes, salt: bytes) -> bytes:
+    def encode(self, sha256: bytes, sm3: bytes, metadata_digest: bytes, salt: bytes) -> bytes:
+        """abi.encode(values) of the leaf of this depositor with these values."""
         if not len(sha256) == len(sm3) == len(metadata_digest) == len(salt) == 32:
             raise ValidationError("leaf hashes and salt must be 32 bytes")
-        encoded = b"".join(
+        return b"".join(
             (
                 self._first_offset,
                 sha256,
@@ -232,7 +256,10 @@ class LeafHasher:
                 self._tail,
             )
         )
-        return keccak(keccak(encoded))
+
+    def hash(self, sha256: bytes, sm3: bytes, metadata_digest: bytes, salt: bytes) -> bytes:
+        """keccak256(keccak256(abi.encode(values))): the Merkle leaf."""
+        return keccak(keccak(self.encode(sha256, sm3, metadata_digest, salt)))
 
 
 def _word(value: int) -> bytes:

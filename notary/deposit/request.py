@@ -12,7 +12,6 @@ request is one transaction: all of it is recorded, or (on invalid input) none of
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -24,9 +23,15 @@ from sqlalchemy import Dialect, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from notary.core.certificate import sm3_leaf_value
 from notary.core.hashing import EMPTY, EMPTY_CONTENT
-from notary.core.leaf import LeafHasher, Metadata, canonical_json, validate_metadata
+from notary.core.leaf import (
+    LeafHasher,
+    Metadata,
+    canonical_json,
+    sm3_leaf_value,
+    validate_metadata,
+    validated_metadata_digest,
+)
 from notary.errors import (
     ConflictError,
     InsufficientStorageError,
@@ -133,7 +138,7 @@ class _NewRow:
     ) -> _NewRow:
         """`random`: RANDOM_PER_ROW fresh bytes (12 for the id, 32 for the salt)."""
         salt = random[12:44]
-        digest = hashlib.sha256(canonical_json(metadata)).digest()  # metadata was validated
+        digest = validated_metadata_digest(metadata)  # checked by check_all
         return cls(
             "ev_" + random[:12].hex(),
             request.sha256,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from notary.core.certificate import sm3_leaf_value
-from notary.core.leaf import Leaf, metadata_digest
+from notary.core.leaf import Leaf, metadata_digest, sm3_leaf_value
 from notary.store.models import BatchStatus, Evidence
 
 _ON_CHAIN = (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value)

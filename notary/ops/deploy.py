@@ -15,7 +15,8 @@ from web3.types import Wei
 
 from notary.chain.artifact import registry_build
 from notary.chain.errors import chain_errors
-from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, deploy_registry, send
+from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, deploy_registry
+from notary.chain.transactions import send
 from notary.config import Settings
 from notary.errors import ConfigError
 from notary.ops.deployment import Deployment, load_deployment, save_deployment

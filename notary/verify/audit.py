@@ -3,7 +3,8 @@
 Like the verifier, this needs no database: only the registry's views and, to rebuild a batch
 tree from its manifest, an IPFS node. Anchors are in block
 order, so their times never decrease with the sequence number, which lets a time range be
-found by binary search over `rootAt` and `anchorOf`.
+found by binary search over `rootAt` and `anchorOf`. The log head's rule is
+notary.core.loghead.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from eth_abi.abi import encode
-
-from notary.chain.registry import OnChainAnchor, Registry
+from notary.chain.registry import OnChainAnchor, RegistryReader
 from notary.core import manifest
-from notary.core.keccak import keccak256 as keccak
+from notary.core.loghead import log_head
 from notary.core.merkle import build_tree
 from notary.errors import NotFoundError, ValidationError
 from notary.ipfs.client import IpfsStore
@@ -23,7 +22,7 @@ from notary.ipfs.client import IpfsStore
 MAX_AUDIT_PAGE: Final = 1000
 
 
-def by_sequence(registry: Registry, first: int, count: int) -> list[OnChainAnchor]:
+def by_sequence(registry: RegistryReader, first: int, count: int) -> list[OnChainAnchor]:
     """Anchors first .. first+count-1 (1-based), as far as they exist."""
     if first < 1 or not 1 <= count <= MAX_AUDIT_PAGE:
         raise ValidationError(f"first must be >= 1 and count between 1 and {MAX_AUDIT_PAGE}")
@@ -31,11 +30,11 @@ def by_sequence(registry: Registry, first: int, count: int) -> list[OnChainAncho
     return [registry.anchor_of(registry.root_at(s)) for s in range(first, last + 1)]
 
 
-def _time_at(registry: Registry, sequence: int) -> int:
+def _time_at(registry: RegistryReader, sequence: int) -> int:
     return registry.anchor_of(registry.root_at(sequence)).timestamp
 
 
-def first_at_or_after(registry: Registry, timestamp: int) -> int:
+def first_at_or_after(registry: RegistryReader, timestamp: int) -> int:
     """The smallest sequence whose block time is >= `timestamp` (count+1 if none)."""
     low, high = 1, registry.anchor_count() + 1
     while low < high:
@@ -48,7 +47,7 @@ def first_at_or_after(registry: Registry, timestamp: int) -> int:
 
 
 def by_time(
-    registry: Registry, since: int, until: int, limit: int = MAX_AUDIT_PAGE
+    registry: RegistryReader, since: int, until: int, limit: int = MAX_AUDIT_PAGE
 ) -> list[OnChainAnchor]:
     """Anchors with since <= block time < until, oldest first, at most `limit`."""
     if since >= until:
@@ -66,14 +65,6 @@ def by_time(
     return found
 
 
-def recompute_log_head(roots: list[bytes]) -> bytes:
-    """The log head after anchoring `roots` in order, as the registry computes it."""
-    head = bytes(32)
-    for root in roots:
-        head = keccak(encode(["bytes32", "bytes32"], [head, root]))
-    return head
-
-
 @dataclass(frozen=True)
 class Rebuild:
     """The result of rebuilding a batch tree from its public manifest."""
@@ -86,7 +77,7 @@ class Rebuild:
     leaf_count: int
 
 
-def rebuild(registry: Registry, ipfs: IpfsStore, root: bytes) -> Rebuild:
+def rebuild(registry: RegistryReader, ipfs: IpfsStore, root: bytes) -> Rebuild:
     """Fetch the manifest the chain names for `root`, rebuild the tree, compare.
 
     Uses the chain and IPFS only. NotFoundError when the root is not anchored;
@@ -127,8 +118,8 @@ def rebuild(registry: Registry, ipfs: IpfsStore, root: bytes) -> Rebuild:
     return result(True, f"the manifest rebuilds the anchored root from {record.leaf_count} leaves")
 
 
-def check_log(registry: Registry) -> tuple[bool, int]:
+def check_log(registry: RegistryReader) -> tuple[bool, int]:
     """Recompute the log head from rootAt(1..anchorCount()); (matches, anchor count)."""
     count = registry.anchor_count()
     roots = [registry.root_at(s) for s in range(1, count + 1)]
-    return recompute_log_head(roots) == registry.log_head(), count
+    return log_head(roots) == registry.log_head(), count

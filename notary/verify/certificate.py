@@ -22,11 +22,11 @@ from typing import BinaryIO
 from eth_utils.address import to_checksum_address
 
 from notary.chain.artifact import published_code_hashes
-from notary.chain.registry import OnChainAnchor, Registry, connect
+from notary.chain.registry import OnChainAnchor, RegistryReader, connect_reader
 from notary.core import certificate as cert_format
-from notary.core.certificate import AnchorRecord, Certificate, sm3_leaf_value, utc_text
+from notary.core.certificate import AnchorRecord, Certificate, utc_text
 from notary.core.hashing import hash_stream
-from notary.core.leaf import metadata_digest
+from notary.core.leaf import metadata_digest, sm3_leaf_value
 from notary.core.merkle import process_proof
 from notary.errors import (
     CertificateFormatError,
@@ -176,7 +176,7 @@ def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
     )
 
 
-def _synced(run: _Run, registry: Registry, a: AnchorRecord, rpc_url: str) -> None:
+def _synced(run: _Run, registry: RegistryReader, a: AnchorRecord, rpc_url: str) -> None:
     """Step 6, second half: the node has reached the anchor's block.
 
     A node behind it answers about an older chain: its registry does not hold the root yet
@@ -194,7 +194,7 @@ def _synced(run: _Run, registry: Registry, a: AnchorRecord, rpc_url: str) -> Non
     )
 
 
-def _registry_code(run: _Run, registry: Registry, a: AnchorRecord) -> None:
+def _registry_code(run: _Run, registry: RegistryReader, a: AnchorRecord) -> None:
     """Step 7: the code at the address is a published build, and the certificate says so."""
     code_hash = registry.code_hash()
     published = ", ".join(_hex(h) for h in sorted(published_code_hashes()))
@@ -228,7 +228,7 @@ def _anchor_fields(record: OnChainAnchor, a: AnchorRecord) -> list[tuple[str, ob
 
 def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     a = cert.anchor
-    registry = Registry(connect(rpc_url, retries=False), a.registry, rpc_url)
+    registry = connect_reader(rpc_url, a.registry, retries=False)
     chain_id = registry.chain_id()
     if chain_id != a.chain_id:
         run.cannot_decide(
@@ -284,7 +284,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
 
 
 def _transaction(
-    run: _Run, registry: Registry, a: AnchorRecord, in_block: tuple[bytes, ...]
+    run: _Run, registry: RegistryReader, a: AnchorRecord, in_block: tuple[bytes, ...]
 ) -> None:
     """Step 11: the named transaction is in the block and emitted this anchor."""
     run.check(

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import RegistryReader, connect_reader
 from notary.core import certificate as cert_format
 from notary.issue.certificates import TreeCache, certificates
 from notary.ops import devnet
@@ -71,7 +71,7 @@ class Depositor(threading.Thread):
             return set(self.acknowledged)
 
 
-def _settled(store, org: OrgView, reader: Registry, ids: set[str], verified: set) -> str:
+def _settled(store, org: OrgView, reader: RegistryReader, ids: set[str], verified: set) -> str:
     """'' once every id is anchored on a block the chain still has, and the newest
     certificate of each batch verifies; otherwise what is still missing."""
     with transaction(store) as session:
@@ -122,9 +122,7 @@ def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
             o = session.scalar(select(Organization).where(Organization.slug == "studio"))
             assert o is not None
             org = OrgView(o.id, o.slug, o.name, Role(o.role))
-        reader = Registry(
-            connect(chain.rpc_url, retries=False), chain.deployment.registry, chain.rpc_url
-        )
+        reader = connect_reader(chain.rpc_url, chain.deployment.registry, retries=False)
         depositor = Depositor(service.url, key)
         depositor.start()
         verified: set = set()

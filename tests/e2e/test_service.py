@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import connect_reader
 from notary.verify.certificate import Outcome, verify
 from tests.e2e.conftest import NOTARY, ServiceProcess
 
@@ -147,7 +147,7 @@ def test_kill_9_loses_no_acknowledged_deposit(chain, tmp_path, crash) -> None:
                 roots[root] = roots.get(root, 0) + 1
     finally:
         service.stop()
-    registry = Registry(connect(chain.rpc_url), chain.deployment.registry)
+    registry = connect_reader(chain.rpc_url, chain.deployment.registry)
     for root in roots:
         events = registry.contract.events.Anchored().get_logs(
             argument_filters={"root": bytes.fromhex(root[2:])}, from_block=0
@@ -275,7 +275,7 @@ def test_two_services_on_one_postgresql_database_anchor_once(chain, tmp_path, po
     first.kill9()  # the active one goes: the standby takes over
     after = anchored_certificates(second, key, deposit_round_robin([second], key, "after", 20))
     both += alone
-    registry = Registry(connect(chain.rpc_url), chain.deployment.registry)
+    registry = connect_reader(chain.rpc_url, chain.deployment.registry)
     for root in {c["anchor"]["root"] for c in both + after}:
         events = registry.contract.events.Anchored().get_logs(
             argument_filters={"root": bytes.fromhex(root[2:])}, from_block=0

@@ -8,9 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from notary.anchoring import batcher as batcher_module
 from notary.anchoring.batcher import Batcher, BatchPolicy
-from notary.chain.registry import RegistryWriter, connect
+from notary.chain.registry import RegistryWriter, connect, connect_reader
 from notary.core import certificate as cert_format
 from notary.deposit.request import DepositRequest, deposit
 from notary.errors import ConflictError, ValidationError
@@ -66,8 +65,7 @@ def assert_all_verify(chain, store, org, ids: list[str]) -> list[dict]:
 
 def anchors_of(chain, root: bytes) -> int:
     """How many Anchored events the registry emitted for `root` (must be 0 or 1)."""
-    account = load_key(chain.settings.notary_key_path, chain.settings)
-    reader = RegistryWriter(connect(chain.rpc_url), chain.deployment.registry, account)
+    reader = connect_reader(chain.rpc_url, chain.deployment.registry)
     return len(
         reader.contract.events.Anchored().get_logs(argument_filters={"root": root}, from_block=0)
     )
@@ -144,15 +142,15 @@ def test_crash_at_each_step_anchors_exactly_once(chain, store, org, monkeypatch,
             crashing.writer, "sign_anchor", lambda *a: (_ for _ in ()).throw(Crash())
         )
     elif point == "before_broadcast":
-        monkeypatch.setattr(batcher_module, "broadcast", lambda *a: (_ for _ in ()).throw(Crash()))
+        monkeypatch.setattr(crashing.writer, "broadcast", lambda *a: (_ for _ in ()).throw(Crash()))
     else:  # the transaction is sent and mined, the process dies before recording it
-        real_wait = batcher_module.wait
+        real_wait = crashing.writer.wait_for_receipt
 
         def wait_then_crash(*args):
             real_wait(*args)
             raise Crash()
 
-        monkeypatch.setattr(batcher_module, "wait", wait_then_crash)
+        monkeypatch.setattr(crashing.writer, "wait_for_receipt", wait_then_crash)
     with pytest.raises(Crash):
         crashing.run_once()
     monkeypatch.undo()

@@ -12,10 +12,10 @@ from eth_utils import keccak
 from notary.chain.registry import (
     DEFAULT_ADMIN_ROLE,
     NOTARY_ROLE,
-    Registry,
     RegistryWriter,
     connect,
 )
+from notary.chain.transactions import send
 from notary.core.merkle import build_tree
 from notary.errors import AlreadyAnchoredError, MissingRoleError, TransactionFailedError
 from notary.ops.keys import dev_account, load_key
@@ -69,8 +69,6 @@ def test_role_changes_are_on_chain_and_take_effect(chain, admin) -> None:
     with pytest.raises(MissingRoleError):
         candidate.grant_role(NOTARY_ROLE, dev_account(7).address)  # notaries cannot grant
     data = admin.contract.encode_abi("revokeRole", args=[NOTARY_ROLE, candidate.account.address])
-    from notary.chain.registry import send
-
     revoked = send(admin.w3, admin.account, {"to": admin.address, "data": data}, admin.rpc_url)
     assert admin.contract.events.RoleRevoked().process_receipt(revoked)
     with pytest.raises(MissingRoleError):
@@ -161,7 +159,7 @@ def test_contract_verify_accepts_every_python_proof(notary, size: int) -> None:
     leaves = [rng.randbytes(32) for _ in range(size)]
     tree = build_tree(leaves)
     anchored = notary.anchor(tree.root, size)
-    reader = Registry(notary.w3, notary.address)
+    reader = notary.reader()
     for leaf in leaves:
         assert reader.verify(tree.root, tree.proof(leaf), leaf) == anchored.anchor.timestamp
     leaf = leaves[0]

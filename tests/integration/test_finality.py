@@ -306,7 +306,6 @@ class Crash(Exception):
 def test_a_new_registry_leaves_old_anchors_alone_and_re_signs_stored_transactions(
     chain, store, org, monkeypatch
 ) -> None:
-    from notary.anchoring import batcher as batcher_module
     from notary.chain.registry import NOTARY_ROLE, deploy_registry
 
     old = make_batcher(chain, store)
@@ -317,7 +316,7 @@ def test_a_new_registry_leaves_old_anchors_alone_and_re_signs_stored_transaction
     def crash(*args):
         raise Crash()
 
-    monkeypatch.setattr(batcher_module, "broadcast", crash)
+    monkeypatch.setattr(old.writer, "broadcast", crash)
     with pytest.raises(Crash):
         old.run_once()  # signed for the old registry, then the process died
     monkeypatch.undo()

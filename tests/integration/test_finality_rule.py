@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from notary.chain.finality import Finality
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import connect_reader
 from notary.errors import ChainError
 from notary.ops.devnet import rpc_call
 from tests.rpc_proxy import RpcProxy
@@ -24,7 +24,7 @@ def proxy(chain) -> Iterator[RpcProxy]:
 
 
 def finality(chain, proxy: RpcProxy, rule="auto", confirmations=3) -> Finality:
-    registry = Registry(connect(proxy.url, retries=False), chain.deployment.registry, proxy.url)
+    registry = connect_reader(proxy.url, chain.deployment.registry, retries=False)
     return Finality(registry, rule, confirmations)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from notary.chain.registry import Registry, connect
+from notary.chain.registry import connect_reader
 from notary.errors import DevnetError
 from notary.ops.devnet import rpc_call
 from notary.ops.toolchain import REPO_ROOT, anvil_binary
@@ -184,7 +184,7 @@ def test_a_node_behind_the_anchor_cannot_decide_with_every_verifier(
     with RpcProxy(chain.rpc_url) as proxy:
         proxy.behind = block - 1
         url = proxy.url
-        registry = Registry(connect(url, retries=False), anchor["registry"], url)
+        registry = connect_reader(url, anchor["registry"], retries=False)
         root = bytes.fromhex(anchor["root"][2:])
         assert registry.anchor_of(root).sequence == 0  # truly behind: no anchor there yet
         got = outcomes(cert, file, url, tmp_path)

@@ -6,6 +6,8 @@
   operator code.
 - The library (notary) never imports the HTTP app (api).
 - `notary stamp` (notary.issue.stamp) loads nothing of the server, as the verifier does not.
+- web3 stays in the chain adapter (notary.chain) and operator tools (notary.ops): nothing
+  else imports it or reaches for a registry's Web3 (`.w3`).
 - No import cycle between the packages: each package's modules import only packages
   listed before it in LAYERS.
 """
@@ -135,3 +137,34 @@ def test_imports_go_down_the_layers(path: Path) -> None:
         except AssertionError:
             continue  # a name imported from a module, not a package (from notary import x)
         assert layer <= own, f"{module} (layer {own}) imports {imported} (layer {layer})"
+
+
+WEB3_MODULES = ("web3", "eth_account", "hexbytes")
+"""Third-party packages only the chain adapter and operator tools import."""
+WEB3_HOMES = ("notary.chain", "notary.ops")
+API = REPO_ROOT / "api"
+
+
+def _outside_web3_homes() -> list[Path]:
+    found = []
+    for path in sorted([*NOTARY.rglob("*.py"), *API.rglob("*.py")]):
+        module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+        if not any(module == home or module.startswith(home + ".") for home in WEB3_HOMES):
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", _outside_web3_homes(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_web3_stays_in_the_chain_adapter(path: Path) -> None:
+    tree = ast.parse(path.read_text("utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        else:
+            names = []
+        for name in names:
+            assert name.split(".")[0] not in WEB3_MODULES, f"{path.name} imports {name}"
+        if isinstance(node, ast.Attribute):
+            assert node.attr != "w3", f"{path.name}:{node.lineno} uses a registry's Web3 (.w3)"

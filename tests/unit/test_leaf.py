@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notary.core.leaf import (
+    EMPTY_METADATA_DIGEST,
     LEAF_ENCODING,
     MAX_METADATA_BYTES,
     Leaf,
@@ -17,8 +18,10 @@ from notary.core.leaf import (
     canonical_metadata,
     metadata_digest,
     parse_hex32,
+    sm3_leaf_value,
     validate_depositor,
     validate_metadata,
+    validated_metadata_digest,
 )
 from notary.errors import ValidationError
 from tests.conftest import VECTORS
@@ -45,6 +48,20 @@ def test_encoding_is_the_published_one() -> None:
 def test_canonical_metadata_matches_vectors(case: dict[str, object]) -> None:
     assert canonical_metadata(case["metadata"]).decode("utf-8") == case["canonical"]  # type: ignore[arg-type]
     assert "0x" + metadata_digest(case["metadata"]).hex() == case["metadata_digest"]  # type: ignore[arg-type]
+    validated = validate_metadata(case["metadata"])  # type: ignore[arg-type]
+    assert "0x" + validated_metadata_digest(validated).hex() == case["metadata_digest"]
+
+
+def test_empty_metadata_digest_is_the_digest_of_the_empty_object() -> None:
+    assert EMPTY_METADATA_DIGEST == hashlib.sha256(b"{}").digest() == metadata_digest({})
+    assert validated_metadata_digest({}) == EMPTY_METADATA_DIGEST
+    with pytest.raises(ValidationError):
+        metadata_digest([])  # type: ignore[arg-type]  # still validated, even when empty
+
+
+def test_sm3_slot_is_the_digest_or_zeros() -> None:
+    assert sm3_leaf_value(None) == bytes(32)
+    assert sm3_leaf_value(b"\x07" * 32) == b"\x07" * 32
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])
@@ -166,6 +183,7 @@ def test_canonical_form_round_trips_and_is_order_independent(metadata: dict[str,
     reordered = dict(reversed(list(metadata.items())))
     assert canonical_metadata(reordered) == canonical
     assert metadata_digest(metadata) == hashlib.sha256(canonical).digest()
+    assert validated_metadata_digest(validate_metadata(metadata)) == metadata_digest(metadata)
     assert b"\\u" not in canonical.replace(b"\\\\", b"")  # non-ASCII is written as UTF-8
 
 
@@ -194,6 +212,7 @@ def test_fast_encoder_equals_eth_abi(depositor: str, sha: bytes, salt: bytes) ->
 
     leaf = Leaf(sha256=sha, sm3=salt, metadata_digest=sha[::-1], depositor=depositor, salt=salt)
     assert leaf.abi_encoded() == abi_encode_reference(leaf)
+    assert LeafHasher(depositor).encode(sha, salt, sha[::-1], salt) == abi_encode_reference(leaf)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["depositor"])

@@ -26,7 +26,8 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from notary.chain.artifact import registry_build
-from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, send
+from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect
+from notary.chain.transactions import send
 from notary.core import certificate as cert_format
 from notary.core.certificate import AnchorRecord, Certificate, Evidence
 from notary.core.cid import PROFILE
