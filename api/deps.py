@@ -65,11 +65,10 @@ async def caller(request: Request) -> OrgView:
     if not presented:
         raise AuthenticationError("an API key is required")
     service = service_of(request)
-    org = service.keys.cached(presented)
+    org = service.caller(presented)
     if org is None:
-        org = await run_in_threadpool(service.keys.authenticate, presented)
-    if service.limiter is not None:
-        service.limiter.take(org.id)
+        org = await run_in_threadpool(service.authenticate, presented)
+    service.admit(org)
     request.scope[_CALLER] = org
     return org
 

@@ -9,7 +9,6 @@ from api.errors import KEYED, documented
 from api.schemas import KeyIn, KeyOut, OrganizationIn, OrganizationOut
 from api.strict import StrictRoute
 from notary.store.models import Role
-from notary.store.orgs import create_key, create_organization, list_organizations, revoke_key
 
 router = APIRouter(
     prefix="/v1",
@@ -23,7 +22,7 @@ router = APIRouter(
     "/organizations", response_model=OrganizationOut, status_code=201, responses=documented(409)
 )
 def add_organization(body: OrganizationIn, _: Admin, service: Service) -> OrganizationOut:
-    org = create_organization(service.factory, body.slug, body.name, Role(body.role))
+    org = service.create_organization(body.slug, body.name, Role(body.role))
     return OrganizationOut(slug=org.slug, name=org.name, role=org.role.value)
 
 
@@ -31,7 +30,7 @@ def add_organization(body: OrganizationIn, _: Admin, service: Service) -> Organi
 def organizations(_: Admin, service: Service) -> list[OrganizationOut]:
     return [
         OrganizationOut(slug=o.slug, name=o.name, role=o.role.value)
-        for o in list_organizations(service.factory)
+        for o in service.organizations()
     ]
 
 
@@ -39,12 +38,11 @@ def organizations(_: Admin, service: Service) -> list[OrganizationOut]:
     "/organizations/{slug}/keys", response_model=KeyOut, status_code=201, responses=documented(404)
 )
 def add_key(slug: str, body: KeyIn, _: Admin, service: Service) -> KeyOut:
-    key = create_key(service.factory, slug, body.label)
+    key = service.create_key(slug, body.label)
     return KeyOut(organization=key.organization.slug, prefix=key.prefix, api_key=key.secret)
 
 
 @router.delete("/keys/{prefix}", status_code=204, responses=documented(404))
 def delete_key(prefix: str, _: Admin, service: Service) -> Response:
-    revoke_key(service.factory, prefix)
-    service.keys.forget(prefix)
+    service.revoke_key(prefix)
     return Response(status_code=204)

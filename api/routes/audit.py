@@ -13,8 +13,6 @@ from api.schemas import AuditAnchorOut, ZonedDateTime
 from api.strict import StrictRoute
 from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
-from notary.errors import NotFoundError
-from notary.verify import audit
 from notary.verify.audit import MAX_AUDIT_PAGE
 
 router = APIRouter(
@@ -56,11 +54,11 @@ def anchors(
     ] = None,
 ) -> list[AuditAnchorOut]:
     if since is None and until is None:
-        return [_out(a) for a in audit.by_sequence(service.reader, first, count)]
+        return [_out(a) for a in service.anchors_by_sequence(first, count)]
     # whole seconds (block time >= 10.5 is >= 11, < 10.5 is < 11); before 1970 is 0
     start = max(0, math.ceil(since.timestamp())) if since else 0
     end = max(0, math.ceil(until.timestamp())) if until else 2**63
-    return [_out(a) for a in audit.by_time(service.reader, start, end, count)]
+    return [_out(a) for a in service.anchors_by_time(start, end, count)]
 
 
 @router.get(
@@ -72,7 +70,4 @@ def anchors(
 def anchor(
     root: Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$")], _: Auditor, service: Service
 ) -> AuditAnchorOut:
-    record = service.reader.anchor_of(parse_hex32("root", root))
-    if record.sequence == 0:
-        raise NotFoundError(f"root {root} is not anchored in {service.reader.address}")
-    return _out(record)
+    return _out(service.anchor_of(parse_hex32("root", root)))

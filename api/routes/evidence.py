@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,13 +26,9 @@ from api.strict import StrictRoute
 from api.upload import receive
 from notary.core import certificate as cert_format
 from notary.core.leaf import parse_hex32
-from notary.deposit.files import deposit_received
 from notary.deposit.request import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
-from notary.errors import ConflictError, ValidationError
-from notary.issue.certificates import certificate, certificates
-from notary.issue.retrieve import content, write_bundle
+from notary.errors import ValidationError
 from notary.issue.search import Query as SearchQuery
-from notary.issue.search import search
 from notary.issue.views import EvidenceView
 from notary.service import MAX_WAIT_SECONDS, NotaryService
 from notary.store.models import EvidenceStatus
@@ -164,7 +157,7 @@ async def _deposit(
     service: NotaryService, org: OrgView, requests: list[DepositRequest]
 ) -> list[DepositOutcome]:
     """Hand the deposits to the service's writer; resume once they are committed."""
-    return await service.deposits.deposit_async(org, requests)
+    return await service.deposit(org, requests)
 
 
 @router.post(
@@ -234,12 +227,10 @@ async def deposit_file(request: Request) -> Response:
         request.headers.get("content-type"),
         request.headers.get("content-length"),
         request.stream(),
-        service.settings.max_upload_bytes,
-        spool_dir=service.spool_dir if service.ipfs is not None else None,
+        service.max_upload_bytes,
+        spool_dir=service.upload_spool,
     )
-    outcomes = [
-        await deposit_received(service.deposits, org, upload.file, upload.declared, idempotency_key)
-    ]
+    outcomes = [await service.deposit_file(org, upload.file, upload.declared, idempotency_key)]
     current = await _current(service, org, outcomes, wait)
     return _json(_answer(outcomes, current)[0], _status(outcomes))
 
@@ -260,8 +251,7 @@ def list_evidence(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> PageOut:
-    page = search(
-        service.factory,
+    page = service.search(
         org,
         SearchQuery(
             sha256=parse_hex32("sha256", sha256) if sha256 else None,
@@ -292,7 +282,7 @@ def get_evidence(evidence_id: str, org: Depositor, service: Service) -> Evidence
     responses={200: {"content": {"application/json": {}}}, **documented(404, 409)},
 )
 def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Response:
-    cert = certificate(service.factory, service.trees, org, evidence_id)
+    cert = service.certificate(org, evidence_id)
     name = str(cert.evidence.metadata.get("name", evidence_id))
     return Response(
         cert_format.dumps(cert),
@@ -313,10 +303,7 @@ def list_certificates(
     """A certificate is superseded when its anchor vanished from the chain (a
     reorganization, a node restored from backup) and the evidence was anchored again; the
     old one no longer verifies. Empty until the evidence is anchored in a final block."""
-    return [
-        IssuedCertificateOut.of(issued)
-        for issued in certificates(service.factory, service.trees, org, evidence_id)
-    ]
+    return [IssuedCertificateOut.of(issued) for issued in service.certificates(org, evidence_id)]
 
 
 @router.get(
@@ -327,7 +314,7 @@ def list_certificates(
 def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingResponse:
     """Streams the file back (from the spool or IPFS). If the bytes do not hash to the
     deposited SHA-256 the transfer is cut short instead of completing."""
-    file = content(service.factory, org, evidence_id, service.ipfs, service.spool_dir)
+    file = service.content(org, evidence_id)
     return StreamingResponse(
         file.chunks,
         media_type=file.media_type,
@@ -345,18 +332,7 @@ def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingRes
     responses=documented(404, 409, 502),
 )
 def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileResponse:
-    if service.ipfs is None:
-        raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")
-    file = content(service.factory, org, evidence_id, service.ipfs, service.spool_dir)
-    service.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="bundle-", suffix=".zip", dir=service.settings.data_dir)
-    os.close(handle)
-    target = Path(name)
-    try:
-        write_bundle(target, service.factory, service.trees, org, evidence_id, service.ipfs, file)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
+    target, file = service.bundle(org, evidence_id)
     return FileResponse(
         target,
         media_type="application/zip",

@@ -13,7 +13,6 @@ from api.schemas import CheckOut, VerdictOut
 from api.strict import StrictRoute
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
 from notary.errors import PayloadTooLargeError
-from notary.verify.certificate import verify
 
 router = APIRouter(
     prefix="/v1", tags=["verify"], route_class=StrictRoute, responses=documented(400, 413, 422)
@@ -31,7 +30,7 @@ async def verify_upload(
     if len(text) > MAX_CERTIFICATE_BYTES:
         raise PayloadTooLargeError("certificate is too large")
     handle = file.file if file is not None else None
-    verdict = await run_in_threadpool(verify, text, service.rpc_url, handle)
+    verdict = await run_in_threadpool(service.verify, text, handle)
     return VerdictOut(
         outcome=verdict.outcome.value,
         reason=verdict.reason,

@@ -42,15 +42,17 @@ async def deposit_received(
     """Deposit a received file through the writer; resume once it is committed.
 
     Its spool copy is dropped unless this deposit created the evidence: the copy of known
-    content, and of a deposit that failed, is never pinned.
+    content, and of a deposit that failed, is never pinned. A request cancelled while its
+    deposit is being written keeps the copy: the writer may still commit the deposit, and
+    its evidence needs those bytes (an unused copy costs disk space, a missing one the file).
     """
-    keep = False
+    request = file_request(file, declared, idempotency_key)
     try:
-        (outcome,) = await writer.deposit_async(
-            org, [file_request(file, declared, idempotency_key)]
-        )
-        keep = outcome.created
-    finally:
-        if file.spool is not None and not keep:
+        (outcome,) = await writer.deposit_async(org, [request])
+    except Exception:
+        if file.spool is not None:
             drop(file.spool)
+        raise
+    if file.spool is not None and not outcome.created:
+        drop(file.spool)
     return outcome

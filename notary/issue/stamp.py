@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from eth_account.signers.local import LocalAccount
-
 from notary.chain.finality import Finality, wait_final
-from notary.chain.registry import AnchorReceipt, RegistryWriter, connect
+from notary.chain.registry import AnchorReceipt, connect_writer
 from notary.config import Settings
 from notary.core import certificate as cert_format
 from notary.core.certificate import Evidence
@@ -147,7 +145,7 @@ def stamp(
     targets = certificate_paths(files, out_dir)
     rpc_url = resolve_rpc_url(settings)
     address = resolve_registry(settings)
-    account: LocalAccount = load_key(settings.notary_key_path, settings)
+    account = load_key(settings.notary_key_path, settings)
     who = validate_depositor(depositor or settings.depositor or f"notary:{account.address}")
     deposits = []
     for path in files:
@@ -157,7 +155,7 @@ def stamp(
     leaf_hashes = [d.leaf.hash() for d in deposits]
     tree = build_tree(leaf_hashes)
     journal = _journal(settings, tree.root, deposits)
-    writer = RegistryWriter(connect(rpc_url), address, account, rpc_url)
+    writer = connect_writer(rpc_url, address, account)
     receipt = writer.anchor(tree.root, len(deposits))
     # certificates only for a final block (notary.chain.finality), as the service does
     finality = Finality(writer, settings.finality, settings.confirmations)

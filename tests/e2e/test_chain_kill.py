@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from notary.chain.registry import RegistryReader, connect_reader
 from notary.core import certificate as cert_format
-from notary.issue.certificates import TreeCache, certificates
+from notary.issue.certificates import certificates
+from notary.issue.trees import TreeCache
 from notary.ops import devnet
 from notary.ops.deploy import deploy
 from notary.store.db import database_url, make_engine, make_sessionmaker, transaction

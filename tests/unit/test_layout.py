@@ -168,3 +168,33 @@ def test_web3_stays_in_the_chain_adapter(path: Path) -> None:
             assert name.split(".")[0] not in WEB3_MODULES, f"{path.name} imports {name}"
         if isinstance(node, ast.Attribute):
             assert node.attr != "w3", f"{path.name}:{node.lineno} uses a registry's Web3 (.w3)"
+
+
+API = REPO_ROOT / "api"
+
+
+def _service_methods() -> set[str]:
+    """The methods and properties NotaryService defines (not the parts it holds)."""
+    tree = ast.parse((NOTARY / "service.py").read_text("utf-8"))
+    (service,) = (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "NotaryService")
+    return {
+        n.name
+        for n in service.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and not n.name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("path", sorted(API.rglob("*.py")), ids=lambda p: p.name)
+def test_http_side_calls_service_methods_not_its_parts(path: Path) -> None:
+    """`service.<x>` in the HTTP app is one of NotaryService's methods: the routes never
+    reach into its writer, session factory, caches or IPFS client."""
+    allowed = _service_methods()
+    tree = ast.parse(path.read_text("utf-8"))
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "service"
+    }
+    assert used <= allowed, f"{path.name} reaches into the service: {sorted(used - allowed)}"
