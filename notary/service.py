@@ -34,11 +34,11 @@ from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
 from notary.errors import ChainError, ConflictError, NotFoundError
 from notary.issue import certificates as issued
-from notary.issue.certificates import IssuedCertificate, view, views
+from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
-from notary.issue.views import EvidenceView
+from notary.issue.views import EvidenceView, view, views
 from notary.store import orgs
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role

@@ -34,7 +34,7 @@ from typing import Final
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notary.anchoring.faults import crash_point
+from notary.anchoring.crashpoints import crash_point
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.reconcile import Reconciler, clear, events
 from notary.chain.artifact import published_code_hashes

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
-from notary.anchoring.faults import PARENT_ENV
+from notary.anchoring.crashpoints import PARENT_ENV
 from notary.config import Settings
 
 log = logging.getLogger("notary.anchoring.process")

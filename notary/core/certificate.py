@@ -82,7 +82,7 @@ VERIFICATION_STEPS: Final = (
 
 
 @dataclass(frozen=True)
-class Evidence:
+class EvidenceRecord:
     """What was deposited: content hashes and metadata (name, size, media type, ...)."""
 
     sha256: bytes
@@ -112,7 +112,7 @@ class AnchorRecord:
 class Certificate:
     """A parsed version 1 certificate."""
 
-    evidence: Evidence
+    evidence: EvidenceRecord
     leaf: Leaf
     leaf_hash: bytes
     proof: tuple[bytes, ...]
@@ -386,7 +386,7 @@ def _b(text: str) -> bytes:
 
 def _build(d: dict[str, Any]) -> Certificate:
     ev, lf, an = d["evidence"], d["leaf"], d["anchor"]
-    evidence = Evidence(
+    evidence = EvidenceRecord(
         sha256=_b(ev["sha256"]),
         sm3=_b(ev["sm3"]) if ev["sm3"] is not None else None,
         metadata=validate_metadata(ev["metadata"]),

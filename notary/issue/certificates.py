@@ -10,80 +10,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from notary.core.certificate import AnchorRecord, Certificate
-from notary.core.certificate import Evidence as EvidenceRecord
+from notary.core.certificate import AnchorRecord, Certificate, EvidenceRecord
 from notary.core.leaf import validate_metadata
 from notary.core.merkle import MerkleTree
-from notary.errors import ConflictError, NotFoundError
+from notary.errors import ConflictError
 from notary.issue.issuer import issue
 from notary.issue.trees import TreeCache
-from notary.issue.views import EvidenceView, leaf_of, summary
-from notary.store.db import QUERY_CHUNK, transaction
+from notary.issue.views import owned
+from notary.store.db import transaction
 from notary.store.models import (
     Batch,
-    BatchEvent,
     BatchStatus,
     Evidence,
-    EvidenceEvent,
     SupersededAnchor,
 )
 from notary.store.orgs import OrgView
-
-
-def _owned(session: Session, org: OrgView, public_id: str) -> Evidence:
-    evidence = session.scalar(select(Evidence).where(Evidence.public_id == public_id))
-    if evidence is None or evidence.organization_id != org.id:
-        raise NotFoundError(f"no evidence {public_id!r}")  # another tenant's id looks absent
-    return evidence
-
-
-def views(
-    factory: sessionmaker[Session], org: OrgView, public_ids: list[str]
-) -> list[EvidenceView]:
-    """Views of many of the caller's evidence ids (no history), in the order given."""
-    found: dict[str, EvidenceView] = {}
-    with transaction(factory) as session:
-        for start in range(0, len(public_ids), QUERY_CHUNK):
-            rows = session.scalars(
-                select(Evidence)
-                .options(selectinload(Evidence.batch))
-                .where(
-                    Evidence.organization_id == org.id,
-                    Evidence.public_id.in_(public_ids[start : start + QUERY_CHUNK]),
-                )
-            )
-            found.update((row.public_id, summary(row)) for row in rows)
-    missing = [i for i in public_ids if i not in found]
-    if missing:
-        raise NotFoundError(f"no evidence {missing[0]!r}")
-    return [found[i] for i in public_ids]
-
-
-def view(factory: sessionmaker[Session], org: OrgView, public_id: str) -> EvidenceView:
-    with transaction(factory) as session:
-        return _view(session, _owned(session, org, public_id))
-
-
-def _view(session: Session, e: Evidence) -> EvidenceView:
-    own = session.execute(
-        select(EvidenceEvent.at, EvidenceEvent.kind, EvidenceEvent.detail).where(
-            EvidenceEvent.evidence_id == e.id
-        )
-    ).all()
-    of_batch = (
-        session.execute(
-            select(BatchEvent.at, BatchEvent.kind, BatchEvent.detail)
-            .where(BatchEvent.batch_id == e.batch_id)
-            .order_by(BatchEvent.id)
-        ).all()
-        if e.batch_id is not None
-        else []
-    )
-    received = (e.received_at, "received", f"{e.kind} deposit recorded")
-    later = sorted([*own, *of_batch], key=lambda event: event[0])  # stable: batch order kept
-    return summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))
 
 
 def certificate(
@@ -92,7 +35,7 @@ def certificate(
     """The current certificate of anchored evidence; ConflictError until its anchor is
     final (notary.anchoring.reconcile)."""
     with transaction(factory) as session:
-        e = _owned(session, org, public_id)
+        e = owned(session, org, public_id)
         batch = e.batch
         if batch is None or batch.status != BatchStatus.ANCHORED.value:
             raise ConflictError(_not_yet(e, batch))
@@ -116,7 +59,7 @@ def certificates(
     """Every certificate issued for the evidence, oldest first; the last is the current one
     when the evidence is anchored now."""
     with transaction(factory) as session:
-        e = _owned(session, org, public_id)
+        e = owned(session, org, public_id)
         batch = e.batch
         if batch is None:
             return []
@@ -181,4 +124,4 @@ def _anchor_of(row: Batch | SupersededAnchor, batch: Batch | None = None) -> Anc
 def _issue(e: Evidence, tree: MerkleTree, anchor: AnchorRecord) -> Certificate:
     """The certificate of stored evidence under `anchor`, by the one issuer."""
     record = EvidenceRecord(sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json))
-    return issue(record, leaf_of(e), e.leaf_hash, tree, anchor)
+    return issue(record, e.leaf(), e.leaf_hash, tree, anchor)

@@ -9,7 +9,7 @@ base install, and the format itself is notary.core.certificate.
 from __future__ import annotations
 
 from notary.chain.registry import AnchorReceipt
-from notary.core.certificate import AnchorRecord, Certificate, Evidence
+from notary.core.certificate import AnchorRecord, Certificate, EvidenceRecord
 from notary.core.leaf import Leaf
 from notary.core.merkle import MerkleTree
 
@@ -37,7 +37,7 @@ def anchor_record(
 
 
 def issue(
-    evidence: Evidence, leaf: Leaf, leaf_hash: bytes, tree: MerkleTree, anchor: AnchorRecord
+    evidence: EvidenceRecord, leaf: Leaf, leaf_hash: bytes, tree: MerkleTree, anchor: AnchorRecord
 ) -> Certificate:
     """The certificate of `evidence`, whose leaf entered `tree` as `leaf_hash` and whose
     root `anchor` records; its proof leads from that hash to the root."""

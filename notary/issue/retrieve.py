@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.core import certificate as cert_format
 from notary.errors import ConflictError, IntegrityError, NotFoundError
 from notary.ipfs.client import IpfsStore
-from notary.issue.certificates import certificate, view
+from notary.issue.certificates import certificate
 from notary.issue.trees import TreeCache
+from notary.issue.views import view
 from notary.store.db import transaction
 from notary.store.models import Evidence, PinState
 from notary.store.orgs import OrgView

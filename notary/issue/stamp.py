@@ -24,7 +24,7 @@ from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import AnchorReceipt, connect_writer
 from notary.config import Settings
 from notary.core import certificate as cert_format
-from notary.core.certificate import Evidence
+from notary.core.certificate import EvidenceRecord
 from notary.core.hashing import EMPTY_CONTENT, ContentHash, hash_content
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor, validate_metadata
 from notary.core.merkle import build_tree
@@ -50,7 +50,7 @@ class Deposit:
     """One file ready to anchor: its evidence and its leaf."""
 
     path: Path
-    evidence: Evidence
+    evidence: EvidenceRecord
     leaf: Leaf
 
 
@@ -86,7 +86,7 @@ def prepare(path: Path, depositor: str) -> Deposit:
     if digest.size == 0:
         raise ValidationError(f"{path}: {EMPTY_CONTENT}")
     metadata = _metadata(path, hashes)
-    evidence = Evidence(sha256=digest.sha256, sm3=digest.sm3, metadata=metadata)
+    evidence = EvidenceRecord(sha256=digest.sha256, sm3=digest.sm3, metadata=metadata)
     leaf = Leaf(
         sha256=digest.sha256,
         sm3=digest.sm3,

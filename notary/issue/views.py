@@ -1,12 +1,17 @@
-"""How stored evidence is presented and re-derived: its view and its leaf."""
+"""How stored evidence is presented: the caller's own evidence, one or many, with history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from notary.core.leaf import Leaf, metadata_digest, sm3_leaf_value
-from notary.store.models import BatchStatus, Evidence
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from notary.errors import NotFoundError
+from notary.store.db import QUERY_CHUNK, transaction
+from notary.store.models import BatchEvent, BatchStatus, Evidence, EvidenceEvent
+from notary.store.orgs import OrgView
 
 _ON_CHAIN = (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value)
 
@@ -57,12 +62,56 @@ def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) ->
     )
 
 
-def leaf_of(evidence: Evidence) -> Leaf:
-    """Rebuild the leaf of stored evidence (deterministic: the salt is stored)."""
-    return Leaf(
-        sha256=evidence.sha256,
-        sm3=sm3_leaf_value(evidence.sm3),
-        metadata_digest=metadata_digest(evidence.metadata_json),
-        depositor=evidence.depositor,
-        salt=evidence.salt,
+def owned(session: Session, org: OrgView, public_id: str) -> Evidence:
+    """The caller's evidence `public_id`; NotFoundError for another tenant's too."""
+    evidence = session.scalar(select(Evidence).where(Evidence.public_id == public_id))
+    if evidence is None or evidence.organization_id != org.id:
+        raise NotFoundError(f"no evidence {public_id!r}")  # another tenant's id looks absent
+    return evidence
+
+
+def views(
+    factory: sessionmaker[Session], org: OrgView, public_ids: list[str]
+) -> list[EvidenceView]:
+    """Views of many of the caller's evidence ids (no history), in the order given."""
+    found: dict[str, EvidenceView] = {}
+    with transaction(factory) as session:
+        for start in range(0, len(public_ids), QUERY_CHUNK):
+            rows = session.scalars(
+                select(Evidence)
+                .options(selectinload(Evidence.batch))
+                .where(
+                    Evidence.organization_id == org.id,
+                    Evidence.public_id.in_(public_ids[start : start + QUERY_CHUNK]),
+                )
+            )
+            found.update((row.public_id, summary(row)) for row in rows)
+    missing = [i for i in public_ids if i not in found]
+    if missing:
+        raise NotFoundError(f"no evidence {missing[0]!r}")
+    return [found[i] for i in public_ids]
+
+
+def view(factory: sessionmaker[Session], org: OrgView, public_id: str) -> EvidenceView:
+    with transaction(factory) as session:
+        return _view(session, owned(session, org, public_id))
+
+
+def _view(session: Session, e: Evidence) -> EvidenceView:
+    own = session.execute(
+        select(EvidenceEvent.at, EvidenceEvent.kind, EvidenceEvent.detail).where(
+            EvidenceEvent.evidence_id == e.id
+        )
+    ).all()
+    of_batch = (
+        session.execute(
+            select(BatchEvent.at, BatchEvent.kind, BatchEvent.detail)
+            .where(BatchEvent.batch_id == e.batch_id)
+            .order_by(BatchEvent.id)
+        ).all()
+        if e.batch_id is not None
+        else []
     )
+    received = (e.received_at, "received", f"{e.kind} deposit recorded")
+    later = sorted([*own, *of_batch], key=lambda event: event[0])  # stable: batch order kept
+    return summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))

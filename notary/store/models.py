@@ -15,6 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from notary.core.leaf import Leaf, metadata_digest, sm3_leaf_value
+
 
 class Base(DeclarativeBase):
     pass
@@ -152,6 +154,17 @@ class Evidence(Base):
     """File name in <data>/spool holding the bytes until they are pinned."""
 
     batch: Mapped[Batch | None] = relationship()
+
+    def leaf(self) -> Leaf:
+        """The leaf this evidence was anchored as, rebuilt (deterministic: the salt is
+        stored)."""
+        return Leaf(
+            sha256=self.sha256,
+            sm3=sm3_leaf_value(self.sm3),
+            metadata_digest=metadata_digest(self.metadata_json),
+            depositor=self.depositor,
+            salt=self.salt,
+        )
 
 
 class BatchEvent(Base):

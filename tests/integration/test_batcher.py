@@ -13,8 +13,9 @@ from notary.chain.registry import RegistryWriter, connect, connect_reader
 from notary.core import certificate as cert_format
 from notary.deposit.request import DepositRequest, deposit
 from notary.errors import ConflictError, ValidationError
-from notary.issue.certificates import certificate, view
+from notary.issue.certificates import certificate
 from notary.issue.trees import TreeCache
+from notary.issue.views import view
 from notary.ops.devnet import rpc_call
 from notary.ops.keys import load_key
 from notary.store.db import transaction

@@ -17,8 +17,9 @@ from notary.chain.registry import RegistryWriter, connect
 from notary.core import certificate as cert_format
 from notary.deposit.request import deposit
 from notary.errors import ChainError, ConflictError, TransactionFailedError
-from notary.issue.certificates import certificate, certificates, view
+from notary.issue.certificates import certificate, certificates
 from notary.issue.trees import TreeCache
+from notary.issue.views import view
 from notary.ops.devnet import rpc_call
 from notary.ops.keys import load_key
 from notary.store.db import transaction

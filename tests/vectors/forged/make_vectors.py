@@ -29,7 +29,7 @@ from notary.chain.artifact import registry_build
 from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect
 from notary.chain.transactions import send
 from notary.core import certificate as cert_format
-from notary.core.certificate import AnchorRecord, Certificate, Evidence
+from notary.core.certificate import AnchorRecord, Certificate, EvidenceRecord
 from notary.core.cid import PROFILE
 from notary.core.hashing import hash_bytes
 from notary.core.leaf import Leaf, metadata_digest
@@ -140,7 +140,7 @@ def _build(out: Path) -> None:
             metadata["title"] = 'notes \x7f DEL, 😀 astral, "quoted" \\ back\ttab\nline'
             metadata["tags"] = ["小熊", "é"]
             depositor = "studio 😀 0009"
-        ev = Evidence(digest.sha256, digest.sm3, metadata)
+        ev = EvidenceRecord(digest.sha256, digest.sm3, metadata)
         leaf = Leaf(
             sha256=digest.sha256,
             sm3=digest.sm3,

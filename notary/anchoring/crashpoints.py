@@ -14,7 +14,8 @@ from typing import Final, Literal
 CrashPoint = Literal["after_batch_formed", "after_tx_signed", "after_tx_sent"]
 ENV: Final = "NOTARY_CRASH_AT"
 PARENT_ENV: Final = "NOTARY_ANCHORING_PARENT"
-"""Set in the anchoring process (notary.anchoring.process): the pid of the service it belongs to."""
+"""The pid a crash point kills first: set in the anchoring process (notary.anchoring.process)
+to the service it belongs to, so that the whole notary crashes at the point."""
 
 
 def crash_point(name: CrashPoint) -> None:
