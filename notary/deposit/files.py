@@ -7,6 +7,9 @@ that first deposit's copy counts, and a refused deposit records nothing to pin.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent, file_metadata
 from notary.deposit.request import DepositOutcome, DepositRequest
@@ -43,16 +46,32 @@ async def deposit_received(
 
     Its spool copy is dropped unless this deposit created the evidence: the copy of known
     content, and of a deposit that failed, is never pinned. A request cancelled while its
-    deposit is being written keeps the copy: the writer may still commit the deposit, and
-    its evidence needs those bytes (an unused copy costs disk space, a missing one the file).
+    deposit is being written (the client went away) does not decide for the writer: the
+    deposit may still commit, and its evidence then needs those bytes, so the copy is kept
+    or dropped once the writer has answered.
     """
     request = file_request(file, declared, idempotency_key)
+    pending = asyncio.ensure_future(writer.deposit_async(org, [request]))
     try:
-        (outcome,) = await writer.deposit_async(org, [request])
-    except Exception:
-        if file.spool is not None:
-            drop(file.spool)
+        (outcome,) = await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(lambda done: _settle(done, file.spool))
         raise
-    if file.spool is not None and not outcome.created:
-        drop(file.spool)
+    except Exception:
+        _drop(file.spool)
+        raise
+    if not outcome.created:
+        _drop(file.spool)
     return outcome
+
+
+def _settle(done: asyncio.Future[list[DepositOutcome]], spool: Path | None) -> None:
+    """After a cancelled request: keep the copy only if its deposit created the evidence."""
+    created = not done.cancelled() and done.exception() is None and done.result()[0].created
+    if not created:
+        _drop(spool)
+
+
+def _drop(spool: Path | None) -> None:
+    if spool is not None:
+        drop(spool)

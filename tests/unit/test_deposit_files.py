@@ -6,6 +6,7 @@ The same rule serves the API's upload and `notary stamp`; the API tests check it
 
 from __future__ import annotations
 
+import asyncio
 import errno
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from notary.core.cid import PROFILE
 from notary.core.hashing import ContentHasher
 from notary.deposit.content import DEFAULT_MEDIA_TYPE, UNNAMED, FileContent, file_metadata
+from notary.deposit.files import deposit_received
+from notary.deposit.request import DepositOutcome
 from notary.deposit.spool import SpoolFile, drop, spool_dir, storage_error
 from notary.errors import InsufficientStorageError, StorageError, ValidationError
 
@@ -78,3 +81,53 @@ def test_other_failures_are_storage_errors() -> None:
     error = storage_error(OSError(errno.EACCES, "Permission denied"))
     assert type(error) is StorageError
     assert str(error) == "cannot store the upload: Permission denied"
+
+
+class _SlowWriter:
+    """A deposit writer that answers when told to: the window in which a client can go
+    away while its deposit is being written (a fault a real writer shows only by luck)."""
+
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[list[DepositOutcome]] | None = None
+
+    async def deposit_async(self, org, requests) -> list[DepositOutcome]:
+        self.answer = asyncio.get_running_loop().create_future()
+        return await self.answer
+
+
+def _outcome(created: bool) -> list[DepositOutcome]:
+    return [DepositOutcome("ev_x", created, None)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [("created", True), ("known", False), ("failed", False)],
+)
+def test_a_cancelled_request_leaves_the_copy_to_the_writers_answer(
+    tmp_path, answer: str, kept: bool
+) -> None:
+    """The client goes away while its deposit is written: the copy is kept exactly when the
+    deposit goes on to create the evidence (its pin needs the bytes), dropped otherwise."""
+
+    async def scenario() -> bool:
+        spool = SpoolFile(spool_dir(tmp_path))
+        spool.write(b"design")
+        path = spool.keep()
+        file = FileContent(_file().hashes, "plan.dwg", None, path)
+        writer = _SlowWriter()
+        request = asyncio.ensure_future(deposit_received(writer, None, file, {}))  # type: ignore[arg-type]
+        while writer.answer is None:
+            await asyncio.sleep(0)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        assert path.exists()  # undecided while the writer has not answered
+        if answer == "failed":
+            writer.answer.set_exception(StorageError("disk"))
+        else:
+            writer.answer.set_result(_outcome(answer == "created"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return path.exists()
+
+    assert asyncio.run(scenario()) is kept
