@@ -2,7 +2,7 @@
 
 safe-pysha3 (a C extension, about 1 us a call) is a dependency; eth_hash (pycryptodome,
 about 4 us a call) is the fallback on platforms without its wheel. Both give the same bytes,
-which tests/unit/test_keccak.py checks against published vectors.
+which tests/unit/core/test_keccak.py checks against published vectors.
 """
 
 from __future__ import annotations
