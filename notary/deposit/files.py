@@ -50,7 +50,11 @@ async def deposit_received(
     deposit may still commit, and its evidence then needs those bytes, so the copy is kept
     or dropped once the writer has answered.
     """
-    request = file_request(file, declared, idempotency_key)
+    try:
+        request = file_request(file, declared, idempotency_key)  # may refuse the metadata
+    except Exception:
+        _drop(file.spool)
+        raise
     pending = asyncio.ensure_future(writer.deposit_async(org, [request]))
     try:
         (outcome,) = await asyncio.shield(pending)

@@ -131,3 +131,16 @@ def test_a_cancelled_request_leaves_the_copy_to_the_writers_answer(
         return path.exists()
 
     assert asyncio.run(scenario()) is kept
+
+
+def test_refused_metadata_drops_the_copy(tmp_path) -> None:
+    """A declared size that is not the file's is refused before anything is written, and
+    the received bytes do not stay behind in the spool."""
+    spool = SpoolFile(spool_dir(tmp_path))
+    spool.write(b"design")
+    path = spool.keep()
+    file = FileContent(_file().hashes, "plan.dwg", None, path)
+    writer = _SlowWriter()
+    with pytest.raises(ValidationError, match="metadata size"):
+        asyncio.run(deposit_received(writer, None, file, {"size": 7}))  # type: ignore[arg-type]
+    assert writer.answer is None and not path.exists()
