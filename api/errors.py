@@ -25,9 +25,8 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.UnsupportedVersionError, 422, "unsupported_certificate_version"),
     (e.CertificateFormatError, 422, "invalid_certificate"),
     (e.ValidationError, 422, "invalid_input"),
-    (e.ForbiddenError, 403, "forbidden"),
     (e.AuthenticationError, 401, "unauthorized"),
-    (e.PermissionDeniedError, 403, "forbidden"),
+    (e.PermissionDeniedError, 403, "forbidden"),  # ForbiddenError, and any other refusal
     (e.NotFoundError, 404, "not_found"),
     (e.Sm3MismatchError, 409, "sm3_mismatch"),
     (e.ConflictError, 409, "conflict"),

@@ -87,7 +87,6 @@ class NotaryService:
         self.registry = self.parts.writer.reader()
         """Reads of the registry (audit, readiness): no key, nothing is sent. The signing
         writer is the anchoring process's (notary.anchoring.assembly)."""
-        """Reads of the registry (audit routes, readiness): no key, nothing is sent."""
         self.spool_dir = self.parts.spool_dir
         self.ipfs = self.parts.ipfs
         self._anchoring: AnchoringSupervisor | None = None

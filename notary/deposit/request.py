@@ -21,7 +21,7 @@ from typing import Any, Final, Literal, cast
 
 from sqlalchemy import Dialect, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core.hashing import EMPTY, EMPTY_CONTENT
 from notary.core.leaf import (
@@ -39,7 +39,7 @@ from notary.errors import (
     StorageError,
     ValidationError,
 )
-from notary.issue.views import EvidenceView, summary
+from notary.issue.views import EvidenceView, owned_rows, summary
 from notary.store.db import QUERY_CHUNK, sqlite_driver, transaction
 from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
 from notary.store.orgs import OrgView
@@ -211,18 +211,8 @@ def _existing(session: Session, org: OrgView, shas: list[bytes]) -> dict[bytes, 
             marks = ", ".join("?" * len(chunk))
             sql = _KNOWN_SQLITE.format(marks=marks)
             known += [sha for (sha,) in driver.execute(sql, (org.id, *chunk))]
-    found: dict[bytes, Evidence] = {}
-    for start in range(0, len(known), QUERY_CHUNK):  # usually none: load only the hits
-        rows = session.scalars(
-            select(Evidence)
-            .options(selectinload(Evidence.batch))
-            .where(
-                Evidence.organization_id == org.id,
-                Evidence.sha256.in_(known[start : start + QUERY_CHUNK]),
-            )
-        )
-        found.update((row.sha256, row) for row in rows)
-    return found
+    # usually none: load only the hits
+    return {row.sha256: row for row in owned_rows(session, org, Evidence.sha256, known)}
 
 
 _INSERT_COLUMNS: Final = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmaker
 
 from notary.errors import NotFoundError
 from notary.store.db import QUERY_CHUNK, transaction
@@ -74,18 +76,9 @@ def views(
     factory: sessionmaker[Session], org: OrgView, public_ids: list[str]
 ) -> list[EvidenceView]:
     """Views of many of the caller's evidence ids (no history), in the order given."""
-    found: dict[str, EvidenceView] = {}
     with transaction(factory) as session:
-        for start in range(0, len(public_ids), QUERY_CHUNK):
-            rows = session.scalars(
-                select(Evidence)
-                .options(selectinload(Evidence.batch))
-                .where(
-                    Evidence.organization_id == org.id,
-                    Evidence.public_id.in_(public_ids[start : start + QUERY_CHUNK]),
-                )
-            )
-            found.update((row.public_id, summary(row)) for row in rows)
+        rows = owned_rows(session, org, Evidence.public_id, public_ids)
+        found = {row.public_id: summary(row) for row in rows}
     missing = [i for i in public_ids if i not in found]
     if missing:
         raise NotFoundError(f"no evidence {missing[0]!r}")
@@ -115,3 +108,19 @@ def _view(session: Session, e: Evidence) -> EvidenceView:
     received = (e.received_at, "received", f"{e.kind} deposit recorded")
     later = sorted([*own, *of_batch], key=lambda event: event[0])  # stable: batch order kept
     return summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))
+
+
+def owned_rows(
+    session: Session, org: OrgView, column: QueryableAttribute[Any], values: Sequence[Any]
+) -> Iterator[Evidence]:
+    """The caller's evidence rows whose `column` is one of `values` (with their batch), in
+    chunks of QUERY_CHUNK values a query; in no particular order."""
+    for start in range(0, len(values), QUERY_CHUNK):
+        yield from session.scalars(
+            select(Evidence)
+            .options(selectinload(Evidence.batch))
+            .where(
+                Evidence.organization_id == org.id,
+                column.in_(values[start : start + QUERY_CHUNK]),
+            )
+        )
