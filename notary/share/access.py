@@ -114,7 +114,7 @@ def access(
         evidence, share = admit(session, org, public_id)
         if share is not None or was_shared(session, evidence.id):
             record(session, evidence, share, org, action, origin or Origin())
-        return owner_of(session, evidence)
+        return org if share is None else owner_of(session, evidence)
 
 
 def record(
