@@ -3,7 +3,8 @@
 The owner sees every entry. A grantee sees its own organization's entries, the owner's and
 the keyless lookups', not those of other grantees (another case's court or regulator: their
 case references and addresses are theirs). The bundle carries the log as its downloader
-sees it, up to and including that download (`access-log.json`).
+sees it, up to and including that download (`access-log.json`), once the evidence has
+been shared.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Final
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from notary.share.access import admit
+from notary.share.access import admit, was_shared
 from notary.store.db import transaction
 from notary.store.models import AccessLog, Organization, Share
 from notary.store.orgs import OrgView
@@ -103,13 +104,30 @@ def access_log_json(factory: sessionmaker[Session], org: OrgView, public_id: str
     return render(public_id, entries(factory, org, public_id))
 
 
+def bundle_extras(factory: sessionmaker[Session], org: OrgView, public_id: str) -> dict[str, bytes]:
+    """The court bundle's extra members for `org`'s download: `access-log.json` when the
+    evidence was ever shared (the log then holds this download), nothing otherwise (no
+    access to it is recorded, and an empty log would say nothing)."""
+    with transaction(factory) as session:
+        evidence, _ = admit(session, org, public_id)
+        if not was_shared(session, evidence.id):
+            return {}
+    return {BUNDLE_NAME: access_log_json(factory, org, public_id)}
+
+
 def add_to_bundle(
     bundle: Path, factory: sessionmaker[Session], org: OrgView, public_id: str
 ) -> None:
-    """Append `access-log.json` to a written court bundle (zip)."""
-    log = access_log_json(factory, org, public_id)
-    member = zipfile.ZipInfo(BUNDLE_NAME, datetime.now().timetuple()[:6])
+    """Append the bundle_extras to a written court bundle (zip).
+
+    Until the bundle builder takes extra members itself (then pass it bundle_extras)."""
+    for name, data in bundle_extras(factory, org, public_id).items():
+        _append(bundle, name, data)
+
+
+def _append(bundle: Path, name: str, data: bytes) -> None:
+    member = zipfile.ZipInfo(name, datetime.now().timetuple()[:6])
     member.external_attr = 0o100644 << 16  # a regular file, rw-r--r--, as the others
     member.compress_type = zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(bundle, "a") as archive:
-        archive.writestr(member, log)
+        archive.writestr(member, data)
