@@ -40,8 +40,10 @@ from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
-from notary.share import access_log, shares
-from notary.share.access import Origin, access
+from notary.share import access as share_access
+from notary.share import access_log as share_log
+from notary.share import shares as share_store
+from notary.share.access import Origin
 from notary.share.access_log import AccessEntry
 from notary.share.lookup import ClientLimiter, lookup
 from notary.share.shares import SharedPage, ShareView
@@ -224,7 +226,7 @@ class NotaryService:
         target = Path(name)
         try:
             write_bundle(target, self.factory, self.trees, org, public_id, self.ipfs, file)
-            access_log.add_to_bundle(target, self.factory, caller, public_id)
+            share_log.add_to_bundle(target, self.factory, caller, public_id)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -288,7 +290,7 @@ class NotaryService:
         """The access check of every read of evidence by id: `org` owns it or holds an
         active share of it, else NotFoundError. Records the access when the evidence is
         shared, and returns the owner, whose organization scopes the read itself."""
-        return access(self.factory, org, public_id, action, origin)
+        return share_access.access(self.factory, org, public_id, action, origin)
 
     def share(
         self,
@@ -300,27 +302,27 @@ class NotaryService:
         origin: Origin | None = None,
     ) -> ShareView:
         """Share the caller's evidence with organization `grantee` for a case."""
-        return shares.create_share(
+        return share_store.create_share(
             self.factory, org, public_id, grantee, case_ref, expires_at, origin or Origin()
         )
 
     def shares(self, org: OrgView, public_id: str) -> list[ShareView]:
         """Every share of the caller's evidence, active or not, oldest first."""
-        return shares.shares_of(self.factory, org, public_id)
+        return share_store.shares_of(self.factory, org, public_id)
 
     def revoke_share(self, org: OrgView, share_id: str, origin: Origin | None = None) -> None:
         """Revoke a share of the caller's; NotFoundError for anyone else's."""
-        shares.revoke_share(self.factory, org, share_id, origin or Origin())
+        share_store.revoke_share(self.factory, org, share_id, origin or Origin())
 
     def shared_with(
         self, org: OrgView, limit: int, cursor: str | None, origin: Origin | None = None
     ) -> SharedPage:
         """The active shares the caller holds, newest first (each listed item is logged)."""
-        return shares.shared_with(self.factory, org, limit, cursor, origin or Origin())
+        return share_store.shared_with(self.factory, org, limit, cursor, origin or Origin())
 
     def access_log(self, org: OrgView, public_id: str) -> list[AccessEntry]:
         """The evidence's access log as the caller (owner or active grantee) may see it."""
-        return access_log.entries(self.factory, org, public_id)
+        return share_log.entries(self.factory, org, public_id)
 
     def public_certificate(
         self, public_id: str, sha256: str | None, remote: str | None
