@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notary.anchoring.assembly import Anchoring
 from notary.anchoring.process import AnchoringSupervisor
+from notary.anchoring.report import ReconciliationReport, reconciliation_report
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
@@ -44,6 +45,7 @@ from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
 from notary.store.orgs import KeyCache, NewKey, OrgView
 from notary.verify import audit
+from notary.verify.audit import AuditedAnchor
 from notary.verify.certificate import Verdict, verify
 
 MAX_WAIT_SECONDS: Final = 60.0
@@ -256,3 +258,14 @@ class NotaryService:
         """Revoke a key; it stops working at once in this process (its cache entry goes)."""
         orgs.revoke_key(self.factory, prefix)
         self.keys.forget(prefix)
+
+    # -- auditor's exports and the operator's reconciliation report ------------------
+
+    def audited(self, anchors: list[OnChainAnchor]) -> list[AuditedAnchor]:
+        """`anchors` with the transaction that anchored each (from the registry's events)."""
+        return audit.with_transactions(self.registry, anchors)
+
+    def reconciliation(self) -> ReconciliationReport:
+        """The database's anchors against the registry's: missing, extra, mismatched
+        (notary.anchoring.report). Reads both; changes nothing."""
+        return reconciliation_report(self.factory, self.registry)
