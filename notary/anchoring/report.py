@@ -91,7 +91,25 @@ def _hex(value: bytes | None) -> str | None:
     return None if value is None else "0x" + value.hex()
 
 
-def _database_side(batch: Batch) -> Side:
+@dataclass(frozen=True)
+class _Row:
+    """What the report reads of a batch (not its signed transaction's bytes)."""
+
+    id: int
+    root: bytes
+    status: str
+    registry_address: str | None
+    sequence: int | None
+    block_number: int | None
+    block_hash: bytes | None
+    tx_hash: bytes | None
+    block_time: int | None
+    leaf_count: int
+    notary: str | None
+    manifest: str
+
+
+def _database_side(batch: _Row) -> Side:
     return {
         "sequence": batch.sequence,
         "block_number": batch.block_number,
@@ -110,8 +128,25 @@ def reconciliation_report(
     """Compare every mined batch of the database with the registry's anchors."""
     checked_at = datetime.now(UTC)
     with transaction(factory) as session:
-        batches = list(session.scalars(select(Batch).order_by(Batch.id)).all())
-        session.expunge_all()
+        batches = [
+            _Row(**row._asdict())
+            for row in session.execute(
+                select(
+                    Batch.id,
+                    Batch.root,
+                    Batch.status,
+                    Batch.registry_address,
+                    Batch.sequence,
+                    Batch.block_number,
+                    Batch.block_hash,
+                    Batch.tx_hash,
+                    Batch.block_time,
+                    Batch.leaf_count,
+                    Batch.notary,
+                    Batch.manifest,
+                ).order_by(Batch.id)
+            ).all()
+        ]
     mined = {BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value}
     here = registry.address.lower()
     compared = [
