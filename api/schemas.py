@@ -248,9 +248,49 @@ class AuditAnchorOut(BaseModel):
     notary: str
     leaf_count: int
     block_number: int
-    block_time: int
+    block_time: int = Field(description="Block time, Unix seconds.")
+    block_time_utc: str = Field(description="Block time, ISO 8601 in UTC with Z.")
+    tx_hash: str | None = Field(
+        description="The anchor transaction (from the Anchored event); null when the node "
+        "has no log of it."
+    )
     log_head: str
     manifest: str
+
+
+class ReconciliationCountsOut(BaseModel):
+    database_anchors: int = Field(description="Mined batches of this registry, compared.")
+    chain_anchors: int = Field(description="Anchors the registry holds (anchorCount).")
+    matched: int
+    missing: int
+    extra: int
+    mismatched: int
+    in_flight: int = Field(description="Batches not yet mined: not compared.")
+    other_registry: int = Field(description="Batches of another registry: not compared.")
+
+
+class DiscrepancyOut(BaseModel):
+    kind: str = Field(description="missing, extra or mismatched.")
+    root: str
+    batch_id: int | None
+    detail: str
+    fields: list[str] = Field(description="For mismatched: the fields that differ.")
+    database: dict[str, str | int | None] | None
+    chain: dict[str, str | int | None] | None
+
+
+class ReconciliationOut(BaseModel):
+    """The database's anchors against the registry's (notary.anchoring.report)."""
+
+    consistent: bool
+    chain_id: int
+    registry: str
+    checked_at: str
+    counts: ReconciliationCountsOut
+    truncated: bool = Field(description="True when a list holds fewer items than its count.")
+    missing: list[DiscrepancyOut]
+    extra: list[DiscrepancyOut]
+    mismatched: list[DiscrepancyOut]
 
 
 class ReadyOut(BaseModel):

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notary.anchoring.assembly import Anchoring
 from notary.anchoring.process import AnchoringSupervisor
+from notary.anchoring.report import ReconciliationReport, reconciliation_report
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
@@ -52,6 +53,7 @@ from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
 from notary.store.orgs import KeyCache, NewKey, OrgView
 from notary.verify import audit
+from notary.verify.audit import AuditedAnchor
 from notary.verify.certificate import Verdict, verify
 
 MAX_WAIT_SECONDS: Final = 60.0
@@ -331,3 +333,14 @@ class NotaryService:
         NotFoundError otherwise; RateLimitedError over the client address's rate."""
         self.lookups.take(remote)
         return lookup(self.factory, self.trees, public_id, sha256, remote)
+
+    # -- auditor's exports and the operator's reconciliation report ------------------
+
+    def audited(self, anchors: list[OnChainAnchor]) -> list[AuditedAnchor]:
+        """`anchors` with the transaction that anchored each (from the registry's events)."""
+        return audit.with_transactions(self.registry, anchors)
+
+    def reconciliation(self) -> ReconciliationReport:
+        """The database's anchors against the registry's: missing, extra, mismatched
+        (notary.anchoring.report). Reads both; changes nothing."""
+        return reconciliation_report(self.factory, self.registry)

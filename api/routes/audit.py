@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Auditor, Service
 from api.errors import KEYED, documented
 from api.schemas import AuditAnchorOut, ZonedDateTime
 from api.strict import StrictRoute
-from notary.chain.registry import OnChainAnchor
 from notary.core.leaf import parse_hex32
-from notary.verify.audit import MAX_AUDIT_PAGE
+from notary.verify.audit import MAX_AUDIT_PAGE, AuditedAnchor
+from notary.verify.export import CSV_MEDIA_TYPE, record, to_csv
 
 router = APIRouter(
     prefix="/v1/audit",
@@ -23,25 +23,34 @@ router = APIRouter(
 )
 
 
-def _out(a: OnChainAnchor) -> AuditAnchorOut:
-    return AuditAnchorOut(
-        root="0x" + a.root.hex(),
-        sequence=a.sequence,
-        notary=a.notary,
-        leaf_count=a.leaf_count,
-        block_number=a.block_number,
-        block_time=a.timestamp,
-        log_head="0x" + a.log_head.hex(),
-        manifest=a.manifest,
-    )
+def _out(entry: AuditedAnchor) -> AuditAnchorOut:
+    return AuditAnchorOut.model_validate(record(entry))
+
+
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The anchors as JSON, or as CSV (header row; the columns of the JSON "
+        "fields) with `format=csv` or `Accept: text/csv`.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _wants_csv(request: Request, format_: str | None) -> bool:
+    if format_ is not None:
+        return format_ == "csv"
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == "text/csv" for part in accept.split(","))
 
 
 @router.get(
     "/anchors",
     response_model=list[AuditAnchorOut],
     summary="Anchors by sequence range, or by block-time range (since/until), from the chain",
+    responses=_CSV,
 )
 def anchors(
+    request: Request,
     _: Auditor,
     service: Service,
     first: Annotated[int, Query(ge=1)] = 1,
@@ -52,13 +61,26 @@ def anchors(
     until: Annotated[
         ZonedDateTime | None, Query(description="Block time to (exclusive), with a zone.")
     ] = None,
-) -> list[AuditAnchorOut]:
+    format_: Annotated[
+        Literal["json", "csv"] | None,
+        Query(alias="format", description="json (default) or csv; also Accept: text/csv."),
+    ] = None,
+) -> Any:  # noqa: ANN401 (a list of AuditAnchorOut, or a CSV Response)
     if since is None and until is None:
-        return [_out(a) for a in service.anchors_by_sequence(first, count)]
-    # whole seconds (block time >= 10.5 is >= 11, < 10.5 is < 11); before 1970 is 0
-    start = max(0, math.ceil(since.timestamp())) if since else 0
-    end = max(0, math.ceil(until.timestamp())) if until else 2**63
-    return [_out(a) for a in service.anchors_by_time(start, end, count)]
+        found = service.anchors_by_sequence(first, count)
+    else:
+        # whole seconds (block time >= 10.5 is >= 11, < 10.5 is < 11); before 1970 is 0
+        start = max(0, math.ceil(since.timestamp())) if since else 0
+        end = max(0, math.ceil(until.timestamp())) if until else 2**63
+        found = service.anchors_by_time(start, end, count)
+    entries = service.audited(found)
+    if _wants_csv(request, format_):
+        return Response(
+            to_csv(entries),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="anchors.csv"'},
+        )
+    return [_out(e) for e in entries]
 
 
 @router.get(
@@ -70,4 +92,4 @@ def anchors(
 def anchor(
     root: Annotated[str, Path(pattern=r"^(0x)?[0-9a-fA-F]{64}$")], _: Auditor, service: Service
 ) -> AuditAnchorOut:
-    return _out(service.anchor_of(parse_hex32("root", root)))
+    return _out(service.audited([service.anchor_of(parse_hex32("root", root))])[0])

@@ -129,7 +129,8 @@ def stamp(
     depositor: Annotated[str | None, typer.Option(help="Depositor identity in the leaves.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Hash FILES, anchor them in one transaction, write FILE.cert.json for each."""
+    """Hash FILES, pin their batch manifest on IPFS, anchor them in one transaction, write
+    FILE.cert.json for each. `notary audit rebuild ROOT` rebuilds the root from the manifest."""
     from notary.issue.stamp import stamp as run_stamp
 
     settings = load_settings()
@@ -164,13 +165,15 @@ def stamp(
                 "block_time": a.timestamp,
                 "tx_hash": "0x" + result.receipt.tx_hash.hex(),
                 "gas_used": result.receipt.gas_used,
+                "manifest": a.manifest,
                 "certificates": [str(p) for p in result.certificates],
             }
         )
         return
     out.print(
         f"anchored {a.leaf_count} file(s) as root 0x{a.root.hex()} in block "
-        f"{a.block_number} (anchor #{a.sequence}, {result.receipt.gas_used} gas)",
+        f"{a.block_number} (anchor #{a.sequence}, {result.receipt.gas_used} gas), "
+        f"manifest {a.manifest}",
         highlight=False,
     )
     for path in result.certificates:

@@ -5,6 +5,11 @@ is journaled to <data>/batches/<root>.json, so a crash after anchoring never lea
 anchor whose certificates cannot be rebuilt. Durable queuing of deposits is the service's
 job; this command anchors what it is given, at once.
 
+Like the service's batches, a stamped batch is auditable from public data: its manifest
+(notary.core.manifest, the same format) is pinned on the IPFS node first, its CID checked
+against the one computed here, and the anchor names that CID, so `notary audit rebuild`
+rebuilds the root. No IPFS node reachable means nothing is anchored.
+
 An issuer without a store: a file's metadata follows the API's rule (notary.deposit.content)
 and its certificate comes from the one issuer (notary.issue.issuer). Nothing here needs the
 database, so the base install stamps files too.
@@ -12,6 +17,7 @@ database, so the base install stamps files too.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import os
 import secrets
@@ -24,15 +30,17 @@ from notary.chain.finality import Finality, wait_final
 from notary.chain.registry import AnchorReceipt, connect_writer
 from notary.config import Settings
 from notary.core import certificate as cert_format
+from notary.core import manifest
 from notary.core.certificate import EvidenceRecord
 from notary.core.hashing import EMPTY_CONTENT, ContentHash, hash_content
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor, validate_metadata
-from notary.core.merkle import build_tree
+from notary.core.merkle import MerkleTree, build_tree
 from notary.deposit.content import FileContent, file_metadata
-from notary.errors import ValidationError
+from notary.errors import IpfsError, ValidationError
 from notary.files import write_json, write_text_atomic
+from notary.ipfs.client import IpfsStore, KuboRpc
 from notary.issue.issuer import anchor_record, issue
-from notary.ops.endpoints import resolve_registry, resolve_rpc_url
+from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
 
 MAX_BATCH_LEAVES: Final = 2**32 - 1
@@ -110,12 +118,25 @@ def certificate_paths(files: Sequence[Path], out_dir: Path | None) -> list[Path]
     return targets
 
 
-def _journal(settings: Settings, root: bytes, deposits: Sequence[Deposit]) -> Path:
+def pin_manifest(ipfs: IpfsStore, tree: MerkleTree) -> str:
+    """Pin the batch manifest of `tree` on `ipfs`; its CID, checked against our own."""
+    data = manifest.encode_known(tree.leaves, tree.root)
+    expected = manifest.cid_of(data)
+    cid = ipfs.add(io.BytesIO(data), f"stamp-0x{tree.root.hex()}.json", pin=True)
+    if cid != expected:
+        raise IpfsError(f"the IPFS node stored the manifest as {cid}, not {expected}")
+    return expected
+
+
+def _journal(
+    settings: Settings, root: bytes, manifest_cid: str, deposits: Sequence[Deposit]
+) -> Path:
     path = settings.data_dir / "batches" / f"0x{root.hex()}.json"
     write_json(
         path,
         {
             "root": "0x" + root.hex(),
+            "manifest": manifest_cid,
             "leaves": [
                 {
                     "file": str(d.path),
@@ -136,8 +157,10 @@ def stamp(
     out_dir: Path | None = None,
     depositor: str | None = None,
     progress: Progress | None = None,
+    ipfs: IpfsStore | None = None,
 ) -> StampResult:
-    """Anchor `files` as one batch and write their certificates."""
+    """Anchor `files` as one batch, its manifest pinned on `ipfs` (by default the node of
+    NOTARY_IPFS_API or the devnet record), and write their certificates."""
     if not files:
         raise ValidationError("no files to stamp")
     if len(files) > MAX_BATCH_LEAVES:
@@ -146,6 +169,8 @@ def stamp(
     rpc_url = resolve_rpc_url(settings)
     address = resolve_registry(settings)
     account = load_key(settings.notary_key_path, settings)
+    if ipfs is None:
+        ipfs = KuboRpc(resolve_ipfs_api(settings), settings.ipfs_token)
     who = validate_depositor(depositor or settings.depositor or f"notary:{account.address}")
     deposits = []
     for path in files:
@@ -154,9 +179,10 @@ def stamp(
             progress("hash", 1)
     leaf_hashes = [d.leaf.hash() for d in deposits]
     tree = build_tree(leaf_hashes)
-    journal = _journal(settings, tree.root, deposits)
+    manifest_cid = pin_manifest(ipfs, tree)
+    journal = _journal(settings, tree.root, manifest_cid, deposits)
     writer = connect_writer(rpc_url, address, account)
-    receipt = writer.anchor(tree.root, len(deposits))
+    receipt = writer.anchor(tree.root, len(deposits), manifest_cid)
     # certificates only for a final block (notary.chain.finality), as the service does
     finality = Finality(writer, settings.finality, settings.confirmations)
     wait_final(finality, receipt.anchor.block_number, receipt.block_hash, FINALITY_TIMEOUT_SECONDS)

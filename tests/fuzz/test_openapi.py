@@ -54,7 +54,7 @@ fuzz = settings(max_examples=API_EXAMPLES, deadline=None, suppress_health_check=
 
 def key_for(path: str) -> str:
     """The organization whose role the route at `path` needs."""
-    if path.startswith(("/v1/organizations", "/v1/keys")):
+    if path.startswith(("/v1/organizations", "/v1/keys", "/v1/admin")):
         return "operator"
     if path.startswith("/v1/audit"):
         return "court"

@@ -28,6 +28,8 @@ COMMANDS = [
     ["admin", "create-key"],
     ["audit"],
     ["audit", "rebuild"],
+    ["audit", "anchors"],
+    ["audit", "reconcile"],
 ]
 
 
