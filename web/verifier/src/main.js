@@ -24,7 +24,12 @@ function say(id, zh, en, kind = '') {
 }
 
 async function takeCertificate(file) {
-  if (!file) return;
+  if (!file) {  // the clerk cleared the choice
+    state.certificate = null;
+    say('certificate-status', '', '');
+    ready();
+    return;
+  }
   state.certificate = new Uint8Array(await file.arrayBuffer());
   state.certificateSource = 'file';
   say('certificate-status', '已载入证书：' + file.name, 'certificate loaded: ' + file.name + ' (' + file.size + ' bytes)', 'ok');
@@ -32,7 +37,11 @@ async function takeCertificate(file) {
 }
 
 function takeFile(file) {
-  if (!file) return;
+  if (!file) {
+    state.file = null;
+    say('file-status', '', '');
+    return;
+  }
   state.file = file;
   state.digest = null;
   say('file-status', '已选择文件：' + file.name, 'file chosen: ' + file.name + ' (' + file.size + ' bytes)', 'ok');
