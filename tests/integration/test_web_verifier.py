@@ -29,11 +29,11 @@ from api.main import create_app
 from notary.config import Settings
 from notary.core.jsontext import JsonInputError
 from notary.court.verifier import content_security_policy, verifier_html
-from notary.ops.toolchain import REPO_ROOT
+from notary.ops.toolchain import REPO_ROOT, anvil_binary
 from notary.verify.certificate import verify
 from tests.cdp import Chromium
 from tests.conftest import VECTORS, free_port
-from tests.integration.test_forgeries import FORGED, INDEX, golden_chain  # noqa: F401 (fixture)
+from tests.integration.test_forgeries import FORGED, INDEX, _wait_for
 
 pytestmark = [pytest.mark.devnet, pytest.mark.node]
 
@@ -41,6 +41,27 @@ PAGE = REPO_ROOT / "notary" / "court" / "verify.html"
 WEB = REPO_ROOT / "web" / "verifier"
 LARGE_MIB = int(os.environ.get("NOTARY_WEB_LARGE_MIB", "64"))
 """Size of the file hashed in the browser by the streaming test (1024 checks 1 GiB by hand)."""
+
+
+@pytest.fixture(scope="module")
+def golden_node() -> Iterator[str]:
+    """anvil on the golden vectors' chain state (as tests/integration/test_forgeries.py)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    anvil = subprocess.Popen(
+        [
+            *(str(anvil_binary()), "--port", str(port), "--chain-id", "31337"),
+            *("--load-state", str(FORGED / "chain-state.json")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(url, anvil)
+        yield url
+    finally:
+        anvil.terminate()
+        anvil.wait(30)
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +124,14 @@ def page_verdict(
 def test_the_committed_page_is_rebuilt_byte_for_byte(tmp_path: Path) -> None:
     """verify.html is what web/verifier builds from the pinned packages (scripts/setup
     installs them): no hand edit, no other package version."""
+    assert (WEB / "node_modules" / "esbuild").is_dir(), "run scripts/setup (npm packages)"
     out = tmp_path / "verify.html"
     subprocess.run(["node", str(WEB / "build.mjs"), str(out)], check=True, capture_output=True)
     assert out.read_bytes() == PAGE.read_bytes() == verifier_html()
 
 
 def test_every_golden_vector_gets_notary_verifys_verdict_from_a_usb_stick(
-    browser: Chromium, golden_chain: str, tmp_path: Path
+    browser: Chromium, golden_node: str, tmp_path: Path
 ) -> None:
     page = PAGE.as_uri()
     browser.requests.clear()
@@ -127,21 +149,21 @@ def test_every_golden_vector_gets_notary_verifys_verdict_from_a_usb_stick(
     wrong = []
     browser.open(page)
     for cert, file, expected in cases:
-        want = reference(cert, file, golden_chain)
+        want = reference(cert, file, golden_node)
         assert want == expected, cert.name  # the vectors' own statement
-        got = page_verdict(browser, None, cert, file, golden_chain)
+        got = page_verdict(browser, None, cert, file, golden_node)
         if got["outcome"] != want:
             wrong.append((cert.name, want, got))
     assert wrong == []
     # the USB stick page talked to nothing but the chain node (and loaded itself)
-    assert {u for u in browser.requests if not u.startswith("file:")} == {golden_chain + "/"}
+    assert {u for u in browser.requests if not u.startswith("file:")} == {golden_node + "/"}
 
 
 def test_a_valid_vector_shows_each_check_and_the_honest_wording(
-    browser: Chromium, golden_chain: str
+    browser: Chromium, golden_node: str
 ) -> None:
     got = page_verdict(
-        browser, PAGE.as_uri(), FORGED / "valid.cert.json", FORGED / "design.txt", golden_chain
+        browser, PAGE.as_uri(), FORGED / "valid.cert.json", FORGED / "design.txt", golden_node
     )
     assert got["outcome"] == "valid"
     checks = got["checks"]
@@ -158,7 +180,7 @@ def test_a_valid_vector_shows_each_check_and_the_honest_wording(
     assert "a court must check against a node it trusts" in text  # chain id 31337
 
     tampered = page_verdict(
-        browser, PAGE.as_uri(), FORGED / "valid.cert.json", FORGED / "copy.txt", golden_chain
+        browser, PAGE.as_uri(), FORGED / "valid.cert.json", FORGED / "copy.txt", golden_node
     )
     assert tampered["outcome"] == "invalid"
     assert tampered["checks"] == {**checks, "file sha256": "fail"} | {
@@ -168,7 +190,7 @@ def test_a_valid_vector_shows_each_check_and_the_honest_wording(
 
 
 def test_real_devnet_certificates_valid_and_tampered(
-    browser: Chromium, chain, stamped, golden_chain: str, tmp_path: Path
+    browser: Chromium, chain, stamped, golden_node: str, tmp_path: Path
 ) -> None:
     cert, file = stamped.certificates[1], stamped.files[1]
     doc = json.loads(cert.read_text("utf-8"))
@@ -183,15 +205,13 @@ def test_real_devnet_certificates_valid_and_tampered(
         "utf-8",
     )
     other_id = tmp_path / "chain-id.cert.json"
-    other_id.write_text(
-        json.dumps({**doc, "anchor": {**doc["anchor"], "chain_id": 1}}), "utf-8"
-    )
+    other_id.write_text(json.dumps({**doc, "anchor": {**doc["anchor"], "chain_id": 1}}), "utf-8")
     cases = [
         ("valid", cert, file, chain.rpc_url),
         ("file changed by one byte", cert, one_byte, chain.rpc_url),
         ("proof changed", proof, file, chain.rpc_url),
         ("certificate names another chain", other_id, file, chain.rpc_url),
-        ("another chain's node (same chain id)", cert, file, golden_chain),
+        ("another chain's node (same chain id)", cert, file, golden_node),
         ("no node there", cert, file, f"http://127.0.0.1:{free_port()}"),
     ]
     got = {
@@ -211,7 +231,7 @@ def test_real_devnet_certificates_valid_and_tampered(
 
 
 def test_hashes_a_large_file_in_the_browser_and_the_sm3_standards_examples(
-    browser: Chromium, golden_chain: str, tmp_path: Path
+    browser: Chromium, golden_node: str, tmp_path: Path
 ) -> None:
     """SHA-256 and SM3 streamed in chunks: a LARGE_MIB file (NOTARY_WEB_LARGE_MIB) and the two
     examples of GB/T 32905-2016, against OpenSSL's SM3 (hashlib)."""
@@ -231,10 +251,10 @@ def test_hashes_a_large_file_in_the_browser_and_the_sm3_standards_examples(
     for data, expected in examples.items():
         small = tmp_path / "example.bin"
         small.write_bytes(data)
-        shown = page_verdict(browser, PAGE.as_uri(), cert, small, golden_chain)["file"]
+        shown = page_verdict(browser, PAGE.as_uri(), cert, small, golden_node)["file"]
         assert f"SM3 {expected}" in str(shown)
         assert f"SHA-256 {hashlib.sha256(data).hexdigest()}" in str(shown)
-    got = page_verdict(browser, PAGE.as_uri(), cert, large, golden_chain)
+    got = page_verdict(browser, PAGE.as_uri(), cert, large, golden_node)
     assert got["outcome"] == "invalid" and got["checks"]["file sha256"] == "fail"  # type: ignore[index]
     assert f"SHA-256 {sha.hexdigest()}, SM3 {sm3.hexdigest()}" in str(got["file"])
 
@@ -295,21 +315,21 @@ def test_the_api_serves_the_page_locked_down(served: str) -> None:
 
 
 def test_the_qr_link_fetches_the_certificate_and_checks_the_dropped_file(
-    browser: Chromium, served: str, golden_chain: str
+    browser: Chromium, served: str, golden_node: str
 ) -> None:
     sha = json.loads(LOOKUP_CERT.read_text("utf-8"))["evidence"]["sha256"]
     link = f"{served}/verify#id={LOOKUP_ID}&sha256={sha}"
     browser.requests.clear()
-    good = page_verdict(browser, link, None, FORGED / "design.txt", golden_chain)
+    good = page_verdict(browser, link, None, FORGED / "design.txt", golden_node)
     assert good["outcome"] == "valid"
     assert "not trusted any more than a dropped one" in browser.evaluate(
         "document.getElementById('certificate-status').textContent"
     )
-    bad = page_verdict(browser, link, None, FORGED / "copy.txt", golden_chain)
-    assert bad["outcome"] == reference(LOOKUP_CERT, FORGED / "copy.txt", golden_chain)
+    bad = page_verdict(browser, link, None, FORGED / "copy.txt", golden_node)
+    assert bad["outcome"] == reference(LOOKUP_CERT, FORGED / "copy.txt", golden_node)
     assert bad["outcome"] == "invalid"
     hosts = {urlsplit(u).netloc for u in browser.requests if u != "about:blank"}
-    assert hosts == {urlsplit(served).netloc, urlsplit(golden_chain).netloc}
+    assert hosts == {urlsplit(served).netloc, urlsplit(golden_node).netloc}
 
     browser.open("about:blank")
     browser.open(f"{served}/verify#id={LOOKUP_ID}&sha256={'0' * 64}")  # wrong hash: 404
