@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -178,6 +179,8 @@ def test_a_valid_vector_shows_each_check_and_the_honest_wording(
     assert "结论：有效" in text and "Verdict: VALID" in text
     assert "不证明什么" in text and "it may be older than the anchor, never newer" in text
     assert "a court must check against a node it trusts" in text  # chain id 31337
+    beijing = datetime.fromtimestamp(anchor["block_time"], timezone(timedelta(hours=8)))
+    assert f"北京时间 {beijing:%Y-%m-%d %H:%M:%S}" in text
 
     tampered = page_verdict(
         browser, PAGE.as_uri(), FORGED / "valid.cert.json", FORGED / "copy.txt", golden_node
@@ -187,6 +190,7 @@ def test_a_valid_vector_shows_each_check_and_the_honest_wording(
         name: "skipped" for name in checks if name not in ("certificate", "file sha256")
     }
     assert "结论：无效" in str(tampered["text"])
+    assert "决定结论的检查项：文件 SHA-256" in str(tampered["text"])
 
 
 def test_real_devnet_certificates_valid_and_tampered(

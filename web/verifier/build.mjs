@@ -19,7 +19,6 @@ const signature = 'Anchored(' + anchored.inputs.map((i) => i.type).join(',') + '
 const spec = readFileSync(join(repo, 'docs', 'certificate.md'), 'utf8');
 const later = spec.split('```assigned-after-unicode-14')[1].split('```')[0].trim().split(/\s+/)
   .map((r) => r.split('-').map((x) => parseInt(x, 16))).map(([lo, hi]) => [lo, hi === undefined ? lo : hi]);
-const version = JSON.parse(readFileSync(join(here, 'package-lock.json'), 'utf8')).packages[''];
 
 const bundle = await build({
   entryPoints: [join(here, 'src', 'main.js')],
@@ -54,7 +53,7 @@ const csp = [
 ].join('; ');
 const html = readFileSync(join(here, 'src', 'index.html'), 'utf8')
   .replace('{{CSP}}', csp)
-  .replace('{{VERSION}}', '(' + version.name + ')')
+  .replace('{{PUBLISHED}}', artifact.deployedBytecodeKeccak256)
   .replace('{{CSS}}', () => css)
   .replace('{{JS}}', () => js);
 writeFileSync(output, html);

@@ -97,6 +97,7 @@ function showVerdict(result, rpcUrl) {
     el('h2', {}, bilingual('结论：' + zh, 'Verdict: ' + en)),
     el('p', {}, bilingual(summaryZh, summaryEn)),
     el('p', { class: 'reason', id: 'reason' }, result.reason),
+    ...deciding(result),
     el('p', { class: 'node' }, bilingual('所用节点：', 'chain node used: '), rpcUrl),
   ];
   if (result.outcome === 'valid') {
@@ -108,6 +109,13 @@ function showVerdict(result, rpcUrl) {
   }
   box.replaceChildren(...parts);
   box.hidden = false;
+}
+
+function deciding(result) {  // the check that decided an invalid or undecided verdict
+  const last = result.checks && result.checks[result.checks.length - 1];
+  if (result.outcome === 'valid' || !last || last.status === 'pass') return [];
+  const [, zh, en] = CHECKS.find(([n]) => n === last.name) || [last.name, last.name, last.name];
+  return [el('p', { class: 'decided' }, bilingual('决定结论的检查项：' + zh, 'deciding check: ' + en))];
 }
 
 async function run() {

@@ -45,7 +45,7 @@ export function proven(facts) {
   const subjectZh = facts.file_checked ? '此文件（' + facts.name + '）' : 'SHA-256 为 ' + facts.sha256 + ' 的内容';
   const subjectEn = facts.file_checked ? 'this file (' + facts.name + ')' : 'content with SHA-256 ' + facts.sha256;
   return [
-    [subjectZh + '不晚于 ' + facts.when + '（链 ' + facts.chain_id + ' 的第 ' + facts.block_number + ' 号区块，登记合约 ' + facts.registry + '）已经存在，且此后未被改动。',
+    [subjectZh + '不晚于 ' + facts.when + '（北京时间 ' + facts.when_beijing + '；链 ' + facts.chain_id + ' 的第 ' + facts.block_number + ' 号区块，登记合约 ' + facts.registry + '）已经存在，且此后未被改动。',
       subjectEn + ' existed, unchanged, no later than ' + facts.when + ' (block ' + facts.block_number + ' of chain ' + facts.chain_id + ', registry ' + facts.registry + ').'],
     ['由存证账户 ' + facts.notary + ' 为存证人“' + facts.depositor + '”上链，连同证书中的元数据。',
       'It was anchored by notary account ' + facts.notary + " for depositor '" + facts.depositor + "', together with the metadata in the certificate."],

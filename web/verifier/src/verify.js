@@ -194,7 +194,7 @@ function valid(c, digest, checks) {
     reason: subject + ' existed, unchanged, no later than ' + when,
     checks,
     facts: {
-      when, chain_id: a.chain_id, block_number: a.block_number, registry: a.registry, notary: a.notary,
+      when, when_beijing: utcText(a.block_time + 8 * 3600).replace('T', ' ').replace('Z', ''), chain_id: a.chain_id, block_number: a.block_number, registry: a.registry, notary: a.notary,
       depositor: c.leaf.values[4], name, sha256: ev.sha256, sm3: ev.sm3, file_checked: Boolean(digest),
       development_chain: a.chain_id === 31337,
     },
