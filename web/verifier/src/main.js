@@ -149,7 +149,7 @@ async function run() {
 // Opened from a certificate's QR code: {public_url}/verify#id=<evidence id>&sha256=<hex>
 async function fromLink() {
   const params = new URLSearchParams(location.hash.slice(1));
-  const id = params.get('id'), sha256 = params.get('sha256');
+  const id = params.get('id'), sha256 = (params.get('sha256') || '').toLowerCase();
   if (!id || !sha256) return;
   if (location.protocol !== 'http:' && location.protocol !== 'https:') return;
   if (!/^[0-9a-f]{64}$/.test(sha256) || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
