@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.devnet, pytest.mark.node]
 
 PAGE = REPO_ROOT / "notary" / "court" / "verify.html"
 WEB = REPO_ROOT / "web" / "verifier"
-LARGE_MIB = int(os.environ.get("NOTARY_WEB_LARGE_MIB", "64"))
+LARGE_MIB = int(os.environ.get("NOTARY_WEB_LARGE_MIB", "32"))
 """Size of the file hashed in the browser by the streaming test (1024 checks 1 GiB by hand)."""
 
 
