@@ -274,20 +274,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API app on a real uvicorn server (no lifespan: /verify needs no service).
 
     The keyless lookup `/v1/public/certificates/{id}?sha256=` is another part of the court
-    kit; until it is merged here, a stand-in with its contract (the certificate when both
-    match, 404 otherwise) serves one golden certificate so the QR flow is tested end to end.
+    kit, which needs a deposit in a database; here a stand-in with its contract (the
+    certificate when both id and hash match, 404 otherwise), put first so it answers even
+    where the real route exists, serves one golden certificate: the page's side of the QR
+    flow is tested end to end, the real lookup by its own tests.
     """
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("web")), start_batcher=False)
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/v1/public/certificates/{evidence_id}" not in paths:
-        body = LOOKUP_CERT.read_bytes()
-        sha = json.loads(body)["evidence"]["sha256"]
+    body = LOOKUP_CERT.read_bytes()
+    sha = json.loads(body)["evidence"]["sha256"]
 
-        @app.get("/v1/public/certificates/{evidence_id}")
-        def lookup(evidence_id: str, sha256: str = "") -> object:
-            if evidence_id != LOOKUP_ID or sha256 != sha:
-                raise HTTPException(404)
-            return json.loads(body)
+    @app.get("/v1/public/certificates/{evidence_id}")
+    def lookup(evidence_id: str, sha256: str = "") -> object:
+        if evidence_id != LOOKUP_ID or sha256 != sha:
+            raise HTTPException(404)
+        return json.loads(body)
+
+    app.router.routes.insert(0, app.router.routes.pop())  # before any real lookup route
 
     port = free_port()
     server = uvicorn.Server(
