@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from api import docs, errors
 from api.deps import key_check
 from api.limits import BodyLimits
-from api.routes import admin, audit, evidence, health, public, reconciliation, shares, verify
+from api.routes import admin, audit, evidence, health, public, reconciliation, shares, verify, web
 from notary import __version__
 from notary.config import Settings
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
@@ -60,6 +60,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
     for module in (evidence, shares, public, admin, health, verify, audit, reconciliation):
         _mark_key_routes(module.router)
         app.include_router(module.router)
+    app.include_router(web.router)  # the static verifier page: no key
     _declare_key_scheme(app)
     docs.install(app)
     return app

@@ -50,6 +50,7 @@ def test_wheel_and_sdist_carry_what_the_package_reads(dist: Path) -> None:
         "notary/py.typed",
         "notary/core/certificate-v1.schema.json",
         "notary/artifacts/EvidenceRegistry.json",
+        "notary/court/verify.html",  # the web verifier page, shipped without Node
         "notary/store/migrations/env.py",
         "notary/store/migrations/versions/0001_initial.py",
         "notary/cli/__init__.py",
@@ -75,6 +76,10 @@ def test_base_package_verifies_without_the_server(dist: Path, tmp_path: Path, go
         f"print(','.join(m for m in {SERVER_ONLY!r} if u.find_spec(m)))",
     )
     assert found.strip() == "", f"server packages in the base install: {found}"
+    page = _run(
+        str(python), "-c", "from notary.court.verifier import verifier_html as v; print(len(v()))"
+    )
+    assert int(page) == len((REPO_ROOT / "notary" / "court" / "verify.html").read_bytes())
 
     forged = VECTORS / "forged"
     cert, design = forged / "valid.cert.json", forged / "design.txt"

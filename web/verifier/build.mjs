@@ -1,0 +1,60 @@
+// Builds notary/court/verify.html: one self-contained page (inlined JS and CSS, no request to
+// anything but the chain node the clerk names), from src/ and the pinned packages in
+// package-lock.json. The output is deterministic: tests/web/test_web_verifier.py rebuilds it
+// and compares bytes with the committed file.
+//   node build.mjs [OUTPUT]      (default: ../../notary/court/verify.html)
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const output = process.argv[2] || join(repo, 'notary', 'court', 'verify.html');
+
+const artifact = JSON.parse(readFileSync(join(repo, 'notary', 'artifacts', 'EvidenceRegistry.json'), 'utf8'));
+const anchored = artifact.abi.find((item) => item.type === 'event' && item.name === 'Anchored');
+const signature = 'Anchored(' + anchored.inputs.map((i) => i.type).join(',') + ')';
+const spec = readFileSync(join(repo, 'docs', 'certificate.md'), 'utf8');
+const later = spec.split('```assigned-after-unicode-14')[1].split('```')[0].trim().split(/\s+/)
+  .map((r) => r.split('-').map((x) => parseInt(x, 16))).map(([lo, hi]) => [lo, hi === undefined ? lo : hi]);
+
+const bundle = await build({
+  entryPoints: [join(here, 'src', 'main.js')],
+  absWorkingDir: here,  // paths in the bundle's comments do not depend on the caller's cwd
+  bundle: true,
+  write: false,
+  format: 'iife',
+  target: 'es2020',
+  charset: 'utf8',
+  legalComments: 'inline',
+  minify: false,  // a court's expert can read what the page does
+  define: {
+    NOTARY_PUBLISHED_CODE_HASHES: JSON.stringify([artifact.deployedBytecodeKeccak256]),
+    NOTARY_ANCHORED_SIGNATURE: JSON.stringify(signature),
+    NOTARY_LATER_THAN_UNICODE_14: JSON.stringify(later),
+  },
+});
+// "</script" inside the inlined code would end the element early; esbuild escapes it, check
+const js = bundle.outputFiles[0].text.replace(/\n$/, '');
+if (/<\/script/i.test(js)) throw new Error('the bundle contains </script');
+const css = readFileSync(join(here, 'src', 'style.css'), 'utf8').replace(/\n$/, '');
+const digest = (text) => "'sha256-" + createHash('sha256').update(text, 'utf8').digest('base64') + "'";
+// The page may run only its own inline script and style; it may connect to any http(s) node
+// the clerk types (connect-src *); nothing else: no images, fonts, frames or forms.
+const csp = [
+  "default-src 'none'",
+  'script-src ' + digest(js),
+  'style-src ' + digest(css),
+  'connect-src *',
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+const html = readFileSync(join(here, 'src', 'index.html'), 'utf8')
+  .replace('{{CSP}}', csp)
+  .replace('{{PUBLISHED}}', artifact.deployedBytecodeKeccak256)
+  .replace('{{CSS}}', () => css)
+  .replace('{{JS}}', () => js);
+writeFileSync(output, html);
+console.log('wrote ' + output + ' (' + Buffer.byteLength(html) + ' bytes)');

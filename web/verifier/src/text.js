@@ -1,0 +1,63 @@
+// Every label on the page, in Chinese and English. The check names are `notary verify`'s.
+export const CHECKS = [
+  ['certificate', '证书格式', 'Certificate format (docs/certificate.md section 2)'],
+  ['file sha256', '文件 SHA-256', 'File SHA-256'],
+  ['file sm3', '文件 SM3', 'File SM3'],
+  ['file size', '文件大小', 'File size'],
+  ['leaf content', '叶子包含证据哈希', 'Leaf commits to the hashes'],
+  ['leaf metadata', '叶子包含元数据摘要', 'Leaf commits to the metadata'],
+  ['leaf hash', '叶子哈希', 'Leaf hash'],
+  ['merkle proof', '默克尔证明', 'Merkle proof leads to the root'],
+  ['chain id', '链标识', 'Chain id of the node'],
+  ['node synced', '节点已同步到锚定区块', 'Node has reached the anchor block'],
+  ['registry code', '登记合约代码为公布版本', 'Registry code is the published build'],
+  ['registry code hash field', '证书所载合约代码哈希', 'Certificate names that code hash'],
+  ['root anchored', '默克尔根已上链', 'Root anchored in the registry'],
+  ['anchor record', '链上锚定记录一致', 'Anchor record matches'],
+  ['block', '区块哈希与时间一致', 'Block hash and time match'],
+  ['contract verify', '合约验证证明', 'Registry contract accepts the proof'],
+  ['transaction in block', '交易在该区块中', 'Transaction is in the block'],
+  ['transaction receipt', '交易回执一致', 'Transaction receipt matches'],
+  ['transaction status', '交易成功', 'Transaction succeeded'],
+  ['anchored event', '锚定事件存在', 'Anchored event emitted'],
+  ['event fields', '锚定事件字段一致', 'Anchored event fields match'],
+  ['node answer', '节点应答', 'Node answer'],
+];
+export const FILE_CHECKS = ['file sha256', 'file sm3', 'file size'];
+
+export const STATUS = {
+  pass: ['通过', 'pass'],
+  fail: ['不通过', 'FAIL'],
+  unknown: ['无法判定', 'cannot decide'],
+  pending: ['待检查', 'pending'],
+  skipped: ['未检查', 'not reached'],
+  nofile: ['未提供文件', 'no file given'],
+};
+
+export const OUTCOME = {
+  valid: ['有效', 'VALID', '证书、文件与区块链相互一致。', 'The certificate, the file and the chain agree.'],
+  invalid: ['无效', 'INVALID', '证书、文件与区块链相互矛盾：见下方未通过的检查项。', 'The certificate, the file and the chain contradict each other: see the failed check below.'],
+  cannot_decide: ['无法判定', 'CANNOT DECIDE', '本次检查无法作出判断（节点无法访问、属于其他链、尚未同步，或证书版本较新）。换一个节点或稍后再试。', 'This run could not judge (the node is unreachable, serves another chain, has not synced, or the certificate is newer). Try another node or later.'],
+};
+
+// What a valid verdict proves and does not prove: the CLI's wording (notary/verify/certificate.py)
+export function proven(facts) {
+  const subjectZh = facts.file_checked ? '此文件（' + facts.name + '）' : 'SHA-256 为 ' + facts.sha256 + ' 的内容';
+  const subjectEn = facts.file_checked ? 'this file (' + facts.name + ')' : 'content with SHA-256 ' + facts.sha256;
+  return [
+    [subjectZh + '不晚于 ' + facts.when + '（北京时间 ' + facts.when_beijing + '；链 ' + facts.chain_id + ' 的第 ' + facts.block_number + ' 号区块，登记合约 ' + facts.registry + '）已经存在，且此后未被改动。',
+      subjectEn + ' existed, unchanged, no later than ' + facts.when + ' (block ' + facts.block_number + ' of chain ' + facts.chain_id + ', registry ' + facts.registry + ').'],
+    ['由存证账户 ' + facts.notary + ' 为存证人“' + facts.depositor + '”上链，连同证书中的元数据。',
+      'It was anchored by notary account ' + facts.notary + " for depositor '" + facts.depositor + "', together with the metadata in the certificate."],
+  ];
+}
+export function notProven(facts) {
+  const lines = [
+    ['内容何时创作：它可能早于锚定时间，但不会晚于。', 'When the content was created: it may be older than the anchor, never newer.'],
+    ['谁是作者：区块链证明的是谁通过存证平台提交了它，而非著作权归属。', 'Who authored it: the chain proves who deposited it through the notary, not authorship.'],
+    ['元数据（名称、类型、标题）是否属实：只证明当时如此申报。', 'That the metadata (name, media type, title) is true: only that it was declared then.'],
+  ];
+  if (!facts.file_checked) lines.push(['任何具体文件与之相符：本次未检查文件。请放入文件后重新验证。', 'That any particular file matches: no file was checked. Add the file and verify again.']);
+  return lines;
+}
+export const DEV_CHAIN = ['这是本地开发链（链标识 31337）：法院必须用自己信任的节点核验。', 'This is a local development chain (chain id 31337): a court must check against a node it trusts.'];
