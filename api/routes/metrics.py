@@ -3,8 +3,10 @@
 Open by default, as /v1/health and /v1/ready are: it names no organization and no evidence,
 only counts and health. With NOTARY_METRICS_TOKEN set it asks for `Authorization: Bearer
 <token>` (Prometheus's `authorization` scrape setting sends it), for a port reachable beyond
-the operator's network. A plain `def` route: the reads (a few indexed queries, the chain and
-IPFS nodes) run in a worker thread, never on the event loop.
+the operator's network. Not in the OpenAPI document, which describes the API depositors,
+courts and auditors use (tests/api/test_docs.py); the README lists the series. A plain
+`def` route: the reads (a few indexed queries, the chain and IPFS nodes) run in a worker
+thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -15,25 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import Service
-from api.errors import documented
 from notary.errors import AuthenticationError
 from notary.ops.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={
-        200: {
-            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
-            "description": "Every series, Prometheus text format 0.0.4",
-        },
-        **documented(401, 404),
-    },
-    summary="Prometheus metrics",
-)
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 def metrics(service: Service, request: Request) -> Response:
     """Deposits, what waits, batch sizes and anchor latencies, health of every part (401
     without the token when NOTARY_METRICS_TOKEN is set; 404 when NOTARY_METRICS is off)."""
