@@ -10,6 +10,7 @@ Deposits are accepted while the chain is down; the batcher keeps retrying in the
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import time
@@ -47,6 +48,8 @@ from notary.store.models import Role
 from notary.store.orgs import KeyCache, NewKey, OrgView
 from notary.verify import audit
 from notary.verify.certificate import Verdict, verify
+
+log = logging.getLogger("notary.service")
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
@@ -245,6 +248,9 @@ class NotaryService:
         """Record deposits through the group-commit writer; resume once they are committed."""
         outcomes = await self.deposits.deposit_async(org, requests)
         self._count(requests, outcomes)
+        if log.isEnabledFor(logging.DEBUG):  # with the request id: request -> evidence ids
+            ids = [o.public_id for o in outcomes]
+            log.debug("deposited %d", len(ids), extra={"evidence": " ".join(ids[:10])})
         return outcomes
 
     def _count(self, requests: list[DepositRequest], outcomes: list[DepositOutcome]) -> None:
@@ -266,6 +272,7 @@ class NotaryService:
         outcome = await deposit_received(self.deposits, org, file, declared, idempotency_key)
         if self.metrics is not None and outcome.created:
             self.metrics.deposits.labels("file").inc()
+        log.debug("deposited 1", extra={"evidence": outcome.public_id})
         return outcome
 
     # -- reads -------------------------------------------------------------------------
