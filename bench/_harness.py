@@ -103,7 +103,7 @@ def serving(settings: Settings, key: str, **env: str) -> Iterator[Service]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts slowly
         while True:
             try:
                 if httpx.get(url + "/v1/ready", timeout=1).status_code == 200:

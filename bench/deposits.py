@@ -61,7 +61,8 @@ WRK_SCRIPT = Path(__file__).parent / "hash_deposit.lua"
 def wrk_rate(url: str, headers: dict[str, str], seconds: int) -> float:
     """Requests/s that wrk (C, one thread, CONCURRENCY connections) gets from `url`,
     each request a fresh hash deposit; fails if any answer was not 2xx."""
-    command = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+    command = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "30s"]
+    command += ["-s", str(WRK_SCRIPT)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout

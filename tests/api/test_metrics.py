@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from notary.client import NotaryClient
+from notary.ops.logs import TextFormatter
 from tests.api.conftest import ServedProcess, serve_process, start_server, stop_process
 
 pytestmark = pytest.mark.devnet
@@ -123,14 +126,32 @@ def test_waiting_deposits_show_while_nothing_anchors(chain, tmp_path) -> None:
         thread.join(timeout=30)
 
 
-def test_metrics_can_be_turned_off(chain, tmp_path) -> None:
-    running, server, thread = start_server(chain, tmp_path, batcher=False, metrics=False)
+def test_metrics_off_and_an_access_line_per_request(chain, tmp_path, caplog) -> None:
+    running, server, thread = start_server(
+        chain, tmp_path, batcher=False, metrics=False, access_log="all"
+    )
+    text = io.StringIO()
+    handler = logging.StreamHandler(text)
+    handler.setFormatter(TextFormatter())
+    logging.getLogger("notary.access").addHandler(handler)
     try:
+        caplog.set_level(logging.INFO, logger="notary.access")
         r = httpx.get(running.url + "/metrics")
         assert r.status_code == 404
         with running.client() as c:  # deposits work without the counter
-            assert c.post("/v1/evidence/hash", json={"sha256": hashes(1)[0]}).status_code == 201
+            d = c.post("/v1/evidence/hash", json={"sha256": hashes(1)[0]})
+            assert d.status_code == 201
+        deadline = time.monotonic() + 10  # the line is written once the answer has gone
+        while len(lines := [r for r in caplog.records if r.name == "notary.access"]) < 2:
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.02)
+        assert [(r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
+            ("/metrics", 404),
+            ("/v1/evidence/hash", 201),
+        ]
+        assert f"[request_id={d.headers['x-request-id']} method=POST" in text.getvalue()
     finally:
+        logging.getLogger("notary.access").removeHandler(handler)
         server.should_exit = True
         thread.join(timeout=30)
 
