@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from notary.config import Settings
+from notary.errors import DevnetError
 from notary.ops import devnet
 from notary.ops.deploy import deploy
 
@@ -54,8 +56,16 @@ class Service:
 @contextmanager
 def running_devnet(data_dir: Path) -> Iterator[Settings]:
     """A private devnet (anvil + IPFS node) with the registry deployed, torn down on exit."""
-    settings = Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port())
-    devnet.up(settings)
+    for attempt in range(3):  # a heavily loaded machine may miss the start timeout
+        settings = Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port())
+        try:
+            devnet.up(settings)
+            break
+        except DevnetError as exc:
+            devnet.down(settings)
+            if attempt == 2:
+                raise
+            print(f"devnet did not start ({exc}); trying again", file=sys.stderr)
     try:
         deploy(settings)
         yield settings
@@ -74,9 +84,10 @@ def service_env(settings: Settings, **env: str) -> dict[str, str]:
     return base
 
 
-def create_key(settings: Settings) -> str:
-    """An organization `bench` (once) and a new depositor key of it."""
-    env = service_env(settings)
+def create_key(settings: Settings, **extra: str) -> str:
+    """An organization `bench` (once) and a new depositor key of it (in the database of
+    NOTARY_DATABASE_URL when `extra` gives one)."""
+    env = service_env(settings, **extra)
 
     def notary(*args: str) -> str:
         done = subprocess.run([NOTARY, *args], env=env, capture_output=True, text=True)
@@ -156,6 +167,46 @@ def fsync_ms(directory: Path, n: int = 200) -> tuple[float, float]:
         path.unlink()
     took.sort()
     return statistics.median(took), took[min(n - 1, int(n * 0.99))]
+
+
+class FsyncProbe:
+    """fsync latency of a disk measured in a thread while something else runs (a 4 KiB
+    write + fsync every `every` seconds): what the notary's commits wait for then."""
+
+    def __init__(self, directory: Path, every: float = 0.05) -> None:
+        self.path = directory / "fsync-probe-running"
+        self.every = every
+        self.took: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            block = os.urandom(4096)
+            while not self._stop.wait(self.every):
+                started = time.perf_counter()
+                os.write(fd, block)
+                os.fsync(fd)
+                self.took.append((time.perf_counter() - started) * 1000)
+        finally:
+            os.close(fd)
+            self.path.unlink()
+
+    def __enter__(self) -> FsyncProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        if not self.took:
+            return "fsync: no sample"
+        took = sorted(self.took)
+        p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
+        return f"fsync meanwhile p50 {statistics.median(took):.1f} ms, p99 {p99:.0f} ms"
 
 
 def machine_facts(data_dir: Path) -> str:
