@@ -6,9 +6,10 @@ log line written while the request is served (notary.ops.logs.REQUEST_ID).
 
 The access log (logger `notary.access`) has three modes (NOTARY_ACCESS_LOG):
 - `summary` (default): a line for each request that failed (4xx at INFO, 5xx at WARNING) or
-  took longer than NOTARY_SLOW_REQUEST_SECONDS, and one INFO line per SUMMARY_SECONDS with
-  the counts of what was served. A 200-file deposit (200 uploads, then 200 certificate
-  downloads with `notary deposit --out`) writes one summary line, not 400 lines;
+  took longer than NOTARY_SLOW_REQUEST_SECONDS (at most MAX_LINES of them a period), and
+  one INFO line per SUMMARY_SECONDS with the counts of what was served. A 200-file deposit
+  (200 uploads, then 200 certificate downloads with `notary deposit --out`) writes one
+  summary line, not 400 lines;
 - `all`: a line for every request at INFO (uvicorn's own access log stays off either way);
 - `off`: nothing.
 A pure ASGI middleware rather than a BaseHTTPMiddleware: it adds a few microseconds, not a
@@ -29,6 +30,10 @@ from notary.ops.logs import REQUEST_ID, request_id
 
 SUMMARY_SECONDS: Final = 60.0
 """At most one summary line this often, written when a request ends (no timer thread)."""
+MAX_LINES: Final = 100
+"""In summary mode, at most this many lines of failed (4xx) or slow requests between two
+summaries: an overloaded server, where every request is slow, or a client sending bad
+requests in a loop, does not flood the log (5xx are always written)."""
 
 log = logging.getLogger("notary.access")
 
@@ -43,6 +48,8 @@ class RequestLog:
         self._counts: Counter[str] = Counter()
         self._slowest = 0.0
         self._since = time.monotonic()
+        self._lines = 0
+        """Lines of failed or slow requests written since the last summary."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,6 +87,10 @@ class RequestLog:
         """The request's own line, when the mode wants one (with its request id)."""
         slow = seconds > self.slow_seconds
         if self.mode == "all" or status >= 400 or slow:
+            if self.mode == "summary":
+                self._lines += 1
+                if self._lines > MAX_LINES and status < 500:
+                    return  # counted in the next summary line instead
             level = logging.WARNING if status >= 500 else logging.INFO
             log.log(
                 level,
@@ -106,11 +117,18 @@ class RequestLog:
             counts, self._counts = self._counts, Counter()
             slowest, self._slowest = self._slowest, 0.0
             period, self._since = now - self._since, now
+            left_out, self._lines = max(self._lines - MAX_LINES, 0), 0
             log.info(
-                "%d requests in %.0f s (%s), slowest %.3f s",
+                "%d requests in %.0f s (%s), slowest %.3f s, %d failed or slow left unlogged",
                 counts.total(),
                 period,
                 ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
                 slowest,
-                extra={"requests": counts.total(), **counts, "slowest_seconds": slowest},
+                left_out,
+                extra={
+                    "requests": counts.total(),
+                    **counts,
+                    "slowest_seconds": slowest,
+                    "left_out": left_out,
+                },
             )
