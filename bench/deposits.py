@@ -152,14 +152,17 @@ class Scraper:
     def __init__(self, url: str, every: float = 1.0) -> None:
         self.url, self.every = url + "/metrics", every
         self.stop = threading.Event()
-        self.scrapes = 0
+        self.scrapes = self.failures = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         with httpx.Client(timeout=30) as c:
             while not self.stop.wait(self.every):
-                c.get(self.url).raise_for_status()
-                self.scrapes += 1
+                try:
+                    c.get(self.url).raise_for_status()
+                    self.scrapes += 1
+                except httpx.HTTPError:  # e.g. a kept-alive connection the server closed
+                    self.failures += 1
 
     def __enter__(self) -> Scraper:
         self.thread.start()
