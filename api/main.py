@@ -12,7 +12,19 @@ from fastapi.routing import APIRoute
 from api import docs, errors
 from api.deps import key_check
 from api.limits import BodyLimits
-from api.routes import admin, audit, evidence, health, public, reconciliation, shares, verify, web
+from api.observe import RequestLog
+from api.routes import (
+    admin,
+    audit,
+    evidence,
+    health,
+    metrics,
+    public,
+    reconciliation,
+    shares,
+    verify,
+    web,
+)
 from notary import __version__
 from notary.config import Settings
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
@@ -57,7 +69,11 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         },
         default=MAX_OTHER_BODY_BYTES,
     )
-    for module in (evidence, shares, public, admin, health, verify, audit, reconciliation):
+    # outermost: the request id is set before anything else runs and is in every answer
+    app.add_middleware(
+        RequestLog, mode=settings.access_log, slow_seconds=settings.slow_request_seconds
+    )
+    for module in (evidence, shares, public, admin, health, verify, audit, reconciliation, metrics):
         _mark_key_routes(module.router)
         app.include_router(module.router)
     app.include_router(web.router)  # the static verifier page: no key

@@ -1,14 +1,23 @@
-"""Hash deposits through HTTP: throughput (single and bulk) against bare endpoints, and
-deposit-to-anchored latency at the default batch settings.
+"""Hash deposits through HTTP, every figure a ratio to a baseline measured in the same run:
+single deposits against a bare FastAPI endpoint parsing the same JSON, bulk deposits against
+a bare endpoint parsing and validating the same 10,000-item bodies; and the facts that move
+those ratios between machines (hashing speed, fsync latency of the data directory's disk,
+the access log, the metrics), then deposit-to-anchored latency at the default settings.
 
-    python bench/deposits.py [--seconds 10] [--bulk-requests 10] [--latency 200]
+    python bench/deposits.py [--seconds 10] [--bulk-requests 10] [--latency 200] [--rounds 1]
 
-Needs wrk (apt-get install wrk). The bare endpoints (bench/_bare_app.py) parse the same JSON
-with the same pydantic model and return; each server is one uvicorn process with its access
-log on, driven by the same wrk command (one thread, 16 connections, a fresh hash a request),
-so the ratio compares like with like. (A Python load generator tops out near 1,000
-requests/s on this machine, below what the bare endpoints serve, which hid the gap.)
-Bulk requests are sent one after the other by one httpx client, as a script would.
+Needs wrk (apt-get install wrk). The bare endpoints (bench/_bare_app.py) run in one uvicorn
+process without an access log, as `notary serve` writes none for a successful request by
+default (NOTARY_ACCESS_LOG=summary); both are driven by the same wrk command (one thread, 16
+connections, a fresh hash a request), so the ratio compares like with like. (A Python load
+generator tops out near 1,000 requests/s on a 2-core machine, below what the bare endpoints
+serve, which hid the gap.) Bulk requests are sent one after the other by one httpx client,
+as a script would, to both servers.
+
+Single deposits are measured on one devnet and one database for each variant of the
+service, restarted between them: `default` (with /metrics scraped every second, 15 times as
+often as Prometheus's default), `access log all` (a line per request), `metrics off`
+(NOTARY_METRICS=false). Add a variant to VARIANTS to compare another setting.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,15 +34,26 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import free_port, machine, running_service
+from _harness import (
+    FsyncProbe,
+    create_key,
+    free_port,
+    machine_facts,
+    running_devnet,
+    serving,
+)
 
 CONCURRENCY = 16
+BULK_ITEMS = 10_000
 
 
 def hashes(prefix: str, n: int) -> list[str]:
@@ -47,7 +68,8 @@ WRK_SCRIPT = Path(__file__).parent / "hash_deposit.lua"
 def wrk_rate(url: str, headers: dict[str, str], seconds: int) -> float:
     """Requests/s that wrk (C, one thread, CONCURRENCY connections) gets from `url`,
     each request a fresh hash deposit; fails if any answer was not 2xx."""
-    command = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+    command = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "30s"]
+    command += ["-s", str(WRK_SCRIPT)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -59,8 +81,22 @@ def wrk_rate(url: str, headers: dict[str, str], seconds: int) -> float:
     return float(match.group(1))
 
 
-def bare_rates(seconds: int) -> dict[str, float]:
-    """Requests/s of each bare endpoint (logging as `notary serve` logs: access log on)."""
+SHM = Path("/dev/shm")
+VARIANTS: list[tuple[str, dict[str, str], bool]] = [
+    ("default (metrics scraped every 1 s)", {}, True),
+    ("access log all", {"NOTARY_ACCESS_LOG": "all"}, True),
+    ("metrics off", {"NOTARY_METRICS": "false"}, False),
+    ("database in memory (tmpfs: no fsync)", {"NOTARY_DATABASE_URL": "shm"}, True),
+]
+"""(name, NOTARY_* settings, scrape /metrics meanwhile) of each single-deposit run. The
+last puts the SQLite file on /dev/shm, where fsync costs nothing: the gap between it and the
+default is what the disk's fsync latency costs on this machine (not a setting to run with:
+a deposit acknowledged there is lost with the machine's power)."""
+
+
+@contextmanager
+def bare_server() -> Iterator[str]:
+    """The bare endpoints under uvicorn, without an access log; their base URL."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
@@ -73,8 +109,7 @@ def bare_rates(seconds: int) -> dict[str, float]:
                 "_bare_app:app",
                 "--port",
                 str(port),
-                "--log-level",
-                "info",
+                "--no-access-log",
             ],
             cwd=Path(__file__).parent.parent,
             stdout=log,
@@ -87,14 +122,55 @@ def bare_rates(seconds: int) -> dict[str, float]:
                     break
                 except httpx.TransportError:
                     time.sleep(0.05)
-            rates: dict[str, float] = {}
-            for path in ("/bare", "/bare-async"):
-                wrk_rate(f"http://127.0.0.1:{port}{path}", {}, 2)  # warm up
-                rates[path] = wrk_rate(f"http://127.0.0.1:{port}{path}", {}, seconds)
-            return rates
+            yield f"http://127.0.0.1:{port}"
         finally:
             server.terminate()
             server.wait()
+
+
+def bulk_bodies(requests: int) -> list[bytes]:
+    return [
+        json.dumps({"items": [{"sha256": h} for h in hashes(f"bulk{r}", BULK_ITEMS)]}).encode()
+        for r in range(requests)
+    ]
+
+
+def bulk_rate(url: str, headers: dict[str, str], bodies: list[bytes]) -> float:
+    """Hashes/s of `bodies` posted one after the other to `url` (each answered 2xx)."""
+    with httpx.Client(headers={**headers, "Content-Type": "application/json"}, timeout=300) as c:
+        c.post(url, content=bodies[0])  # warm up (not counted)
+        started = time.perf_counter()
+        for body in bodies[1:]:
+            r = c.post(url, content=body)
+            assert r.status_code in (200, 201), r.text
+        return BULK_ITEMS * (len(bodies) - 1) / (time.perf_counter() - started)
+
+
+class Scraper:
+    """GET /metrics every `every` seconds in a thread while a measurement runs."""
+
+    def __init__(self, url: str, every: float = 1.0) -> None:
+        self.url, self.every = url + "/metrics", every
+        self.stop = threading.Event()
+        self.scrapes = self.failures = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as c:
+            while not self.stop.wait(self.every):
+                try:
+                    c.get(self.url).raise_for_status()
+                    self.scrapes += 1
+                except httpx.HTTPError:  # e.g. a kept-alive connection the server closed
+                    self.failures += 1
+
+    def __enter__(self) -> Scraper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def statuses(data_dir: Path) -> dict[str, int]:
@@ -136,49 +212,86 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--bulk-requests", type=int, default=10)
     parser.add_argument("--latency", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=1, help="single-deposit runs a variant")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk, the HTTP load generator: apt-get install wrk")
-    print(f"machine: {machine()}")
-    print(f"load generator: wrk, 1 thread, {CONCURRENCY} connections, {args.seconds} s a run")
-    rates = bare_rates(args.seconds)
-    print(f"bare FastAPI `def` endpoint, same model:       {rates['/bare']:8.0f} requests/s")
-    print(f"bare FastAPI `async def` endpoint, same model: {rates['/bare-async']:8.0f} requests/s")
-    bare = max(rates.values())
-    with tempfile.TemporaryDirectory() as tmp, running_service(Path(tmp)) as svc:
-        headers = {"Authorization": f"Bearer {svc.key}"}
-        url = f"{svc.url}/v1/evidence/hash"
-        wrk_rate(url, headers, 2)  # warm up
-        single = wrk_rate(url, headers, args.seconds)
-        print(
-            f"notary single hash deposits:                   {single:8.0f} deposits/s "
-            f"({single / bare:.2f} of the faster bare endpoint; target >= 0.50)"
-        )
-        items = 10_000
-        bodies = [
-            {"items": [{"sha256": h} for h in hashes(f"bulk{r}", items)]}
-            for r in range(args.bulk_requests)
-        ]
-        with httpx.Client(base_url=svc.url, headers=headers, timeout=300) as client:
-            started = time.perf_counter()
-            for body in bodies:
-                r = client.post("/v1/evidence/hashes", json=body)
-                assert r.status_code == 201, r.text
-            bulk = items * len(bodies) / (time.perf_counter() - started)
-            print(
-                f"notary bulk hash deposits, 10,000 a request, one at a time: {bulk:8.0f} hashes/s "
-                f"(target >= 20,000)"
-            )
-        took = wait_anchored(svc.data_dir)
-        total = statuses(svc.data_dir)["anchored"]
-        print(f"all {total:,} deposits anchored {took:.1f} s after the last was accepted")
-        lat = sorted(asyncio.run(latencies(url, headers, args.latency, rate=20)))
-        p50 = statistics.median(lat)
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        print(
-            f"deposit-to-anchored latency, default batch settings (2 s / 10,000), "
-            f"{args.latency} deposits at 20/s: p50 {p50:.2f} s, p99 {p99:.2f} s"
-        )
+    ratios: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        print(machine_facts(data))
+        print(f"load generator: wrk, 1 thread, {CONCURRENCY} connections, {args.seconds} s a run")
+        bodies = bulk_bodies(args.bulk_requests + 1)
+        with running_devnet(data) as settings, bare_server() as bare_url:
+            key = create_key(settings)
+            headers = {"Authorization": f"Bearer {key}"}
+
+            def bare_rate() -> float:
+                """The faster bare endpoint's requests/s, measured now (beside each run of
+                the notary, so that both see the same load on a shared machine)."""
+                rates = {}
+                for path in ("/bare", "/bare-async"):
+                    wrk_rate(bare_url + path, {}, 1)  # warm up
+                    rates[path] = wrk_rate(bare_url + path, {}, args.seconds)
+                print(
+                    f"bare FastAPI endpoint, same model: `def` {rates['/bare']:.0f}, "
+                    f"`async def` {rates['/bare-async']:.0f} requests/s"
+                )
+                return max(rates.values())
+
+            memory = Path(tempfile.mkdtemp(dir=SHM)) if SHM.is_dir() else None
+            keys: dict[str, str] = {}
+            for round_ in range(args.rounds):
+                for name, env, scrape in VARIANTS:
+                    if env.get("NOTARY_DATABASE_URL") == "shm":
+                        if memory is None:
+                            continue
+                        env = {"NOTARY_DATABASE_URL": f"sqlite:///{memory}/notary.sqlite3"}
+                        if name not in keys:
+                            keys[name] = create_key(settings, **env)
+                    auth = {"Authorization": f"Bearer {keys.get(name, key)}"}
+                    bare = bare_rate()
+                    with serving(settings, key, **env) as svc:
+                        url = f"{svc.url}/v1/evidence/hash"
+                        wrk_rate(url, auth, 2)  # warm up
+                        with FsyncProbe(data) as fsync:
+                            if scrape:
+                                with Scraper(svc.url):
+                                    single = wrk_rate(url, auth, args.seconds)
+                            else:
+                                single = wrk_rate(url, auth, args.seconds)
+                    ratios.setdefault(name, []).append(single / bare)
+                    print(
+                        f"single hash deposits, {name + ':':38} {single:7.0f} deposits/s = "
+                        f"{single / bare:.2f} of the faster bare endpoint ({fsync.summary()})"
+                        + (f" (round {round_ + 1})" if args.rounds > 1 else "")
+                    )
+            if memory is not None:
+                shutil.rmtree(memory)
+            bare_bulk = bulk_rate(bare_url + "/bare-bulk", {}, bodies)
+            print(f"bare FastAPI endpoint parsing the bulk bodies: {bare_bulk:8.0f} hashes/s")
+            with serving(settings, key) as svc, Scraper(svc.url):
+                bulk = bulk_rate(f"{svc.url}/v1/evidence/hashes", headers, bodies)
+                print(
+                    f"bulk hash deposits, 10,000 a request, one at a time: {bulk:8.0f} hashes/s = "
+                    f"{bulk / bare_bulk:.2f} of the bare endpoint parsing the same bodies"
+                )
+                took = wait_anchored(svc.data_dir)
+                total = statuses(svc.data_dir)["anchored"]
+                print(f"all {total:,} deposits anchored {took:.1f} s after the last was accepted")
+                url = f"{svc.url}/v1/evidence/hash"
+                lat = sorted(asyncio.run(latencies(url, headers, args.latency, rate=20)))
+                p50 = statistics.median(lat)
+                p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+                print(
+                    f"deposit-to-anchored latency, default batch settings (2 s / 10,000), "
+                    f"{args.latency} deposits at 20/s: p50 {p50:.2f} s, p99 {p99:.2f} s"
+                )
+        print(machine_facts(data).split("\n")[1].replace("  ", "at the end: ", 1))
+    print("ratios (targets: single >= 0.50 of bare, bulk >= 0.50 of bare bulk parsing):")
+    for name, values in ratios.items():
+        print(f"  single, {name}: {' / '.join(f'{v:.2f}' for v in values)}")
+    print(f"  bulk: {bulk / bare_bulk:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""File upload throughput and the service's peak memory, against raw hashlib on this machine.
+"""File upload throughput as a ratio to hashlib on the same bytes, and the service's peak
+memory.
 
     python bench/upload.py [--mib 1024]
 
-Writes a file of random bytes, measures hashlib's raw SHA-256 speed and SHA-256 + SM3 in one
-pass over it (the notary computes both), then uploads it to a real `notary serve` process
-and reports the upload rate and the peak resident memory above idle of the API process
-(which receives the file) and of the anchoring process (which then pins it to IPFS).
+Prints the machine's facts (CPU, SHA-256 speed, fsync latency of the data directory's
+disk), writes a file of random bytes, measures hashlib's raw SHA-256 speed and SHA-256 + SM3
+in one pass over it (the notary computes both, and the CID, and writes a durable spool
+copy), then uploads it to a real `notary serve` process and reports the upload rate as a
+ratio to that one pass (target >= 0.5), and the peak resident memory above idle of the API
+process (which receives the file) and of the anchoring process (which then pins it).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import children, machine, peak_rss_mib, rss_mib, running_service
+from _harness import children, machine_facts, peak_rss_mib, rss_mib, running_service
 
 CHUNK = 1024 * 1024
 
@@ -40,8 +43,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mib", type=int, default=1024)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
+        print(machine_facts(Path(tmp) / "data"))
         path = Path(tmp) / "design.bin"
         with path.open("wb") as fh:
             for _ in range(args.mib):
@@ -69,7 +72,8 @@ def main() -> None:
             rate = args.mib / took
             print(
                 f"upload of {args.mib} MiB through the API: {rate:7.0f} MiB/s "
-                f"({rate / both:.2f} of hashlib SHA-256 + SM3, {rate / sha:.2f} of SHA-256)"
+                f"= {rate / both:.2f} of hashlib SHA-256 + SM3 in one pass (target >= 0.50); "
+                f"{rate / sha:.2f} of SHA-256 alone"
             )
             print(
                 f"API process memory: idle {idle:.0f} MiB, peak {peak:.0f} MiB, "

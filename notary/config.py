@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVNET_CHAIN_ID = 31337
@@ -104,6 +104,27 @@ class Settings(BaseSettings):
         default=None, description="Bearer token for the IPFS RPC endpoint, if it wants one."
     )
     devnet_chain_id: int = Field(default=DEVNET_CHAIN_ID, ge=1)
+    metrics: bool = Field(
+        default=True, description="Serve GET /metrics (Prometheus); false answers it 404."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token GET /metrics asks for; none: /metrics is open, like "
+        "/v1/health (set one when the API port is reachable beyond the operator's network).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of both processes: text, or one JSON object per line.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    access_log: Literal["summary", "all", "off"] = Field(
+        default="summary",
+        description="summary: a line per failed or slow request and a count a minute; "
+        "all: a line per request; off: none (api/observe.py).",
+    )
+    slow_request_seconds: float = Field(
+        default=1.0, ge=0, description="A request slower than this is logged in summary mode."
+    )
 
     @field_validator("data_dir", "notary_key_file", "admin_key_file")
     @classmethod

@@ -10,9 +10,11 @@ Deposits are accepted while the chain is down; the batcher keeps retrying in the
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,13 +36,14 @@ from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
-from notary.errors import ChainError, ConflictError, NotFoundError
+from notary.errors import ChainError, ConflictError, NotaryError, NotFoundError
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
+from notary.ops.metrics import Metrics, lock_held
 from notary.share import access as share_access
 from notary.share import access_log as share_log
 from notary.share import shares as share_store
@@ -48,13 +51,15 @@ from notary.share.access import Origin
 from notary.share.access_log import AccessEntry
 from notary.share.lookup import ClientLimiter, lookup
 from notary.share.shares import SharedPage, ShareView
-from notary.store import orgs
+from notary.store import orgs, stats
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
 from notary.store.orgs import KeyCache, NewKey, OrgView
 from notary.verify import audit
 from notary.verify.audit import AuditedAnchor
 from notary.verify.certificate import Verdict, verify
+
+log = logging.getLogger("notary.service")
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
@@ -104,6 +109,8 @@ class NotaryService:
         self.spool_dir = self.parts.spool_dir
         self.ipfs = self.parts.ipfs
         self._anchoring: AnchoringSupervisor | None = None
+        self.metrics = self._metrics() if settings.metrics else None
+        """The series of GET /metrics (notary.ops.metrics); None when turned off."""
 
     def start(self) -> None:
         """Start anchoring and pinning in the anchoring process (notary.anchoring.process)."""
@@ -140,6 +147,85 @@ class NotaryService:
             )
         return Readiness(database, chain, registry, detail)
 
+    def _metrics(self) -> Metrics:
+        """The registry, with the series read from the database, the chain and IPFS nodes
+        and the anchoring lock at each scrape (notary.store.stats, notary.ops.metrics)."""
+        m = Metrics()
+        factory = self.factory
+        m.gauge(
+            "notary_deposits_waiting",
+            "Deposits not anchored yet, by status: pending (waiting for a batch), batched "
+            "(its anchor is being sent), confirming (mined, its block not final yet).",
+            lambda: stats.deposits_waiting(factory),
+            label="status",
+        )
+        m.gauge(
+            "notary_oldest_pending_deposit_seconds",
+            "Age of the oldest deposit waiting for a batch (0 when none waits).",
+            lambda: stats.oldest_pending_seconds(factory),
+        )
+        m.gauge(
+            "notary_pins",
+            "Files waiting to be pinned to IPFS (state=pending: the pin queue) and files "
+            "whose pinning failed for good (state=failed).",
+            lambda: stats.pins(factory),
+            label="state",
+        )
+        m.gauge(
+            "notary_batches_under_way",
+            "Batches formed but not final yet, by status (built, signed, confirming).",
+            lambda: stats.batches_under_way(factory),
+            label="status",
+        )
+        m.gauge(
+            "notary_up",
+            "1 when a part the service needs answers: database, chain (the RPC node), "
+            "registry (the published contract at the configured address), ipfs (the node).",
+            self._health,
+            label="part",
+        )
+        lock = self.settings.data_dir / "anchoring.lock"
+        m.gauge(
+            "notary_anchoring_up",
+            "1 while an anchoring process holds this data directory's anchoring lock.",
+            lambda: float(lock_held(lock)),
+        )
+        histograms = stats.BatchHistograms(factory)
+        m.histogram(
+            "notary_batch_size",
+            "Deposits (leaves) per anchored batch.",
+            lambda: histograms.read()[0],
+        )
+        m.histogram(
+            "notary_anchor_latency_seconds",
+            "Seconds from a batch being formed to its anchor being final, per anchored batch "
+            "(a deposit waits up to NOTARY_BATCH_INTERVAL_SECONDS for its batch before).",
+            lambda: histograms.read()[1],
+        )
+        return m
+
+    def _health(self) -> dict[str, float]:
+        r = self.readiness()
+        parts = {"database": r.database, "chain": r.chain, "registry": r.registry}
+        if self.ipfs is not None:
+            try:
+                self.ipfs.identity()
+                parts["ipfs"] = True
+            except NotaryError:
+                parts["ipfs"] = False
+        return {k: float(v) for k, v in parts.items()}
+
+    def metrics_text(self) -> bytes:
+        """Every metric in Prometheus's text format; NotFoundError when metrics are off."""
+        if self.metrics is None:
+            raise NotFoundError("metrics are turned off (NOTARY_METRICS)")
+        return self.metrics.exposition()
+
+    def metrics_token(self) -> str | None:
+        """The bearer token GET /metrics asks for (NOTARY_METRICS_TOKEN); None: no token."""
+        token = self.settings.metrics_token
+        return token.get_secret_value() if token is not None else None
+
     async def wait_anchored(
         self, org: OrgView, public_ids: list[str], timeout: float
     ) -> list[EvidenceView]:
@@ -175,7 +261,19 @@ class NotaryService:
 
     async def deposit(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositOutcome]:
         """Record deposits through the group-commit writer; resume once they are committed."""
-        return await self.deposits.deposit_async(org, requests)
+        outcomes = await self.deposits.deposit_async(org, requests)
+        self._count(requests, outcomes)
+        if log.isEnabledFor(logging.DEBUG):  # with the request id: request -> evidence ids
+            ids = [o.public_id for o in outcomes]
+            log.debug("deposited %d", len(ids), extra={"evidence": " ".join(ids[:10])})
+        return outcomes
+
+    def _count(self, requests: list[DepositRequest], outcomes: list[DepositOutcome]) -> None:
+        """Count the evidence created (outcomes come in the order of the requests)."""
+        if self.metrics is not None:
+            created = Counter(r.kind for r, o in zip(requests, outcomes, strict=True) if o.created)
+            for kind, n in created.items():
+                self.metrics.deposits.labels(kind).inc(n)
 
     async def deposit_file(
         self,
@@ -186,7 +284,11 @@ class NotaryService:
     ) -> DepositOutcome:
         """Record a received file (notary.deposit.files): its spool copy is kept only when
         this deposit created the evidence."""
-        return await deposit_received(self.deposits, org, file, declared, idempotency_key)
+        outcome = await deposit_received(self.deposits, org, file, declared, idempotency_key)
+        if self.metrics is not None and outcome.created:
+            self.metrics.deposits.labels("file").inc()
+        log.debug("deposited 1", extra={"evidence": outcome.public_id})
+        return outcome
 
     # -- reads -------------------------------------------------------------------------
 

@@ -79,11 +79,12 @@ class RestartDelay:
 def main(settings_data: dict[str, Any], parent: int) -> None:
     """Entry point of the anchoring process (started with multiprocessing's spawn)."""
     from notary.anchoring.assembly import Anchoring  # the child imports what it needs
+    from notary.ops import logs
     from notary.store.db import anchoring_lock
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ[PARENT_ENV] = str(parent)
     settings = Settings(**settings_data)
+    logs.configure(settings.log_format, settings.log_level)  # the API process's format
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us

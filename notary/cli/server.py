@@ -32,7 +32,7 @@ def serve(
     except NotaryError as exc:
         fail(str(exc))
     err.print(f"API on http://{bind_host}:{bind_port} (interactive docs: /docs)", highlight=False)
-    run(application, bind_host, bind_port)
+    run(application, bind_host, bind_port, settings)
 
 
 SERVER_MISSING = (
