@@ -24,6 +24,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (JsonInputError, 422, "invalid_json"),  # the code is the error's own: _code
     (e.UnsupportedVersionError, 422, "unsupported_certificate_version"),
     (e.CertificateFormatError, 422, "invalid_certificate"),
+    (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.ValidationError, 422, "invalid_input"),
     (e.AuthenticationError, 401, "unauthorized"),
     (e.PermissionDeniedError, 403, "forbidden"),  # ForbiddenError, and any other refusal
@@ -58,7 +59,7 @@ _MEANINGS: dict[int, str] = {
     409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
-    "duplicate_key, invalid_certificate ...",
+    "duplicate_key, invalid_certificate, invalid_webhook_url ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "

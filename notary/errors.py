@@ -4,6 +4,8 @@
     ├── ValidationError (ValueError)        bad input from a user or a file
     │   ├── PayloadTooLargeError            an upload over the configured limit
     │   ├── JsonInputError                  refused JSON text, `code` says why (core.jsontext)
+    │   ├── WebhookUrlError                 a webhook endpoint URL that cannot be used
+    │   ├── WebhookVerificationError        a webhook message whose signature does not hold
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
@@ -47,6 +49,15 @@ class ValidationError(NotaryError, ValueError):
 
 class PayloadTooLargeError(ValidationError):
     """An upload larger than the configured limit."""
+
+
+class WebhookUrlError(ValidationError):
+    """A webhook endpoint URL that messages cannot be sent to (scheme, host, credentials)."""
+
+
+class WebhookVerificationError(ValidationError):
+    """A received webhook message whose signature or timestamp does not check out
+    (notary.client.verify_webhook): do not act on it."""
 
 
 class CertificateFormatError(ValidationError):

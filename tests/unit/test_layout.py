@@ -33,7 +33,7 @@ LAYERS = [
     {"notary.verify"},
     {"notary.ops"},
     {"notary.store"},
-    {"notary.deposit", "notary.issue"},
+    {"notary.deposit", "notary.issue", "notary.hooks"},
     {"notary.anchoring"},
     {"notary.service", "notary.client"},
     {"notary.cli"},
