@@ -14,8 +14,10 @@ is only in the database:
   every sender at once), until the message is NOTARY_WEBHOOK_GIVE_UP_SECONDS old: then
   it is failed and no longer sent.
 
-Messages to one endpoint are sent concurrently (WORKERS at a time) and may arrive out of
-order; each carries its event's own state, not a delta.
+Messages are sent WORKERS at a time, CLAIM per round (a round ends when its slowest
+attempt does: an endpoint that never answers slows delivery by its timeout per round, it
+does not stop it) and may arrive out of order; each carries its event's own state, not a
+delta.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from notary.store.models import DeliveryStatus, WebhookAttempt, WebhookDelivery,
 log = logging.getLogger("notary.hooks.delivery")
 
 WORKERS: Final = 8
-"""Messages sent at once: a slow endpoint holds one worker, not the whole outbox."""
+"""Messages sent at once."""
 CLAIM: Final = 64
 """Messages claimed per round."""
 ROUNDS: Final = 16
@@ -149,6 +151,9 @@ class Deliverer:
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         """Release stale claims, then send until `stop` is set. A database error pauses
         the loop (doubling up to MAX_BACKOFF_SECONDS); nothing ends it but `stop`."""
+        # httpx logs every request at INFO: a line per message (10,000 for a full batch)
+        # would bury the anchoring process's log; failures are logged here instead
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         recovered = False
         backoff = poll_seconds
         while not stop.is_set():
