@@ -26,7 +26,7 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
@@ -140,9 +140,10 @@ class Deliverer:
                 break
             pool = self._pool or ThreadPoolExecutor(WORKERS, thread_name_prefix="notary-webhook")
             self._pool = pool
-            outcomes = list(pool.map(self._send, jobs))
-            for job, outcome in zip(jobs, outcomes, strict=True):
-                self._record(job, outcome)
+            sending = {pool.submit(self._send, job): job for job in jobs}
+            for done in as_completed(sending):  # each recorded as soon as it is answered
+                outcome = done.result()
+                self._record(sending[done], outcome)
                 delivered += outcome.delivered
             if len(jobs) < CLAIM:
                 break
