@@ -141,18 +141,19 @@ def test_anchored_and_pinned_messages_are_signed_and_match_the_evidence(
             files={"file": ("hook.png", data, "image/png")},
         )
         assert deposited.status_code == 201, deposited.text
-        evidence = deposited.json()
-        assert evidence["status"] == "anchored"
+        evidence_id = deposited.json()["id"]
 
         def of(type_: str) -> list[dict[str, Any]]:
             return [
                 m
                 for m in receiver.messages("/studio")
                 if json.loads(m["body"])["type"] == type_
-                and json.loads(m["body"])["data"]["evidence_id"] == evidence["id"]
+                and json.loads(m["body"])["data"]["evidence_id"] == evidence_id
             ]
 
-        anchored = _wait_for(lambda: of("evidence.anchored"), "evidence.anchored")[0]
+        anchored = _wait_for(lambda: of("evidence.anchored"), "evidence.anchored", 120)[0]
+        evidence = studio.get(f"/v1/evidence/{evidence_id}").json()
+        assert evidence["status"] == "anchored"  # the message came after the change
         document = verify_webhook(hook["secret"], anchored["headers"], anchored["body"])
         assert document["id"] == anchored["headers"]["webhook-id"]
         body = document["data"]
@@ -166,7 +167,7 @@ def test_anchored_and_pinned_messages_are_signed_and_match_the_evidence(
         assert body["anchor"]["root"] == certificate["anchor"]["root"]
         assert body["anchor"]["chain_id"] == certificate["anchor"]["chain_id"]
 
-        pinned = _wait_for(lambda: of("evidence.pinned"), "evidence.pinned")[0]
+        pinned = _wait_for(lambda: of("evidence.pinned"), "evidence.pinned", 120)[0]
         pin = verify_webhook(hook["secret"], pinned["headers"], pinned["body"])["data"]
         assert pin["cid"] == evidence["ipfs"]["cid"]
 
