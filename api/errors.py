@@ -26,6 +26,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.CertificateFormatError, 422, "invalid_certificate"),
     (e.SelfShareError, 422, "cannot_share_with_self"),
     (e.UnknownOrganizationError, 422, "unknown_organization"),
+    (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.ValidationError, 422, "invalid_input"),
     (e.AuthenticationError, 401, "unauthorized"),
     (e.PermissionDeniedError, 403, "forbidden"),  # ForbiddenError, and any other refusal
@@ -60,7 +61,8 @@ _MEANINGS: dict[int, str] = {
     409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
-    "duplicate_key, invalid_certificate, cannot_share_with_self, unknown_organization ...",
+    "duplicate_key, invalid_certificate, cannot_share_with_self, unknown_organization, "
+    "invalid_webhook_url ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "

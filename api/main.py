@@ -24,6 +24,7 @@ from api.routes import (
     shares,
     verify,
     web,
+    webhooks,
 )
 from notary import __version__
 from notary.config import Settings
@@ -73,7 +74,18 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
     app.add_middleware(
         RequestLog, mode=settings.access_log, slow_seconds=settings.slow_request_seconds
     )
-    for module in (evidence, shares, public, admin, health, verify, audit, reconciliation, metrics):
+    for module in (
+        evidence,
+        shares,
+        public,
+        admin,
+        health,
+        verify,
+        audit,
+        reconciliation,
+        metrics,
+        webhooks,
+    ):
         _mark_key_routes(module.router)
         app.include_router(module.router)
     app.include_router(web.router)  # the static verifier page: no key

@@ -6,6 +6,9 @@
         results = notary.deposit_folder("designs/", hash_only=True)
         notary.save_certificate(evidence["id"], "bear-dress.png.cert.json")
 
+A webhook receiver checks each message with `verify_webhook(secret, headers, body)`
+(README, Webhooks).
+
 `deposit_folder` deposits what it can: files that cannot be deposited (empty, a link leading
 out of the folder, a name that is not UTF-8 ...) are skipped, logged as warnings and listed
 in the result's `skipped`. An empty file is refused everywhere (the API says "the file is
@@ -19,13 +22,17 @@ Retry-After, when it gives one); 4xx are not.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import logging
 import os
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -547,3 +554,60 @@ class NotaryClient:
 def _chunks(items: list[Entry], size: int) -> Iterator[list[Entry]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+WEBHOOK_TOLERANCE_SECONDS: Final = 300
+"""How far a webhook message's timestamp may be from the receiver's clock (replay window)."""
+
+
+def verify_webhook(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes | str,
+    tolerance: float = WEBHOOK_TOLERANCE_SECONDS,
+    *,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Check a webhook message received from the notary; its JSON body if it is genuine.
+
+    `headers` is any mapping of the request's headers (names in any case); `body` the raw
+    bytes as received, before any JSON parsing. The signature (Standard Webhooks style) is
+    HMAC-SHA256, keyed by the base64 part of `secret` (whsec_...), over
+    `{webhook-id}.{webhook-timestamp}.{body}`; the timestamp must be within `tolerance`
+    seconds of `now` (default: this clock), so a captured message cannot be replayed later.
+    Raises errors.WebhookVerificationError otherwise. Only the standard library is used
+    (and none of the notary's own signing code), so it also checks that code.
+    """
+    named = {str(k).lower(): str(v) for k, v in headers.items()}
+    message_id = named.get("webhook-id")
+    stamp = named.get("webhook-timestamp")
+    signatures = named.get("webhook-signature")
+    if not message_id or not stamp or not signatures:
+        raise errors.WebhookVerificationError(
+            "missing webhook-id, webhook-timestamp or webhook-signature header"
+        )
+    try:
+        sent = int(stamp)
+    except ValueError:
+        raise errors.WebhookVerificationError("webhook-timestamp is not a number") from None
+    clock = time.time() if now is None else now
+    if abs(clock - sent) > tolerance:
+        raise errors.WebhookVerificationError(
+            f"webhook-timestamp is {abs(clock - sent):.0f} s away from now (over {tolerance:g})"
+        )
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.WebhookVerificationError("the secret is not whsec_<base64>") from None
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    mac = hmac.new(key, f"{message_id}.{sent}.".encode() + raw, hashlib.sha256).digest()
+    expected = base64.b64encode(mac).decode()
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value.encode(), expected.encode()):
+            try:
+                document: dict[str, Any] = json.loads(raw)
+            except ValueError:
+                raise errors.WebhookVerificationError("the body is not JSON") from None
+            return document
+    raise errors.WebhookVerificationError("no valid signature: wrong secret or altered body")

@@ -126,6 +126,31 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="A request slower than this is logged in summary mode."
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The API's address as clients reach it: absolute links in webhook "
+        "messages (certificate_url) start with it.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long one webhook attempt may take."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Webhook retries: after the n-th failed attempt the next one comes after "
+        "a random pause between 0 and min(NOTARY_WEBHOOK_RETRY_MAX_SECONDS, this * 2^(n-1)) "
+        "(exponential backoff, full jitter).",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest pause between two webhook attempts."
+    )
+    webhook_give_up_seconds: float = Field(
+        default=3 * 24 * 3600.0,
+        gt=0,
+        description="A webhook message not delivered (2xx) this long after it was created is "
+        "marked failed and no longer sent (3 days).",
+    )
+
     @field_validator("data_dir", "notary_key_file", "admin_key_file")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:

@@ -6,6 +6,8 @@
     │   ├── JsonInputError                  refused JSON text, `code` says why (core.jsontext)
     │   ├── SelfShareError                  an organization sharing evidence with itself
     │   ├── UnknownOrganizationError        no such organization (that can receive a share)
+    │   ├── WebhookUrlError                 a webhook endpoint URL that cannot be used
+    │   ├── WebhookVerificationError        a webhook message whose signature does not hold
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
@@ -58,6 +60,15 @@ class SelfShareError(ValidationError):
 class UnknownOrganizationError(ValidationError):
     """A named organization does not exist, or cannot take the part asked (an admin
     receiving a share)."""
+
+
+class WebhookUrlError(ValidationError):
+    """A webhook endpoint URL that messages cannot be sent to (scheme, host, credentials)."""
+
+
+class WebhookVerificationError(ValidationError):
+    """A received webhook message whose signature or timestamp does not check out
+    (notary.client.verify_webhook): do not act on it."""
 
 
 class CertificateFormatError(ValidationError):

@@ -37,6 +37,9 @@ from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
 from notary.errors import ChainError, ConflictError, NotaryError, NotFoundError
+from notary.hooks import endpoints
+from notary.hooks.endpoints import DeliveryView, NewWebhook, WebhookView
+from notary.hooks.events import backlog
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
@@ -183,6 +186,11 @@ class NotaryService:
             "registry (the published contract at the configured address), ipfs (the node).",
             self._health,
             label="part",
+        )
+        m.gauge(
+            "notary_webhook_backlog",
+            "Webhook messages not delivered yet and not given up (notary.hooks outbox).",
+            self.webhook_backlog,
         )
         lock = self.settings.data_dir / "anchoring.lock"
         m.gauge(
@@ -446,3 +454,33 @@ class NotaryService:
         """The database's anchors against the registry's: missing, extra, mismatched
         (notary.anchoring.report). Reads both; changes nothing."""
         return reconciliation_report(self.factory, self.registry)
+
+    # -- webhooks (notary.hooks) -------------------------------------------------------
+
+    def create_webhook(
+        self, org: OrgView, url: str, events: list[str] | None, description: str = ""
+    ) -> NewWebhook:
+        """Register an endpoint; its secret is in the result, only there."""
+        return endpoints.register(self.factory, org, url, events, description)
+
+    def webhooks(self, org: OrgView) -> list[WebhookView]:
+        return endpoints.listing(self.factory, org)
+
+    def delete_webhook(self, org: OrgView, webhook_id: str) -> None:
+        """Stop sending to the endpoint; its undelivered messages are given up."""
+        endpoints.delete(self.factory, org, webhook_id)
+
+    def webhook_deliveries(
+        self, org: OrgView, webhook_id: str, limit: int, status: str | None = None
+    ) -> list[DeliveryView]:
+        """The endpoint's newest messages, each with every attempt to deliver it."""
+        return endpoints.deliveries(self.factory, org, webhook_id, limit, status)
+
+    def test_webhook(self, org: OrgView, webhook_id: str) -> DeliveryView:
+        """Queue a webhook.ping message to the endpoint."""
+        return endpoints.ping(self.factory, org, webhook_id)
+
+    def webhook_backlog(self) -> int:
+        """Webhook messages not delivered yet and not given up."""
+        with self.factory() as session:
+            return backlog(session)

@@ -20,6 +20,7 @@ from notary.chain.registry import connect_writer
 from notary.config import Settings
 from notary.deposit.spool import spool_dir
 from notary.errors import ConfigError
+from notary.hooks.delivery import Deliverer, RetryPolicy
 from notary.ipfs.client import KuboRpc
 from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
@@ -38,6 +39,14 @@ class Anchoring:
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
         finality = Finality(self.writer.reader(), settings.finality, settings.confirmations)
         self.batcher = Batcher(self.factory, self.writer, policy, finality)
+        retries = RetryPolicy(
+            settings.webhook_retry_base_seconds,
+            settings.webhook_retry_max_seconds,
+            settings.webhook_give_up_seconds,
+        )
+        self.deliverer = Deliverer(
+            self.factory, settings.public_url, retries, settings.webhook_timeout_seconds
+        )
         self.spool_dir: Path = spool_dir(settings.data_dir)
         self.ipfs: KuboRpc | None = None
         self.pinner: Pinner | None = None
@@ -50,9 +59,13 @@ class Anchoring:
             self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
 
     def start_loops(self, stop: threading.Event) -> list[threading.Thread]:
-        """Run the batcher (recovery first, inside its loop) and the pinner as threads of
-        this process until `stop` is set: what the anchoring process does."""
-        loops = [("notary-batcher", self.batcher.run_forever)]
+        """Run the batcher (recovery first, inside its loop), the webhook deliverer and the
+        pinner as threads of this process until `stop` is set: what the anchoring process
+        does."""
+        loops = [
+            ("notary-batcher", self.batcher.run_forever),
+            ("notary-webhooks", self.deliverer.run_forever),
+        ]
         if self.pinner is not None:
             loops.append(("notary-pinner", self.pinner.run_forever))
         threads = []

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.anchoring.loops import run_with_backoff
 from notary.core import manifest
 from notary.errors import IpfsError, IpfsUnavailableError, NotFoundError
+from notary.hooks import events as hooks
 from notary.ipfs.client import IpfsStore
 from notary.store.db import transaction
 from notary.store.models import Batch, Evidence, EvidenceEvent, PinState
@@ -128,6 +129,7 @@ class Pinner:
             assert row is not None
             row.pin_state, row.spool, row.pin_error = PinState.PINNED.value, None, ""
             _event(session, evidence_id, "pinned", f"pinned on IPFS as {cid}")
+            hooks.pin_result(session, row, None)
         path.unlink(missing_ok=True)  # only now: the node holds the bytes
         return 1
 
@@ -145,6 +147,7 @@ class Pinner:
                     "pin_failed",
                     f"gave up after {row.pin_attempts} attempts: {error}",
                 )
+                hooks.pin_result(session, row, row.pin_error)
         log.warning("pin of evidence %s failed: %s", evidence_id, error)
 
     def _fail(self, evidence_id: int, error: str) -> None:
@@ -153,6 +156,7 @@ class Pinner:
             assert row is not None
             row.pin_state, row.pin_error = PinState.FAILED.value, error[:512]
             _event(session, evidence_id, "pin_failed", error)
+            hooks.pin_result(session, row, row.pin_error)
         log.error("pin of evidence %s failed for good: %s", evidence_id, error)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:

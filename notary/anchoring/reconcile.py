@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.chain.finality import Finality
 from notary.chain.registry import RegistryReader
 from notary.errors import TransactionFailedError
+from notary.hooks import events as hooks
 from notary.store.db import transaction
 from notary.store.models import (
     Batch,
@@ -182,6 +183,7 @@ class Reconciler:
             row.status = BatchStatus.ANCHORED.value
             row.anchored_at = _now()
             _set_status(session, row.id, EvidenceStatus.ANCHORED)
+            hooks.batch_anchored(session, row)  # webhook messages commit with the change
             events(
                 session,
                 row.id,

@@ -276,3 +276,70 @@ for _dialect, _statements in ACCESS_LOG_TRIGGERS.items():
             "after_create",
             DDL(_statement).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
         )
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (or being sent: claimed_at is set)
+    DELIVERED = "delivered"  # the endpoint answered 2xx once
+    FAILED = "failed"  # no 2xx within the give-up period (NOTARY_WEBHOOK_GIVE_UP_SECONDS)
+
+
+class WebhookEndpoint(Base):
+    """An organization's webhook endpoint (notary.hooks).
+
+    `secret` is kept as it is: every delivery is signed with it (HMAC), so a hash would not
+    do. It is shown once, when the endpoint is registered, and never returned again; the
+    database's own protection is what guards it at rest (README, Webhooks).
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """The outbox: one message to one endpoint, inserted in the transaction of the state
+    change it reports, so a committed change always has its message (nothing lost on a
+    crash). Deleted endpoints keep their rows (the history stays listable)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    """The message id (`webhook-id` header): the same for every attempt, so a receiver
+    recognises a message delivered twice."""
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    """Set while an attempt is under way; a process killed meanwhile leaves it set, and the
+    next deliverer sends the message again (at least once)."""
+    finished_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    """One attempt to deliver a message: when, the answer's status code or the error."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    number: Mapped[int]
+    at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str] = mapped_column(String(512), default="")
+    duration_ms: Mapped[int]
+    next_attempt_at: Mapped[datetime | None]

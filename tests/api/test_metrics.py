@@ -127,6 +127,15 @@ def test_waiting_deposits_show_while_nothing_anchors(chain, tmp_path) -> None:
         assert value(after, "notary_oldest_pending_deposit_seconds") > 0
         assert value(after, "notary_anchoring_up") == 0
         assert value(after, "notary_batch_size_count") == 0
+        # a message queued while nothing delivers (no anchoring process) is the backlog
+        assert value(after, "notary_webhook_backlog") == 0
+        with running.client() as c:
+            made = c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"})
+            assert made.status_code == 201, made.text
+            ping = c.post(f"/v1/webhooks/{made.json()['id']}/test")
+            assert ping.status_code == 202, ping.text
+        queued = scrape(running.url, **token)
+        assert value(queued, "notary_webhook_backlog") == 1
     finally:
         server.should_exit = True
         thread.join(timeout=30)
