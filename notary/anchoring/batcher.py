@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -53,6 +54,8 @@ from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus, Su
 
 log = logging.getLogger("notary.anchoring.batcher")
 
+MAX_CYCLE_SECONDS: Final = 5.0
+"""Longest a cycle keeps forming batches before the reconciler's checks run again."""
 MAX_ATTEMPTS: Final = 5
 """Tries to finish one batch in one cycle before giving up until the next cycle."""
 
@@ -95,12 +98,20 @@ class Batcher:
         self.check_registry()
         self.reconciler.cycle(busy=busy)
         anchored = self.recover()
+        started = time.monotonic()
         while (batch_id := self._form(force=force)) is not None:
             crash_point("after_batch_formed")
             self._advance(batch_id)
             anchored += 1
-        if anchored:
-            self.reconciler.confirm()  # on a chain with immediate finality: final now
+            # Under a steady flow of deposits there is always another batch to form: confirm
+            # each one as it goes (on a chain with immediate finality it is final now), and
+            # end the cycle after a while so the reconciler's checks run again.
+            self.reconciler.confirm()
+            if not force and time.monotonic() - started >= MAX_CYCLE_SECONDS:
+                break
+        if anchored == 0:
+            return 0
+        self.reconciler.confirm()
         return anchored
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:

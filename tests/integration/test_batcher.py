@@ -197,3 +197,39 @@ def test_chain_losing_an_anchor_is_noticed_and_reanchored(chain, store, org) -> 
     kinds = [kind for _, kind, _ in view(store, org, ids[0]).history]
     assert kinds == ["received", "batched", "anchored", "anchor_lost", "anchored"]
     assert b.check_anchors() == 0  # nothing else lost
+
+
+class SteadyFlowBatcher(Batcher):
+    """A batcher whose every batch is followed by a new deposit, as under a steady flow of
+    deposits that arrive faster than a batch takes to anchor. It notes how many batches
+    were final each time it formed the next one."""
+
+    def __init__(self, *args, org, limit: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.org, self.limit, self.formed = org, limit, 0
+        self.final_seen: list[int] = []
+
+    def _form(self, *, force: bool = False):
+        with transaction(self.factory) as session:
+            self.final_seen.append(
+                session.scalar(
+                    select(func.count(Batch.id)).where(Batch.status == BatchStatus.ANCHORED.value)
+                )
+            )
+        if self.formed < self.limit:  # bounded, so a cycle that never ends fails, not hangs
+            self.formed += 1
+            deposit(self.factory, self.org, hashes(1, salt=f"flow {self.formed}"))
+        return super()._form(force=force)
+
+
+def test_batches_become_final_under_a_steady_flow(chain, store, org, monkeypatch) -> None:
+    """A cycle that keeps finding a new batch to form confirms each batch it anchored as it
+    goes (the devnet's blocks are final at once) and ends after MAX_CYCLE_SECONDS, instead
+    of leaving every deposit unconfirmed for as long as the flow lasts."""
+    monkeypatch.setattr("notary.anchoring.batcher.MAX_CYCLE_SECONDS", 1.0)
+    plain = new_batcher(chain, store)
+    flowing = SteadyFlowBatcher(store, plain.writer, plain.policy, org=org, limit=500)
+    anchored = flowing.run_once()
+    assert 2 <= anchored < 500  # the cycle ended while deposits kept coming
+    # when the n-th batch was formed, the n-1 batches before it were final already
+    assert flowing.final_seen[1:anchored] == list(range(1, anchored)), flowing.final_seen
