@@ -12,11 +12,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
-    StrictInt,
+    RootModel,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from notary.core import certificate as cert_format
 from notary.core.leaf import Metadata
@@ -61,6 +64,11 @@ ZonedDateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 class ErrorDetail(BaseModel):
     code: str = Field(description="Machine-readable, e.g. invalid_input, sm3_mismatch.")
     message: str
+    field: str | None = Field(
+        default=None,
+        description="invalid_metadata only: the field refused, e.g. metadata.sku or "
+        "items.3.metadata.tags.",
+    )
 
 
 class ErrorOut(BaseModel):
@@ -73,27 +81,74 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MetadataIn(Strict):
-    """What the depositor declares. Every field is hashed into the leaf."""
+_TEXT_VALUE: Final[dict[str, Any]] = {"type": "string", "maxLength": 4096}
+_METADATA_VALUE: Final[dict[str, Any]] = {
+    "anyOf": [
+        _TEXT_VALUE,
+        {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        {"type": "array", "items": _TEXT_VALUE, "maxItems": 64},
+    ]
+}
+_SEARCHABLE: Final[dict[str, Any]] = {
+    "anyOf": [
+        {"type": "string", "maxLength": 256},
+        {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        {"type": "array", "items": {"type": "string", "maxLength": 256}, "maxItems": 64},
+    ],
+    "description": "Searchable: GET /v1/evidence?{name}=value.",
+}
+METADATA_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "title": "MetadataIn",
+    "description": "What the depositor declares, in its own words: any key matching "
+    "^[a-z][a-z0-9_]{0,63}$ with a string, an integer in [0, 2^53) or a list of strings; "
+    "16 KiB of canonical JSON in all. Every field is hashed into the leaf. The keys below "
+    "have a meaning to the service; cid and cid_profile are written by the service for "
+    "files. A refused field is named: 422 invalid_metadata with error.field.",
+    "properties": {
+        "name": {**_TEXT_VALUE, "description": "File name (any Unicode)."},
+        "path": {
+            **_TEXT_VALUE,
+            "description": "Path of the file under the folder deposited, '/'-separated "
+            "(written by `notary deposit DIR`).",
+        },
+        "title": _TEXT_VALUE,
+        "description": _TEXT_VALUE,
+        "media_type": {"type": "string", "maxLength": 255},
+        "size": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 128},
+            "maxItems": 64,
+            "description": "Searchable: GET /v1/evidence?tag=value.",
+        },
+        **{
+            name: {**_SEARCHABLE, "description": f"Searchable: GET /v1/evidence?{name}=value."}
+            for name in ("designer", "season", "sku", "collection")
+        },
+    },
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,63}$", "not": {"enum": ["cid", "cid_profile"]}},
+    "additionalProperties": _METADATA_VALUE,
+}
 
-    name: Text | None = Field(default=None, description="File name (any Unicode).")
-    path: Text | None = Field(
-        default=None,
-        description="Path of the file under the folder deposited, '/'-separated "
-        "(written by `notary deposit DIR`).",
-    )
-    title: Text | None = None
-    description: Text | None = None
-    media_type: Annotated[str, StringConstraints(max_length=255)] | None = None
-    size: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = None
-    tags: (
-        Annotated[list[Annotated[str, StringConstraints(max_length=128)]], Field(max_length=64)]
-        | None
-    ) = None
+
+class MetadataIn(RootModel[dict[str, Any]]):
+    """What the depositor declares (METADATA_SCHEMA). Only its shape (a JSON object) is
+    checked here: notary.deposit.metadata checks the rest for every kind of deposit and
+    names the field it refuses, which a pydantic model could not do in the API's one
+    error shape."""
+
+    root: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return dict(METADATA_SCHEMA)
 
     def as_metadata(self) -> Metadata:
-        dumped: Metadata = self.model_dump(exclude_none=True)
-        return dumped
+        declared: Metadata = self.root
+        return declared
 
 
 class HashDepositIn(Strict):
