@@ -122,3 +122,5 @@ depositor = _require(Role.DEPOSITOR)
 Depositor = Annotated[OrgView, Depends(depositor)]
 Auditor = Annotated[OrgView, Depends(_require(Role.AUDITOR, Role.ADMIN))]
 Admin = Annotated[OrgView, Depends(_require(Role.ADMIN))]
+Member = Annotated[OrgView, Depends(_require(Role.DEPOSITOR, Role.AUDITOR, Role.ADMIN))]
+"""Any organization with a valid key (the route decides what it may see)."""

@@ -15,6 +15,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     RootModel,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -270,14 +271,49 @@ class OrganizationOut(BaseModel):
     role: str
 
 
+_EXPIRES_AT: Final = "When the key stops working (RFC 3339 with a zone); omitted: never."
+_EXPIRES_IN: Final = "Seconds from now until the key stops working (instead of expires_at)."
+ExpiresIn = Annotated[StrictInt, Field(ge=1, le=3660 * 86400, description=_EXPIRES_IN)]
+
+
 class KeyIn(Strict):
     label: Annotated[str, StringConstraints(max_length=128)] = ""
+    expires_at: ZonedDateTime | None = Field(default=None, description=_EXPIRES_AT)
+    expires_in: ExpiresIn | None = None
+
+
+class RotateIn(Strict):
+    grace_seconds: Annotated[StrictInt, Field(ge=0, le=30 * 86400)] = Field(
+        default=86400,
+        description="How long the old key keeps working beside the new one (default 24 h).",
+    )
+    label: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, description="The new key's label; omitted: the old key's."
+    )
+    expires_at: ZonedDateTime | None = Field(default=None, description=_EXPIRES_AT)
+    expires_in: ExpiresIn | None = None
 
 
 class KeyOut(BaseModel):
     organization: str
     prefix: str
     api_key: str = Field(description="Shown once. Store it now; only its hash is kept.")
+    expires_at: UtcDateTime | None = None
+
+
+class KeyInfoOut(BaseModel):
+    """A key as listed: never its secret."""
+
+    organization: str
+    prefix: str
+    label: str
+    state: str = Field(description="active, expired or revoked")
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None = Field(
+        description="Last request the key let in, to within a minute; null: never used."
+    )
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class CheckOut(BaseModel):

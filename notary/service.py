@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -32,7 +33,7 @@ from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
-from notary.errors import ChainError, ConflictError, NotFoundError
+from notary.errors import ChainError, ConflictError, ForbiddenError, NotFoundError
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
@@ -42,7 +43,7 @@ from notary.issue.views import EvidenceView, view, views
 from notary.store import orgs
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
-from notary.store.orgs import KeyCache, NewKey, OrgView
+from notary.store.orgs import DEFAULT_GRACE, KeyCache, KeyInfo, NewKey, OrgView, expiry
 from notary.verify import audit
 from notary.verify.certificate import Verdict, verify
 
@@ -248,9 +249,37 @@ class NotaryService:
     def organizations(self) -> list[OrgView]:
         return orgs.list_organizations(self.factory)
 
-    def create_key(self, slug: str, label: str) -> NewKey:
-        """A new API key for the organization; its secret is in the result, only there."""
-        return orgs.create_key(self.factory, slug, label)
+    def create_key(
+        self,
+        slug: str,
+        label: str,
+        expires_at: datetime | None = None,
+        expires_in: float | None = None,
+    ) -> NewKey:
+        """A new API key for the organization, expiring at `expires_at` or `expires_in`
+        seconds from now if given; its secret is in the result, only there."""
+        return orgs.create_key(self.factory, slug, label, expiry(expires_at, expires_in))
+
+    def keys_of(self, caller: OrgView, slug: str) -> list[KeyInfo]:
+        """The organization's keys (no secrets): an admin sees any organization's, every
+        other organization its own only (ForbiddenError)."""
+        if caller.role is not Role.ADMIN and caller.slug != slug:
+            raise ForbiddenError("an organization may list its own keys only")
+        return orgs.list_keys(self.factory, slug)
+
+    def rotate_key(
+        self,
+        prefix: str,
+        grace: timedelta = DEFAULT_GRACE,
+        label: str | None = None,
+        expires_at: datetime | None = None,
+        expires_in: float | None = None,
+    ) -> NewKey:
+        """A new key for the organization of key `prefix`; the old one keeps working for
+        `grace` only (at once in this process, within NOTARY_KEY_CACHE_SECONDS elsewhere)."""
+        new = orgs.rotate_key(self.factory, prefix, grace, label, expiry(expires_at, expires_in))
+        self.keys.forget(prefix)
+        return new
 
     def revoke_key(self, prefix: str) -> None:
         """Revoke a key; it stops working at once in this process (its cache entry goes)."""

@@ -46,6 +46,8 @@ LAST_USED_PRECISION: Final = timedelta(minutes=1)
 DEFAULT_GRACE: Final = timedelta(hours=24)
 """How long a rotated key keeps working beside its successor, unless told otherwise."""
 MAX_GRACE: Final = timedelta(days=30)
+MAX_KEY_LIFETIME: Final = timedelta(days=3660)
+"""Longest expires_in accepted (ten years): beyond it, give no expiry."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,19 @@ def _check_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at <= _now():
         raise ValidationError("expires_at must be in the future")
     return expires_at.astimezone(UTC)
+
+
+def expiry(expires_at: datetime | None, expires_in: float | None) -> datetime | None:
+    """A key's expiry given as a time or as seconds from now (not both; neither: none)."""
+    if expires_at is not None and expires_in is not None:
+        raise ValidationError("give expires_at or expires_in, not both")
+    if expires_in is not None:
+        if not 0 < expires_in <= MAX_KEY_LIFETIME.total_seconds():
+            raise ValidationError(
+                f"expires_in must be 1 second to {MAX_KEY_LIFETIME.days} days (in seconds)"
+            )
+        return _now() + timedelta(seconds=expires_in)
+    return expires_at
 
 
 def _check_prefix(prefix: str) -> str:
