@@ -347,6 +347,12 @@ class ReadyOut(BaseModel):
     database: bool
     chain: bool
     registry: bool
+    ipfs: bool | None = Field(
+        default=None,
+        description="The IPFS node answers (its peer id in detail.ipfs_peer_id, else why not "
+        "in detail.ipfs); null: no node configured. Not part of `ready`: file deposits wait "
+        "in the spool while it is down.",
+    )
     detail: dict[str, str]
 
 

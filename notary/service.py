@@ -33,7 +33,7 @@ from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
-from notary.errors import ChainError, ConflictError, ForbiddenError, NotFoundError
+from notary.errors import ChainError, ConflictError, ForbiddenError, IpfsError, NotFoundError
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
@@ -59,6 +59,9 @@ class Readiness:
     chain: bool
     registry: bool
     detail: dict[str, str]
+    ipfs: bool | None = None
+    """Whether the IPFS node answers; None when none is configured. Not part of `ready`:
+    file deposits are accepted while it is down (they wait in the spool to be pinned)."""
 
     @property
     def ready(self) -> bool:
@@ -120,12 +123,20 @@ class NotaryService:
                 detail["registry"] = f"no published registry at {self.registry.address}"
         except ChainError as exc:
             detail["chain"] = str(exc)
+        ipfs: bool | None = None
+        if self.ipfs is not None:
+            try:
+                detail["ipfs_peer_id"] = self.ipfs.identity()
+                ipfs = True
+            except IpfsError as exc:
+                detail["ipfs"] = str(exc)
+                ipfs = False
         if self._anchoring is not None:
             anchoring = self._anchoring
             detail["anchoring"] = (
                 f"running (pid {anchoring.pid})" if anchoring.running else "restarting"
             )
-        return Readiness(database, chain, registry, detail)
+        return Readiness(database, chain, registry, detail, ipfs)
 
     async def wait_anchored(
         self, org: OrgView, public_ids: list[str], timeout: float
