@@ -125,7 +125,10 @@ def _check_expiry(expires_at: datetime | None) -> datetime | None:
         raise ValidationError("expires_at needs a zone: end it with Z or an offset")
     if expires_at <= _now():
         raise ValidationError("expires_at must be in the future")
-    return expires_at.astimezone(UTC)
+    try:
+        return expires_at.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00: past the last datetime once in UTC
+        raise ValidationError("expires_at is beyond the year 9999") from None
 
 
 def expiry(expires_at: datetime | None, expires_in: float | None) -> datetime | None:
