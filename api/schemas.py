@@ -128,7 +128,7 @@ METADATA_SCHEMA: Final[dict[str, Any]] = {
             for name in ("designer", "season", "sku", "collection")
         },
     },
-    "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,63}$", "not": {"enum": ["cid", "cid_profile"]}},
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,63}$"},
     "additionalProperties": _METADATA_VALUE,
 }
 
