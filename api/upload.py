@@ -20,6 +20,7 @@ from notary.core import jsontext
 from notary.core.hashing import EMPTY_CONTENT, ContentHash, ContentHasher
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent
+from notary.deposit.metadata import check_declared
 from notary.deposit.spool import SpoolFile
 from notary.errors import MetadataError, NotaryError, PayloadTooLargeError, ValidationError
 
@@ -181,8 +182,8 @@ def _whole(file: _File | None) -> ContentHash:
 
 
 def _declared(meta_buf: bytearray) -> Metadata:
-    """The metadata part as declared (none: nothing declared); notary.deposit.metadata
-    checks it, naming the field it refuses."""
+    """The metadata part as declared (none: nothing declared), checked by
+    notary.deposit.metadata, which names the field it refuses."""
     if not meta_buf:
         return {}
     parsed = jsontext.loads(
@@ -190,5 +191,4 @@ def _declared(meta_buf: bytearray) -> Metadata:
     )
     if not isinstance(parsed, dict):
         raise MetadataError("metadata", "the metadata part must be a JSON object")
-    declared: Metadata = parsed
-    return declared
+    return check_declared(parsed)  # refused before the spool copy is kept (an fsync)
