@@ -23,8 +23,9 @@ from fastapi.routing import APIRoute
 
 from notary.errors import AuthenticationError, ForbiddenError
 from notary.service import NotaryService
+from notary.share.access import Origin
 from notary.store.models import Role
-from notary.store.orgs import OrgView
+from notary.store.orgs import KEY_PATTERN, OrgView
 
 
 def service_of(request: Request) -> NotaryService:
@@ -120,7 +121,33 @@ def _require(*roles: Role) -> Check:
 depositor = _require(Role.DEPOSITOR)
 """The depositor check, also called directly by the deposit routes (see api.routes.evidence)."""
 Depositor = Annotated[OrgView, Depends(depositor)]
-Auditor = Annotated[OrgView, Depends(_require(Role.AUDITOR, Role.ADMIN))]
+Reader = Annotated[
+    OrgView, Depends(_require(Role.DEPOSITOR, Role.COURT, Role.REGULATOR, Role.AUDITOR))
+]
+"""Who reads evidence by id: its owner, or an organization it was shared with
+(notary.share.access decides which evidence)."""
+Auditor = Annotated[
+    OrgView, Depends(_require(Role.AUDITOR, Role.ADMIN, Role.COURT, Role.REGULATOR))
+]
 Admin = Annotated[OrgView, Depends(_require(Role.ADMIN))]
-Member = Annotated[OrgView, Depends(_require(Role.DEPOSITOR, Role.AUDITOR, Role.ADMIN))]
+
+
+def origin(request: Request) -> Origin:
+    """Where a request came from, for the access log: the prefix of its API key (the
+    secret part is never kept) and the client's address. The address is the one uvicorn
+    reports: the peer's, or the X-Forwarded-For one when the peer is a trusted proxy
+    (uvicorn's --forwarded-allow-ips / FORWARDED_ALLOW_IPS, 127.0.0.1 by default)."""
+    presented = request.headers.get("x-api-key") or ""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        presented = authorization.partition(" ")[2]
+    match = KEY_PATTERN.fullmatch(presented.strip())
+    client = request.client
+    return Origin(match.group(1) if match else None, client.host if client else None)
+
+
+Where = Annotated[Origin, Depends(origin)]
+
+
+Member = Annotated[OrgView, Depends(_require(*Role))]
 """Any organization with a valid key (the route decides what it may see)."""

@@ -24,6 +24,8 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (JsonInputError, 422, "invalid_json"),  # the code is the error's own: _code
     (e.UnsupportedVersionError, 422, "unsupported_certificate_version"),
     (e.CertificateFormatError, 422, "invalid_certificate"),
+    (e.SelfShareError, 422, "cannot_share_with_self"),
+    (e.UnknownOrganizationError, 422, "unknown_organization"),
     (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
     (e.ValidationError, 422, "invalid_input"),
     (e.KeyExpiredError, 401, "key_expired"),
@@ -61,7 +63,8 @@ _MEANINGS: dict[int, str] = {
     409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
-    "duplicate_key, invalid_certificate, invalid_metadata (with `field`, e.g. metadata.sku) ...",
+    "duplicate_key, invalid_certificate, invalid_metadata (with `field`), cannot_share_with_self, "
+    "unknown_organization ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from api import docs, errors
 from api.deps import key_check
 from api.limits import BodyLimits
-from api.routes import admin, audit, evidence, health, verify
+from api.routes import admin, audit, evidence, health, public, shares, verify
 from notary import __version__
 from notary.config import Settings
 from notary.core.certificate import MAX_CERTIFICATE_BYTES
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         },
         default=MAX_OTHER_BODY_BYTES,
     )
-    for module in (evidence, admin, health, verify, audit):
+    for module in (evidence, shares, public, admin, health, verify, audit):
         _mark_key_routes(module.router)
         app.include_router(module.router)
     _declare_key_scheme(app)

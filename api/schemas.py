@@ -26,6 +26,8 @@ from notary.core import certificate as cert_format
 from notary.core.leaf import Metadata
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.views import EvidenceView
+from notary.share.access_log import AccessEntry
+from notary.share.shares import MAX_CASE_REF, SharedItem, ShareView
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=4096)]
@@ -262,7 +264,7 @@ class PageOut(BaseModel):
 class OrganizationIn(Strict):
     slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    role: Annotated[str, StringConstraints(pattern=r"^(depositor|auditor|admin)$")]
+    role: Annotated[str, StringConstraints(pattern=r"^(depositor|auditor|admin|court|regulator)$")]
 
 
 class OrganizationOut(BaseModel):
@@ -373,4 +375,82 @@ class IssuedCertificateOut(BaseModel):
             superseded_at=issued.superseded_at,
             reason=issued.reason or None,
             certificate=cert_format.to_document(issued.certificate),
+        )
+
+
+class ShareIn(Strict):
+    grantee: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="Slug of the organization to share with (a court, a regulator, ...)."
+    )
+    case_ref: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CASE_REF)] = Field(
+        description="The case the evidence is shared for, e.g. a court's case number."
+    )
+    expires_at: ZonedDateTime | None = Field(
+        default=None, description="When the share ends by itself (RFC 3339 with a zone)."
+    )
+
+
+class ShareOut(BaseModel):
+    id: str
+    evidence_id: str
+    owner: str = Field(description="Slug of the organization that shared the evidence.")
+    grantee: str
+    case_ref: str
+    created_at: UtcDateTime
+    created_by: str = Field(description="Prefix of the API key that created the share.")
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    active: bool
+
+    @classmethod
+    def of(cls, v: ShareView) -> ShareOut:
+        return cls(
+            id=v.id,
+            evidence_id=v.evidence_id,
+            owner=v.owner,
+            grantee=v.grantee,
+            case_ref=v.case_ref,
+            created_at=v.created_at,
+            created_by=v.created_by,
+            expires_at=v.expires_at,
+            revoked_at=v.revoked_at,
+            active=v.active,
+        )
+
+
+class SharedItemOut(BaseModel):
+    share: ShareOut
+    evidence: EvidenceOut
+
+    @classmethod
+    def of(cls, item: SharedItem) -> SharedItemOut:
+        return cls(share=ShareOut.of(item.share), evidence=EvidenceOut.of(item.evidence))
+
+
+class SharedPageOut(BaseModel):
+    items: list[SharedItemOut]
+    next_cursor: str | None
+
+
+class AccessEntryOut(BaseModel):
+    at: UtcDateTime
+    organization: str | None = Field(description="The reader; null for the keyless lookup.")
+    key_prefix: str | None = Field(description="Prefix of the reader's API key.")
+    action: str = Field(
+        description="view, certificate, certificates, pdf, file, bundle, list, public-certificate"
+    )
+    remote: str | None = Field(description="The client's address.")
+    share: str | None = Field(description="The share read through; null for the owner.")
+    case_ref: str | None
+
+    @classmethod
+    def of(cls, e: AccessEntry) -> AccessEntryOut:
+        return cls(
+            at=e.at,
+            organization=e.organization,
+            key_prefix=e.key_prefix,
+            action=e.action,
+            remote=e.remote,
+            share=e.share,
+            case_ref=e.case_ref,
         )

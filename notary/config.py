@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100, ge=1, description="Requests an organization may make at once."
     )
+    public_lookup_per_second: float = Field(
+        default=1.0,
+        gt=0,
+        description="Keyless certificate lookups (/v1/public/certificates) a second each "
+        "client address may make on average (429 beyond, with Retry-After).",
+    )
+    public_lookup_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Keyless certificate lookups a client address may make at once.",
+    )
     finality: Literal["auto", "finalized", "confirmations"] = Field(
         default="auto",
         description="When an anchor's block is final, so that certificates are issued: "

@@ -4,6 +4,8 @@
     ├── ValidationError (ValueError)        bad input from a user or a file
     │   ├── PayloadTooLargeError            an upload over the configured limit
     │   ├── JsonInputError                  refused JSON text, `code` says why (core.jsontext)
+    │   ├── SelfShareError                  an organization sharing evidence with itself
+    │   ├── UnknownOrganizationError        no such organization (that can receive a share)
     │   ├── MetadataError                   deposit metadata refused; `field` names it
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
@@ -58,6 +60,15 @@ class MetadataError(ValidationError):
 
 class PayloadTooLargeError(ValidationError):
     """An upload larger than the configured limit."""
+
+
+class SelfShareError(ValidationError):
+    """An organization named itself as the grantee of a share."""
+
+
+class UnknownOrganizationError(ValidationError):
+    """A named organization does not exist, or cannot take the part asked (an admin
+    receiving a share)."""
 
 
 class CertificateFormatError(ValidationError):

@@ -40,6 +40,13 @@ from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
+from notary.share import access as share_access
+from notary.share import access_log as share_log
+from notary.share import shares as share_store
+from notary.share.access import Origin
+from notary.share.access_log import AccessEntry
+from notary.share.lookup import ClientLimiter, lookup
+from notary.share.shares import SharedPage, ShareView
 from notary.store import orgs
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
@@ -83,6 +90,10 @@ class NotaryService:
             if settings.rate_limit_per_second > 0
             else None
         )
+        self.lookups = ClientLimiter(
+            settings.public_lookup_per_second, settings.public_lookup_burst
+        )
+        """Rate limit of the keyless certificate lookup, per client address."""
         self.trees = TreeCache()
         self.parts = Anchoring(settings, self.engine)
         """The anchoring parts: this process reads through them; the anchoring process runs
@@ -155,8 +166,9 @@ class NotaryService:
                 return current
             await asyncio.sleep(WAIT_POLL_SECONDS)
 
-    def view(self, org: OrgView, public_id: str) -> EvidenceView:
-        return view(self.factory, org, public_id)
+    def view(self, org: OrgView, public_id: str, origin: Origin | None = None) -> EvidenceView:
+        """The evidence with its history, to its owner or a grantee (notary.share.access)."""
+        return view(self.factory, self.access(org, public_id, "view", origin), public_id)
 
     # -- deposits ----------------------------------------------------------------------
 
@@ -190,23 +202,34 @@ class NotaryService:
     def search(self, org: OrgView, query: Query) -> Page:
         return search(self.factory, org, query)
 
-    def certificate(self, org: OrgView, public_id: str) -> Certificate:
+    def certificate(
+        self, org: OrgView, public_id: str, origin: Origin | None = None
+    ) -> Certificate:
         """The current certificate; ConflictError until the evidence is anchored and final."""
-        return issued.certificate(self.factory, self.trees, org, public_id)
+        owner = self.access(org, public_id, "certificate", origin)
+        return issued.certificate(self.factory, self.trees, owner, public_id)
 
-    def certificates(self, org: OrgView, public_id: str) -> list[IssuedCertificate]:
+    def certificates(
+        self, org: OrgView, public_id: str, origin: Origin | None = None
+    ) -> list[IssuedCertificate]:
         """Every certificate issued for the evidence, superseded ones first."""
-        return issued.certificates(self.factory, self.trees, org, public_id)
+        owner = self.access(org, public_id, "certificates", origin)
+        return issued.certificates(self.factory, self.trees, owner, public_id)
 
-    def content(self, org: OrgView, public_id: str) -> Content:
+    def content(self, org: OrgView, public_id: str, origin: Origin | None = None) -> Content:
         """The deposited file's bytes (spool or IPFS), checked against its hash as they go."""
-        return content(self.factory, org, public_id, self.ipfs, self.spool_dir)
+        owner = self.access(org, public_id, "file", origin)
+        return content(self.factory, owner, public_id, self.ipfs, self.spool_dir)
 
-    def bundle(self, org: OrgView, public_id: str) -> tuple[Path, Content]:
-        """A court bundle (file, certificate, CAR, README) written to a temporary zip in the
-        data directory, and the file it holds; the caller deletes the zip when sent."""
+    def bundle(
+        self, org: OrgView, public_id: str, origin: Origin | None = None
+    ) -> tuple[Path, Content]:
+        """A court bundle (file, certificate, CAR, README, and the access log as the caller
+        may see it, up to this download) written to a temporary zip in the data directory,
+        and the file it holds; the caller deletes the zip when sent."""
         if self.ipfs is None:
             raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")
+        caller, org = org, self.access(org, public_id, "bundle", origin)
         file = content(self.factory, org, public_id, self.ipfs, self.spool_dir)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix="bundle-", suffix=".zip", dir=self.settings.data_dir)
@@ -214,6 +237,7 @@ class NotaryService:
         target = Path(name)
         try:
             write_bundle(target, self.factory, self.trees, org, public_id, self.ipfs, file)
+            share_log.add_to_bundle(target, self.factory, caller, public_id)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -296,3 +320,53 @@ class NotaryService:
         """Revoke a key; it stops working at once in this process (its cache entry goes)."""
         orgs.revoke_key(self.factory, prefix)
         self.keys.forget(prefix)
+
+    # -- sharing evidence with other organizations (notary.share) --------------------
+
+    def access(
+        self, org: OrgView, public_id: str, action: str, origin: Origin | None = None
+    ) -> OrgView:
+        """The access check of every read of evidence by id: `org` owns it or holds an
+        active share of it, else NotFoundError. Records the access when the evidence is
+        shared, and returns the owner, whose organization scopes the read itself."""
+        return share_access.access(self.factory, org, public_id, action, origin)
+
+    def share(
+        self,
+        org: OrgView,
+        public_id: str,
+        grantee: str,
+        case_ref: str,
+        expires_at: datetime | None,
+        origin: Origin | None = None,
+    ) -> ShareView:
+        """Share the caller's evidence with organization `grantee` for a case."""
+        return share_store.create_share(
+            self.factory, org, public_id, grantee, case_ref, expires_at, origin or Origin()
+        )
+
+    def shares(self, org: OrgView, public_id: str) -> list[ShareView]:
+        """Every share of the caller's evidence, active or not, oldest first."""
+        return share_store.shares_of(self.factory, org, public_id)
+
+    def revoke_share(self, org: OrgView, share_id: str, origin: Origin | None = None) -> None:
+        """Revoke a share of the caller's; NotFoundError for anyone else's."""
+        share_store.revoke_share(self.factory, org, share_id, origin or Origin())
+
+    def shared_with(
+        self, org: OrgView, limit: int, cursor: str | None, origin: Origin | None = None
+    ) -> SharedPage:
+        """The active shares the caller holds, newest first (each listed item is logged)."""
+        return share_store.shared_with(self.factory, org, limit, cursor, origin or Origin())
+
+    def access_log(self, org: OrgView, public_id: str) -> list[AccessEntry]:
+        """The evidence's access log as the caller (owner or active grantee) may see it."""
+        return share_log.entries(self.factory, org, public_id)
+
+    def public_certificate(
+        self, public_id: str, sha256: str | None, remote: str | None
+    ) -> Certificate:
+        """The keyless lookup: the certificate if id and SHA-256 both match, the same
+        NotFoundError otherwise; RateLimitedError over the client address's rate."""
+        self.lookups.take(remote)
+        return lookup(self.factory, self.trees, public_id, sha256, remote)

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
-from api.deps import Depositor, Service, checks_key, depositor, service_of
+from api.deps import Depositor, Reader, Service, Where, checks_key, depositor, service_of
 from api.disposition import attachment
 from api.errors import KEYED, documented
 from api.schemas import (
@@ -281,8 +281,8 @@ def list_evidence(
     summary="One piece of evidence",
     responses=documented(404),
 )
-def get_evidence(evidence_id: str, org: Depositor, service: Service) -> EvidenceOut:
-    return EvidenceOut.of(service.view(org, evidence_id), with_history=True)
+def get_evidence(evidence_id: str, org: Reader, service: Service, where: Where) -> EvidenceOut:
+    return EvidenceOut.of(service.view(org, evidence_id, where), with_history=True)
 
 
 @router.get(
@@ -290,8 +290,8 @@ def get_evidence(evidence_id: str, org: Depositor, service: Service) -> Evidence
     summary="The certificate (409 until anchored)",
     responses={200: {"content": {"application/json": {}}}, **documented(404, 409)},
 )
-def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Response:
-    cert = service.certificate(org, evidence_id)
+def get_certificate(evidence_id: str, org: Reader, service: Service, where: Where) -> Response:
+    cert = service.certificate(org, evidence_id, where)
     name = str(cert.evidence.metadata.get("name", evidence_id))
     return Response(
         cert_format.dumps(cert),
@@ -307,12 +307,13 @@ def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Respo
     responses=documented(404),
 )
 def list_certificates(
-    evidence_id: str, org: Depositor, service: Service
+    evidence_id: str, org: Reader, service: Service, where: Where
 ) -> list[IssuedCertificateOut]:
     """A certificate is superseded when its anchor vanished from the chain (a
     reorganization, a node restored from backup) and the evidence was anchored again; the
     old one no longer verifies. Empty until the evidence is anchored in a final block."""
-    return [IssuedCertificateOut.of(issued) for issued in service.certificates(org, evidence_id)]
+    issued = service.certificates(org, evidence_id, where)
+    return [IssuedCertificateOut.of(one) for one in issued]
 
 
 @router.get(
@@ -320,10 +321,10 @@ def list_certificates(
     summary="The deposited file, checked against its hash",
     responses=documented(404, 409, 502),
 )
-def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingResponse:
+def get_file(evidence_id: str, org: Reader, service: Service, where: Where) -> StreamingResponse:
     """Streams the file back (from the spool or IPFS). If the bytes do not hash to the
     deposited SHA-256 the transfer is cut short instead of completing."""
-    file = service.content(org, evidence_id)
+    file = service.content(org, evidence_id, where)
     return StreamingResponse(
         file.chunks,
         media_type=file.media_type,
@@ -340,8 +341,8 @@ def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingRes
     summary="A zip for a court: file, certificate, CAR, README",
     responses=documented(404, 409, 502),
 )
-def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileResponse:
-    target, file = service.bundle(org, evidence_id)
+def get_bundle(evidence_id: str, org: Reader, service: Service, where: Where) -> FileResponse:
+    target, file = service.bundle(org, evidence_id, where)
     return FileResponse(
         target,
         media_type="application/zip",

@@ -155,7 +155,9 @@ def admin_migrate() -> None:
 def admin_create_org(
     slug: Annotated[str, typer.Argument(help="Short id, e.g. hz-kids-studio.")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[str, typer.Option(help="depositor, auditor or admin.")] = "depositor",
+    role: Annotated[
+        str, typer.Option(help="depositor, court, regulator, auditor or admin.")
+    ] = "depositor",
 ) -> None:
     """Create an organization."""
     need_server()
@@ -163,7 +165,7 @@ def admin_create_org(
     from notary.store.orgs import create_organization
 
     if role not in {r.value for r in Role}:
-        fail("role must be depositor, auditor or admin")
+        fail("role must be depositor, court, regulator, auditor or admin")
     try:
         org = create_organization(_factory(), slug, name, Role(role))
     except NotaryError as exc:

@@ -6,12 +6,14 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    DDL,
     JSON,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -26,6 +28,8 @@ class Role(StrEnum):
     DEPOSITOR = "depositor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    COURT = "court"  # receives shares for its cases, reads the audit
+    REGULATOR = "regulator"  # market regulators, police, prosecutors: as a court
 
 
 class EvidenceStatus(StrEnum):
@@ -204,6 +208,78 @@ class EvidenceTag(Base):
 
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(4096), primary_key=True)
+
+
+class Share(Base):
+    """Evidence an organization (the owner) shared with another (the grantee) for a case.
+
+    Active while `revoked_at` is unset and `expires_at` (if any) is in the future; an
+    inactive share gives nothing, as if it never existed (notary.share.access)."""
+
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_grantee", "grantee_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    grantee_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    case_ref: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(16))
+    """Prefix of the API key that created it."""
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class AccessLog(Base):
+    """One read of shared evidence: who (organization, key prefix), what, when, from where.
+
+    Append-only: no code updates or deletes a row, and the database refuses to (triggers
+    created with the table, below and in migration 0003)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_evidence", "evidence_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+    share_id: Mapped[int | None] = mapped_column(ForeignKey("shares.id"))
+    """The share the access went through; null for the owner and for the public lookup."""
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    """Null for the keyless public lookup."""
+    key_prefix: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    remote: Mapped[str | None] = mapped_column(String(64))
+
+
+ACCESS_LOG_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log "
+        "BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END",
+        "CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log "
+        "BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END",
+    ),
+    "postgresql": (
+        "CREATE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'access_log is append-only'; END $$",
+        "CREATE TRIGGER access_log_no_change BEFORE UPDATE OR DELETE ON access_log "
+        "FOR EACH ROW EXECUTE FUNCTION access_log_append_only()",
+        "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only()",
+    ),
+}
+"""The database refuses to change or delete access-log rows (triggers are not part of the
+models Alembic compares, so migration 0003 creates the same ones)."""
+
+for _dialect, _statements in ACCESS_LOG_TRIGGERS.items():
+    for _statement in _statements:
+        event.listen(
+            AccessLog.__table__,
+            "after_create",
+            DDL(_statement).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
+        )
 
 
 class EvidenceField(Base):

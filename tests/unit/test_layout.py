@@ -34,7 +34,7 @@ LAYERS = [
     {"notary.ops"},
     {"notary.store"},
     {"notary.deposit", "notary.issue"},
-    {"notary.anchoring"},
+    {"notary.anchoring", "notary.share"},
     {"notary.service", "notary.client"},
     {"notary.cli"},
 ]

@@ -6,7 +6,7 @@ searchable fields (the API refused metadata keys beyond a fixed few), so nothing
 backfilled.
 
 Revision ID: 0003_keys_metadata
-Revises: 0002
+Revises: 0003_shares (main merged first; the lead renumbers)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_keys_metadata"
-down_revision = "0002"
+down_revision = "0003_shares"
 branch_labels = None
 depends_on = None
 
