@@ -147,3 +147,7 @@ def origin(request: Request) -> Origin:
 
 
 Where = Annotated[Origin, Depends(origin)]
+
+
+Member = Annotated[OrgView, Depends(_require(*Role))]
+"""Any organization with a valid key (the route decides what it may see)."""

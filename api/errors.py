@@ -27,7 +27,9 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.SelfShareError, 422, "cannot_share_with_self"),
     (e.UnknownOrganizationError, 422, "unknown_organization"),
     (e.WebhookUrlError, 422, "invalid_webhook_url"),
+    (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
     (e.ValidationError, 422, "invalid_input"),
+    (e.KeyExpiredError, 401, "key_expired"),
     (e.AuthenticationError, 401, "unauthorized"),
     (e.PermissionDeniedError, 403, "forbidden"),  # ForbiddenError, and any other refusal
     (e.NotFoundError, 404, "not_found"),
@@ -55,14 +57,15 @@ def _code(exc: e.NotaryError, status: int, code: str) -> tuple[int, str]:
 
 _MEANINGS: dict[int, str] = {
     400: "A multipart body that cannot be parsed (bad_request).",
-    401: "No API key, or an unknown or revoked one (unauthorized).",
+    401: "No API key, or an unknown or revoked one (unauthorized), or one past its expiry "
+    "(key_expired).",
     403: "The key's organization may not do this (forbidden).",
     404: "No such thing for this organization (not_found).",
     409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
-    "duplicate_key, invalid_certificate, cannot_share_with_self, unknown_organization, "
-    "invalid_webhook_url ...",
+    "duplicate_key, invalid_certificate, invalid_metadata (with `field`), "
+    "cannot_share_with_self, unknown_organization, invalid_webhook_url ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "
@@ -102,8 +105,12 @@ def _allowed(request: Request) -> list[str]:
     return sorted({m for r in matching if r.path == template for m in r.methods or ()})
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, dict[str, str]]:
+    """The one error shape; `field` (metadata errors) names the part of the input refused."""
+    detail = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return {"error": detail}
 
 
 def install(app: FastAPI) -> None:
@@ -117,7 +124,8 @@ def install(app: FastAPI) -> None:
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
                 if isinstance(exc, e.RateLimitedError):
                     headers = {"Retry-After": str(exc.retry_after)}
-                return JSONResponse(error_body(code, str(exc)), status, headers=headers)
+                field = exc.field if isinstance(exc, e.MetadataError) else None
+                return JSONResponse(error_body(code, str(exc), field), status, headers=headers)
         log.error("unmapped notary error: %s", type(exc).__name__)
         return JSONResponse(error_body("internal", "internal error"), 500)
 

@@ -12,11 +12,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
+    RootModel,
     StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from notary.core import certificate as cert_format
 from notary.core.leaf import Metadata
@@ -63,6 +67,11 @@ ZonedDateTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 class ErrorDetail(BaseModel):
     code: str = Field(description="Machine-readable, e.g. invalid_input, sm3_mismatch.")
     message: str
+    field: str | None = Field(
+        default=None,
+        description="invalid_metadata only: the field refused, e.g. metadata.sku or "
+        "items.3.metadata.tags.",
+    )
 
 
 class ErrorOut(BaseModel):
@@ -75,27 +84,74 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MetadataIn(Strict):
-    """What the depositor declares. Every field is hashed into the leaf."""
+_TEXT_VALUE: Final[dict[str, Any]] = {"type": "string", "maxLength": 4096}
+_METADATA_VALUE: Final[dict[str, Any]] = {
+    "anyOf": [
+        _TEXT_VALUE,
+        {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        {"type": "array", "items": _TEXT_VALUE, "maxItems": 64},
+    ]
+}
+_SEARCHABLE: Final[dict[str, Any]] = {
+    "anyOf": [
+        {"type": "string", "maxLength": 256},
+        {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        {"type": "array", "items": {"type": "string", "maxLength": 256}, "maxItems": 64},
+    ],
+    "description": "Searchable: GET /v1/evidence?{name}=value.",
+}
+METADATA_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "title": "MetadataIn",
+    "description": "What the depositor declares, in its own words: any key matching "
+    "^[a-z][a-z0-9_]{0,63}$ with a string, an integer in [0, 2^53) or a list of strings; "
+    "16 KiB of canonical JSON in all. Every field is hashed into the leaf. The keys below "
+    "have a meaning to the service; cid and cid_profile are written by the service for "
+    "files. A refused field is named: 422 invalid_metadata with error.field.",
+    "properties": {
+        "name": {**_TEXT_VALUE, "description": "File name (any Unicode)."},
+        "path": {
+            **_TEXT_VALUE,
+            "description": "Path of the file under the folder deposited, '/'-separated "
+            "(written by `notary deposit DIR`).",
+        },
+        "title": _TEXT_VALUE,
+        "description": _TEXT_VALUE,
+        "media_type": {"type": "string", "maxLength": 255},
+        "size": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 128},
+            "maxItems": 64,
+            "description": "Searchable: GET /v1/evidence?tag=value.",
+        },
+        **{
+            name: {**_SEARCHABLE, "description": f"Searchable: GET /v1/evidence?{name}=value."}
+            for name in ("designer", "season", "sku", "collection")
+        },
+    },
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,63}$"},
+    "additionalProperties": _METADATA_VALUE,
+}
 
-    name: Text | None = Field(default=None, description="File name (any Unicode).")
-    path: Text | None = Field(
-        default=None,
-        description="Path of the file under the folder deposited, '/'-separated "
-        "(written by `notary deposit DIR`).",
-    )
-    title: Text | None = None
-    description: Text | None = None
-    media_type: Annotated[str, StringConstraints(max_length=255)] | None = None
-    size: Annotated[StrictInt, Field(ge=0, le=2**53 - 1)] | None = None
-    tags: (
-        Annotated[list[Annotated[str, StringConstraints(max_length=128)]], Field(max_length=64)]
-        | None
-    ) = None
+
+class MetadataIn(RootModel[dict[str, Any]]):
+    """What the depositor declares (METADATA_SCHEMA). Only its shape (a JSON object) is
+    checked here: notary.deposit.metadata checks the rest for every kind of deposit and
+    names the field it refuses, which a pydantic model could not do in the API's one
+    error shape."""
+
+    root: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return dict(METADATA_SCHEMA)
 
     def as_metadata(self) -> Metadata:
-        dumped: Metadata = self.model_dump(exclude_none=True)
-        return dumped
+        declared: Metadata = self.root
+        return declared
 
 
 class HashDepositIn(Strict):
@@ -217,14 +273,49 @@ class OrganizationOut(BaseModel):
     role: str
 
 
+_EXPIRES_AT: Final = "When the key stops working (RFC 3339 with a zone); omitted: never."
+_EXPIRES_IN: Final = "Seconds from now until the key stops working (instead of expires_at)."
+ExpiresIn = Annotated[StrictInt, Field(ge=1, le=3660 * 86400, description=_EXPIRES_IN)]
+
+
 class KeyIn(Strict):
     label: Annotated[str, StringConstraints(max_length=128)] = ""
+    expires_at: ZonedDateTime | None = Field(default=None, description=_EXPIRES_AT)
+    expires_in: ExpiresIn | None = None
+
+
+class RotateIn(Strict):
+    grace_seconds: Annotated[StrictInt, Field(ge=0, le=30 * 86400)] = Field(
+        default=86400,
+        description="How long the old key keeps working beside the new one (default 24 h).",
+    )
+    label: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        default=None, description="The new key's label; omitted: the old key's."
+    )
+    expires_at: ZonedDateTime | None = Field(default=None, description=_EXPIRES_AT)
+    expires_in: ExpiresIn | None = None
 
 
 class KeyOut(BaseModel):
     organization: str
     prefix: str
     api_key: str = Field(description="Shown once. Store it now; only its hash is kept.")
+    expires_at: UtcDateTime | None = None
+
+
+class KeyInfoOut(BaseModel):
+    """A key as listed: never its secret."""
+
+    organization: str
+    prefix: str
+    label: str
+    state: str = Field(description="active, expired or revoked")
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None = Field(
+        description="Last request the key let in, to within a minute; null: never used."
+    )
+    expires_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class CheckOut(BaseModel):
@@ -298,6 +389,12 @@ class ReadyOut(BaseModel):
     database: bool
     chain: bool
     registry: bool
+    ipfs: bool | None = Field(
+        default=None,
+        description="The IPFS node answers (its peer id in detail.ipfs_peer_id, else why not "
+        "in detail.ipfs); null: no node configured. Not part of `ready`: file deposits wait "
+        "in the spool while it is down.",
+    )
     detail: dict[str, str]
 
 

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from pydantic import ValidationError as PydanticValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from api.schemas import MetadataIn
 from notary.core import jsontext
 from notary.core.hashing import EMPTY_CONTENT, ContentHash, ContentHasher
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent
+from notary.deposit.metadata import check_declared
 from notary.deposit.spool import SpoolFile
-from notary.errors import NotaryError, PayloadTooLargeError, ValidationError
+from notary.errors import MetadataError, NotaryError, PayloadTooLargeError, ValidationError
 
 MAX_METADATA_PART_BYTES: Final = 64 * 1024
 MULTIPART_OVERHEAD_BYTES: Final = 128 * 1024
@@ -43,7 +42,7 @@ class _Part:
 @dataclass(frozen=True)
 class Upload:
     """A whole upload: the file (its spool copy fsynced, when a spool folder was given) and
-    the metadata declared for it, checked against MetadataIn."""
+    the metadata declared for it (checked by notary.deposit.metadata)."""
 
     file: FileContent
     declared: Metadata
@@ -183,15 +182,13 @@ def _whole(file: _File | None) -> ContentHash:
 
 
 def _declared(meta_buf: bytearray) -> Metadata:
-    """The metadata part, checked against MetadataIn (none: nothing declared)."""
+    """The metadata part as declared (none: nothing declared), checked by
+    notary.deposit.metadata, which names the field it refuses."""
     if not meta_buf:
         return {}
     parsed = jsontext.loads(
         bytes(meta_buf), max_bytes=MAX_METADATA_PART_BYTES, what="metadata part"
     )
     if not isinstance(parsed, dict):
-        raise ValidationError("metadata part must be a JSON object")
-    try:
-        return MetadataIn.model_validate(parsed).as_metadata()
-    except PydanticValidationError as exc:
-        raise ValidationError(f"metadata: {exc.errors()[0]['msg']}") from exc
+        raise MetadataError("metadata", "the metadata part must be a JSON object")
+    return check_declared(parsed)  # refused before the spool copy is kept (an fsync)

@@ -8,11 +8,13 @@
     │   ├── UnknownOrganizationError        no such organization (that can receive a share)
     │   ├── WebhookUrlError                 a webhook endpoint URL that cannot be used
     │   ├── WebhookVerificationError        a webhook message whose signature does not hold
+    │   ├── MetadataError                   deposit metadata refused; `field` names it
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
     ├── PermissionDeniedError (PermissionError)  the caller may not do this (catch both below)
     │   ├── AuthenticationError             no, bad or revoked credentials (HTTP 401)
+    │   │   └── KeyExpiredError             a known key past its expiry (401 key_expired)
     │   └── ForbiddenError                  known caller, not allowed to do this (HTTP 403)
     ├── ConflictError                       the request contradicts stored state
     │   └── Sm3MismatchError                a known SHA-256 with another SM3
@@ -47,6 +49,15 @@ class NotaryError(Exception):
 
 class ValidationError(NotaryError, ValueError):
     """Input that cannot be accepted as it is."""
+
+
+class MetadataError(ValidationError):
+    """Deposit metadata that cannot be accepted; `field` names the offending part, e.g.
+    `metadata.sku`, `items.3.metadata.tags`, or `metadata` for the whole object."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 class PayloadTooLargeError(ValidationError):
@@ -89,6 +100,10 @@ class PermissionDeniedError(NotaryError, PermissionError):
 
 class AuthenticationError(PermissionDeniedError):
     """The caller presented no valid credentials (no, a malformed, unknown or revoked key)."""
+
+
+class KeyExpiredError(AuthenticationError):
+    """A known API key presented after its expiry (set at creation, or by a rotation)."""
 
 
 class ForbiddenError(PermissionDeniedError):

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -36,7 +36,13 @@ from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest
 from notary.deposit.writer import DepositWriter
-from notary.errors import ChainError, ConflictError, NotaryError, NotFoundError
+from notary.errors import (
+    ChainError,
+    ConflictError,
+    ForbiddenError,
+    IpfsError,
+    NotFoundError,
+)
 from notary.hooks import endpoints
 from notary.hooks.endpoints import DeliveryView, NewWebhook, WebhookView
 from notary.hooks.events import backlog
@@ -57,7 +63,7 @@ from notary.share.shares import SharedPage, ShareView
 from notary.store import orgs, stats
 from notary.store.db import database_url, make_engine, make_sessionmaker
 from notary.store.models import Role
-from notary.store.orgs import KeyCache, NewKey, OrgView
+from notary.store.orgs import DEFAULT_GRACE, KeyCache, KeyInfo, NewKey, OrgView, expiry
 from notary.verify import audit
 from notary.verify.audit import AuditedAnchor
 from notary.verify.certificate import Verdict, verify
@@ -76,6 +82,9 @@ class Readiness:
     chain: bool
     registry: bool
     detail: dict[str, str]
+    ipfs: bool | None = None
+    """Whether the IPFS node answers; None when none is configured. Not part of `ready`:
+    file deposits are accepted while it is down (they wait in the spool to be pinned)."""
 
     @property
     def ready(self) -> bool:
@@ -143,12 +152,20 @@ class NotaryService:
                 detail["registry"] = f"no published registry at {self.registry.address}"
         except ChainError as exc:
             detail["chain"] = str(exc)
+        ipfs: bool | None = None
+        if self.ipfs is not None:
+            try:
+                detail["ipfs_peer_id"] = self.ipfs.identity()
+                ipfs = True
+            except IpfsError as exc:
+                detail["ipfs"] = str(exc)
+                ipfs = False
         if self._anchoring is not None:
             anchoring = self._anchoring
             detail["anchoring"] = (
                 f"running (pid {anchoring.pid})" if anchoring.running else "restarting"
             )
-        return Readiness(database, chain, registry, detail)
+        return Readiness(database, chain, registry, detail, ipfs)
 
     def _metrics(self) -> Metrics:
         """The registry, with the series read from the database, the chain and IPFS nodes
@@ -215,12 +232,8 @@ class NotaryService:
     def _health(self) -> dict[str, float]:
         r = self.readiness()
         parts = {"database": r.database, "chain": r.chain, "registry": r.registry}
-        if self.ipfs is not None:
-            try:
-                self.ipfs.identity()
-                parts["ipfs"] = True
-            except NotaryError:
-                parts["ipfs"] = False
+        if r.ipfs is not None:  # None: no IPFS node configured
+            parts["ipfs"] = r.ipfs
         return {k: float(v) for k, v in parts.items()}
 
     def metrics_text(self) -> bytes:
@@ -385,9 +398,37 @@ class NotaryService:
     def organizations(self) -> list[OrgView]:
         return orgs.list_organizations(self.factory)
 
-    def create_key(self, slug: str, label: str) -> NewKey:
-        """A new API key for the organization; its secret is in the result, only there."""
-        return orgs.create_key(self.factory, slug, label)
+    def create_key(
+        self,
+        slug: str,
+        label: str,
+        expires_at: datetime | None = None,
+        expires_in: float | None = None,
+    ) -> NewKey:
+        """A new API key for the organization, expiring at `expires_at` or `expires_in`
+        seconds from now if given; its secret is in the result, only there."""
+        return orgs.create_key(self.factory, slug, label, expiry(expires_at, expires_in))
+
+    def keys_of(self, caller: OrgView, slug: str) -> list[KeyInfo]:
+        """The organization's keys (no secrets): an admin sees any organization's, every
+        other organization its own only (ForbiddenError)."""
+        if caller.role is not Role.ADMIN and caller.slug != slug:
+            raise ForbiddenError("an organization may list its own keys only")
+        return orgs.list_keys(self.factory, slug)
+
+    def rotate_key(
+        self,
+        prefix: str,
+        grace: timedelta = DEFAULT_GRACE,
+        label: str | None = None,
+        expires_at: datetime | None = None,
+        expires_in: float | None = None,
+    ) -> NewKey:
+        """A new key for the organization of key `prefix`; the old one keeps working for
+        `grace` only (at once in this process, within NOTARY_KEY_CACHE_SECONDS elsewhere)."""
+        new = orgs.rotate_key(self.factory, prefix, grace, label, expiry(expires_at, expires_in))
+        self.keys.forget(prefix)
+        return new
 
     def revoke_key(self, prefix: str) -> None:
         """Revoke a key; it stops working at once in this process (its cache entry goes)."""

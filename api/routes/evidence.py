@@ -237,6 +237,9 @@ async def deposit_file(request: Request) -> Response:
 
 RECEIVED_FROM: Final = "Received at or after (RFC 3339, with Z or an offset)."
 RECEIVED_TO: Final = "Received before (RFC 3339, with Z or an offset)."
+FIELD: Final = (
+    "Exact value of this metadata field (or of an item of its list; an integer in decimal)."
+)
 
 
 @router.get("", response_model=PageOut, summary="List and search your evidence, newest first")
@@ -247,10 +250,15 @@ def list_evidence(
     since: Annotated[ZonedDateTime | None, Query(description=RECEIVED_FROM)] = None,
     until: Annotated[ZonedDateTime | None, Query(description=RECEIVED_TO)] = None,
     tag: Annotated[str | None, Query(max_length=128)] = None,
+    designer: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
+    season: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
+    sku: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
+    collection: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
     status: EvidenceStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> PageOut:
+    given = {"designer": designer, "season": season, "sku": sku, "collection": collection}
     page = service.search(
         org,
         SearchQuery(
@@ -258,6 +266,7 @@ def list_evidence(
             since=since,
             until=until,
             tag=tag,
+            fields=tuple((k, v) for k, v in given.items() if v is not None),
             status=status.value if status is not None else None,
             limit=limit,
             cursor=cursor,

@@ -24,13 +24,14 @@ def health() -> dict[str, str]:
     responses={503: {"model": ReadyOut, "description": "Not ready: see which part and why"}},
 )
 def ready(service: Service) -> JSONResponse:
-    """Database, chain and registry all usable (503 otherwise)."""
+    """Database, chain and registry all usable (503 otherwise); the IPFS node reported."""
     r = service.readiness()
     body = {
         "ready": r.ready,
         "database": r.database,
         "chain": r.chain,
         "registry": r.registry,
+        "ipfs": r.ipfs,
         "detail": r.detail,
     }
     return JSONResponse(body, status_code=200 if r.ready else 503)

@@ -68,7 +68,7 @@ def devnet_down() -> None:
 
 @devnet_app.command("status")
 def devnet_status(as_json: JsonFlag = False) -> None:
-    """Say whether the devnet runs (exit 0) or not (exit 1)."""
+    """Say whether the devnet's chain runs (exit 0) or not (exit 1), and how its IPFS node is."""
     from notary.ops import devnet
 
     status = devnet.status(load_settings())
@@ -79,15 +79,33 @@ def devnet_status(as_json: JsonFlag = False) -> None:
                 "rpc_url": status.rpc_url,
                 "chain_id": status.chain_id,
                 "block_number": status.block_number,
+                "ipfs": {
+                    "api": status.ipfs_api,
+                    "running": status.ipfs_running,
+                    "pid": status.ipfs_pid,
+                    "peer_id": status.ipfs_peer_id,
+                    "agent": status.ipfs_agent,
+                },
             }
         )
-    elif status.running:
-        out.print(
-            f"running: {status.rpc_url} (chain id {status.chain_id}, block {status.block_number})",
-            highlight=False,
-        )
     else:
-        out.print("not running")
+        if status.running:
+            out.print(
+                f"running: {status.rpc_url} (chain id {status.chain_id}, "
+                f"block {status.block_number})",
+                highlight=False,
+            )
+        else:
+            out.print("not running")
+        if status.ipfs_running:
+            out.print(
+                f"IPFS node: {status.ipfs_api} (peer id {status.ipfs_peer_id}, "
+                f"{status.ipfs_agent}, pid {status.ipfs_pid})",
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            out.print(f"IPFS node: not running ({status.ipfs_api})", highlight=False)
     raise typer.Exit(EXIT_OK if status.running else EXIT_INVALID)
 
 

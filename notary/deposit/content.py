@@ -15,7 +15,8 @@ from typing import Final
 from notary.core.cid import PROFILE
 from notary.core.hashing import ContentHash
 from notary.core.leaf import Metadata
-from notary.errors import ValidationError
+from notary.deposit.metadata import check_declared
+from notary.errors import MetadataError
 
 UNNAMED: Final = "unnamed"
 """The name of a file that came without one."""
@@ -39,15 +40,16 @@ def file_metadata(file: FileContent, declared: Metadata) -> Metadata:
     unless declared (else the file's own, else UNNAMED and DEFAULT_MEDIA_TYPE), the size
     (a declared size must be the file's), and the CID with its profile.
 
-    Not validated here: the deposit's validation (notary.core.leaf.validate_metadata) does.
-    Raises ValidationError when the declared size is not the file's.
+    The declared part is checked here (notary.deposit.metadata.check_declared: MetadataError
+    naming the field, also when the declared size is not the file's); the whole, with the
+    name and media type the file came with, by the deposit's validation.
     """
     size = file.hashes.digest.size
-    metadata = dict(declared)
+    metadata = dict(check_declared(declared))
     metadata.setdefault("name", file.name or UNNAMED)
     metadata.setdefault("media_type", file.media_type or DEFAULT_MEDIA_TYPE)
     if metadata.setdefault("size", size) != size:
-        raise ValidationError(f"metadata size {metadata['size']} is not the file's {size}")
+        raise MetadataError("metadata.size", f"{metadata['size']} is not the file's size {size}")
     metadata["cid"] = file.hashes.cid
     metadata["cid_profile"] = PROFILE
     return metadata

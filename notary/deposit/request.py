@@ -29,9 +29,9 @@ from notary.core.leaf import (
     Metadata,
     canonical_json,
     sm3_leaf_value,
-    validate_metadata,
     validated_metadata_digest,
 )
+from notary.deposit.metadata import check_declared, check_metadata, indexed_values
 from notary.errors import (
     ConflictError,
     InsufficientStorageError,
@@ -41,7 +41,7 @@ from notary.errors import (
 )
 from notary.issue.views import EvidenceView, owned_rows, summary
 from notary.store.db import QUERY_CHUNK, sqlite_driver, transaction
-from notary.store.models import Evidence, EvidenceStatus, EvidenceTag, PinState
+from notary.store.models import Evidence, EvidenceField, EvidenceStatus, EvidenceTag, PinState
 from notary.store.orgs import OrgView
 
 MAX_BULK_ITEMS: Final = 10_000
@@ -56,6 +56,7 @@ Kind = Literal["file", "hash"]
 # costs about 10 us more per row, and these rows are never used as ORM objects afterwards.
 _EVIDENCE = cast(Table, Evidence.__table__)
 _EVIDENCE_TAG = cast(Table, EvidenceTag.__table__)
+_EVIDENCE_FIELD = cast(Table, EvidenceField.__table__)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def _tags(metadata: Metadata) -> list[str]:
     return list(tags) if isinstance(tags, list) else []
 
 
-def _check(request: DepositRequest) -> Metadata:
+def _check(request: DepositRequest, where: str = "metadata") -> Metadata:
+    """The request's validated metadata (MetadataError names the field, under `where`)."""
     if len(request.sha256) != 32 or (request.sm3 is not None and len(request.sm3) != 32):
         raise ValidationError("hashes must be 32 bytes")
     if request.sha256 == EMPTY.sha256 or request.sm3 == EMPTY.sm3:
@@ -103,7 +105,9 @@ def _check(request: DepositRequest) -> Metadata:
     key = request.idempotency_key
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isprintable()):
         raise ValidationError("Idempotency-Key must be 1 to 128 printable characters")
-    return validate_metadata(request.metadata)
+    if request.kind == "hash":  # a file's metadata was checked by deposit.content
+        return check_declared(request.metadata, where)
+    return check_metadata(request.metadata, where)
 
 
 @dataclass(frozen=True)
@@ -339,8 +343,10 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             outcomes.append(DepositOutcome(row.public_id, True, row.view()))
     if fresh:
         insert_evidence(session, [row.values(org) for row in fresh.values()])
-        tagged = [row for row in fresh.values() if _tags(row.metadata)]
-        if tagged:  # ids are needed only for the tag rows
+        tagged = [
+            row for row in fresh.values() if _tags(row.metadata) or indexed_values(row.metadata)
+        ]
+        if tagged:  # ids are needed only for the tag and field rows
             ids: dict[str, int] = {}
             for start in range(0, len(tagged), QUERY_CHUNK):
                 names = [row.public_id for row in tagged[start : start + QUERY_CHUNK]]
@@ -349,24 +355,36 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
                         select(Evidence.public_id, Evidence.id).where(Evidence.public_id.in_(names))
                     ).all()
                 )
-            session.execute(
-                insert(_EVIDENCE_TAG),
-                [
-                    {"evidence_id": ids[row.public_id], "tag": t}
-                    for row in tagged
-                    for t in sorted(set(_tags(row.metadata)))
-                ],
-            )
+            tags = [
+                {"evidence_id": ids[row.public_id], "tag": t}
+                for row in tagged
+                for t in sorted(set(_tags(row.metadata)))
+            ]
+            if tags:
+                session.execute(insert(_EVIDENCE_TAG), tags)
+            fields = [
+                {"evidence_id": ids[row.public_id], "name": name, "value": value}
+                for row in tagged
+                for name, value in indexed_values(row.metadata)
+            ]
+            if fields:
+                session.execute(insert(_EVIDENCE_FIELD), fields)
     return outcomes
 
 
 def check_all(requests: list[DepositRequest]) -> Checked:
-    """Validate every request before anything is written; ValidationError on the first bad."""
+    """Validate every request before anything is written; ValidationError on the first bad.
+
+    A metadata error names the field as `metadata.<key>` for a single request and as
+    `items.<n>.metadata.<key>` among several (a bulk request of one item is named as one).
+    """
     if not requests:
         raise ValidationError("nothing to deposit")
     if len(requests) > MAX_BULK_ITEMS:
         raise ValidationError(f"at most {MAX_BULK_ITEMS} deposits per request")
-    return [(r, _check(r)) for r in requests]
+    if len(requests) == 1:
+        return [(requests[0], _check(requests[0]))]
+    return [(r, _check(r, f"items.{n}.metadata")) for n, r in enumerate(requests)]
 
 
 def deposit(

@@ -26,6 +26,10 @@ READ_SIZE: Final = 4 * CHUNK_SIZE
 TIMEOUT_SECONDS: Final = 120.0
 
 
+PROBE_SECONDS = 5.0
+"""Longest the identity probe (readiness) waits for the node."""
+
+
 class IpfsStore(Protocol):
     """What the notary asks of an IPFS node."""
 
@@ -128,8 +132,10 @@ class KuboRpc:
                 yield bytes(chunk)
 
     def identity(self) -> str:
+        """The node's peer id: the readiness probe, so it waits PROBE_SECONDS at most
+        (a node that hangs must not stall /v1/ready or a metrics scrape)."""
         with ipfs_errors(self.api):
-            return str(self._client.id()["ID"])
+            return str(self._client.id(timeout=PROBE_SECONDS)["ID"])
 
     def close(self) -> None:
         with ipfs_errors(self.api):

@@ -10,10 +10,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.deposit.metadata import INDEXED_FIELDS
 from notary.errors import ValidationError
 from notary.issue.views import EvidenceView, summary
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceStatus, EvidenceTag
+from notary.store.models import Evidence, EvidenceField, EvidenceStatus, EvidenceTag
 from notary.store.orgs import OrgView
 
 MAX_PAGE: Final = 500
@@ -28,6 +29,8 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     tag: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    """(field, value) pairs that must all match: fields of INDEXED_FIELDS, exact values."""
     status: str | None = None
     limit: int = 50
     cursor: str | None = None
@@ -76,6 +79,16 @@ def search(factory: sessionmaker[Session], org: OrgView, query: Query) -> Page:
     if query.tag is not None:
         stmt = stmt.where(
             Evidence.id.in_(select(EvidenceTag.evidence_id).where(EvidenceTag.tag == query.tag))
+        )
+    for name, value in query.fields:
+        if name not in INDEXED_FIELDS:
+            raise ValidationError(f"searchable metadata fields are {', '.join(INDEXED_FIELDS)}")
+        stmt = stmt.where(
+            Evidence.id.in_(
+                select(EvidenceField.evidence_id).where(
+                    EvidenceField.name == name, EvidenceField.value == value
+                )
+            )
         )
     after = _cursor(query.cursor)
     if after is not None:

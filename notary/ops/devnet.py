@@ -51,6 +51,9 @@ class DevnetStatus:
     ipfs_api: str
     ipfs_running: bool
     ipfs_pid: int | None
+    ipfs_peer_id: str | None = None
+    ipfs_agent: str | None = None
+    """The IPFS node's own account of itself (`/api/v0/id`'s AgentVersion)."""
 
 
 def _dir(settings: Settings) -> Path:
@@ -81,10 +84,18 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> dict[str, object]:
 
 
 def _ipfs_answers(api: str) -> bool:
+    return _ipfs_id(api) is not None
+
+
+def _ipfs_id(api: str) -> tuple[str, str] | None:
+    """The node's peer id and agent version, or None when it does not answer as IPFS."""
     try:
-        return "ID" in _post(api + "/api/v0/id", b"", {})
+        reply = _post(api + "/api/v0/id", b"", {})
     except DevnetError:
-        return False
+        return None
+    if "ID" not in reply:
+        return None
+    return str(reply["ID"]), str(reply.get("AgentVersion", ""))
 
 
 def _alive(pid: int, name: str) -> bool:
@@ -120,7 +131,7 @@ def status(settings: Settings) -> DevnetStatus:
     api = str(record.get("ipfs_api") or f"http://127.0.0.1:{settings.ipfs_port}")
     pid, ipfs_pid = _pid(record, "pid", "anvil"), _pid(record, "ipfs_pid", "server.mjs")
     state_file = _dir(settings) / "anvil-state.json"
-    ipfs_running = ipfs_pid is not None and _ipfs_answers(api)
+    ipfs = _ipfs_id(api) if ipfs_pid is not None else None
     chain_id = block = None
     if pid is not None:
         try:
@@ -129,7 +140,17 @@ def status(settings: Settings) -> DevnetStatus:
         except DevnetError:
             chain_id = None
     return DevnetStatus(
-        chain_id is not None, url, chain_id, block, pid, state_file, api, ipfs_running, ipfs_pid
+        chain_id is not None,
+        url,
+        chain_id,
+        block,
+        pid,
+        state_file,
+        api,
+        ipfs is not None,
+        ipfs_pid,
+        ipfs[0] if ipfs else None,
+        ipfs[1] if ipfs else None,
     )
 
 

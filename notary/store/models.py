@@ -73,6 +73,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """From then on the key is refused (401 key_expired); set at creation or by a rotation."""
+    last_used_at: Mapped[datetime | None]
+    """When the key last let a request in, to within notary.store.orgs.LAST_USED_PRECISION."""
 
     organization: Mapped[Organization] = relationship()
 
@@ -343,3 +347,15 @@ class WebhookAttempt(Base):
     error: Mapped[str] = mapped_column(String(512), default="")
     duration_ms: Mapped[int]
     next_attempt_at: Mapped[datetime | None]
+
+
+class EvidenceField(Base):
+    """One value of one searchable metadata field (notary.deposit.metadata.INDEXED_FIELDS)
+    of one piece of evidence: `?sku=AB-12` finds it without reading every row's JSON."""
+
+    __tablename__ = "evidence_fields"
+    __table_args__ = (Index("ix_evidence_fields_value", "name", "value", "evidence_id"),)
+
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256), primary_key=True)

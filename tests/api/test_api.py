@@ -210,22 +210,24 @@ def test_bulk_with_one_bad_item_changes_nothing(api) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "code"),
     [
-        {"sha256": "ab" * 31},  # wrong length
-        {"sha256": "g" * 64},  # not hex
-        {"sha256": h("x"), "sm3": "12"},  # bad sm3
-        {"sha256": h("x"), "unknown": 1},  # unknown field
-        {"sha256": h("x"), "metadata": {"colour": "red"}},  # unknown metadata field
-        {"sha256": h("x"), "metadata": {"description": "d" * 4097}},
-        {"sha256": h("x"), "metadata": {"tags": ["t"] * 65}},
-        {"sha256": h("x"), "metadata": {"size": -1}},
-        {"metadata": {}},  # no hash
+        ({"sha256": "ab" * 31}, "invalid_request"),  # wrong length
+        ({"sha256": "g" * 64}, "invalid_request"),  # not hex
+        ({"sha256": h("x"), "sm3": "12"}, "invalid_request"),  # bad sm3
+        ({"sha256": h("x"), "unknown": 1}, "invalid_request"),  # unknown field
+        ({"sha256": h("x"), "metadata": {"Colour": "red"}}, "invalid_metadata"),  # bad key
+        ({"sha256": h("x"), "metadata": {"description": "d" * 4097}}, "invalid_metadata"),
+        ({"sha256": h("x"), "metadata": {"tags": ["t"] * 65}}, "invalid_metadata"),
+        ({"sha256": h("x"), "metadata": {"size": -1}}, "invalid_metadata"),
+        ({"metadata": {}}, "invalid_request"),  # no hash
     ],
 )
-def test_bad_hash_deposits_get_422_and_change_nothing(api, body) -> None:
+def test_bad_hash_deposits_get_422_and_change_nothing(api, body, code) -> None:
     with api.client() as c:
-        assert_error(c.post("/v1/evidence/hash", json=body), 422, "invalid_request")
+        response = c.post("/v1/evidence/hash", json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == code
         assert c.get(f"/v1/evidence?sha256={h('x')}").json()["items"] == []
 
 
@@ -236,7 +238,9 @@ def test_malformed_json_and_control_characters(api) -> None:
         )
         assert_error(r, 422, "invalid_json")
         r = c.post("/v1/evidence/hash", json={"sha256": h("ctl"), "metadata": {"title": "a\x07"}})
-        assert_error(r, 422, "invalid_input")
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_metadata"
+        assert r.json()["error"]["field"] == "metadata.title"
 
 
 # -- file uploads ------------------------------------------------------------------------

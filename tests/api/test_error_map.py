@@ -33,6 +33,8 @@ def _instance(cls: type[errors.NotaryError]) -> errors.NotaryError:
         return cls("0x" + "11" * 20, b"\x02" * 32)
     if cls is errors.RateLimitedError:
         return cls("slow down", 3)
+    if cls is errors.MetadataError:
+        return cls("metadata.sku", "why")
     if "code" in inspect.signature(cls.__init__).parameters:
         return cls("invalid_json", "why")  # type: ignore[call-arg]
     return cls("why")
@@ -86,8 +88,12 @@ def test_specific_answers(client: httpx.Client) -> None:
         "IpfsUnavailableError": (503, "ipfs_unavailable"),
         "MissingRoleError": (502, "chain_error"),
         "InsufficientStorageError": (507, "insufficient_storage"),
+        "KeyExpiredError": (401, "key_expired"),
+        "MetadataError": (422, "invalid_metadata"),
     }
     for name, (status, code) in expected.items():
         response = client.get(f"/raise/{name}")
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), name
     assert client.get("/raise/AuthenticationError").headers["WWW-Authenticate"] == "Bearer"
+    assert client.get("/raise/MetadataError").json()["error"]["field"] == "metadata.sku"
+    assert "field" not in client.get("/raise/ValidationError").json()["error"]

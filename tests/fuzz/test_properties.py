@@ -18,9 +18,10 @@ from starlette.requests import Request
 
 from api.disposition import ascii_fallback, attachment, download_name
 from api.routes.evidence import _hex32, _wait
-from api.schemas import Hex64, MetadataIn
-from notary.core.leaf import MAX_TEXT_LENGTH, validate_metadata
-from notary.errors import ValidationError
+from api.schemas import Hex64
+from notary.core.leaf import MAX_TEXT_LENGTH, METADATA_KEY_PATTERN, validate_metadata
+from notary.deposit.metadata import check_declared
+from notary.errors import MetadataError, ValidationError
 from notary.issue.retrieve import MAX_NAME_BYTES
 from notary.issue.search import _cursor, stored_time
 from notary.service import MAX_WAIT_SECONDS
@@ -89,15 +90,13 @@ metadata_values = st.one_of(
 )
 def test_metadata_is_accepted_or_refused_with_a_domain_error(raw: dict[str, object]) -> None:
     try:
-        declared = MetadataIn.model_validate(raw)
-    except PydanticValidationError:
-        return  # 422 invalid_request
-    try:
-        validate_metadata(declared.as_metadata())
-    except ValidationError:
-        return  # 422 invalid_input
-    for key, value in declared.as_metadata().items():
-        assert key in MetadataIn.model_fields
+        declared = check_declared(raw)
+    except MetadataError as exc:  # 422 invalid_metadata, naming the field
+        assert exc.field == "metadata" or exc.field.removeprefix("metadata.") in raw
+        return
+    validate_metadata(declared)  # the certificate format takes what the deposit took
+    for key, value in declared.items():
+        assert METADATA_KEY_PATTERN.fullmatch(key)
         texts = value if isinstance(value, list) else [value] if isinstance(value, str) else []
         for text in texts:
             assert len(text) <= MAX_TEXT_LENGTH
@@ -107,7 +106,7 @@ def test_metadata_is_accepted_or_refused_with_a_domain_error(raw: dict[str, obje
 @examples
 @given(name=spec_text)
 def test_every_allowed_name_is_accepted(name: str) -> None:
-    validate_metadata(MetadataIn(name=name).as_metadata())
+    validate_metadata(check_declared({"name": name}))
 
 
 HEX64 = TypeAdapter(Hex64)
