@@ -17,7 +17,12 @@ from notary.deposit.content import DEFAULT_MEDIA_TYPE, UNNAMED, FileContent, fil
 from notary.deposit.files import deposit_received
 from notary.deposit.request import DepositOutcome
 from notary.deposit.spool import SpoolFile, drop, spool_dir, storage_error
-from notary.errors import InsufficientStorageError, StorageError, ValidationError
+from notary.errors import (
+    InsufficientStorageError,
+    MetadataError,
+    StorageError,
+    ValidationError,
+)
 
 
 def _file(data: bytes = b"design", **given: str) -> FileContent:
@@ -41,13 +46,18 @@ def test_the_file_gives_what_the_depositor_did_not_declare() -> None:
 
 def test_declared_metadata_wins_but_not_over_the_size_or_cid() -> None:
     file = _file(name="plan.dwg", media_type="image/vnd.dwg")
-    declared = {"name": "Plan B", "media_type": "text/plain", "size": 6, "cid": "forged"}
+    declared = {"name": "Plan B", "media_type": "text/plain", "size": 6, "sku": "KD-7"}
     metadata = file_metadata(file, declared)
     assert (metadata["name"], metadata["media_type"]) == ("Plan B", "text/plain")
-    assert metadata["cid"] == file.hashes.cid
-    assert declared["cid"] == "forged"  # the declared dict is not changed
-    with pytest.raises(ValidationError, match="metadata size 7 is not the file's 6"):
+    assert metadata["cid"] == file.hashes.cid and metadata["sku"] == "KD-7"
+    assert "cid" not in declared  # the declared dict is not changed
+    with pytest.raises(MetadataError, match="7 is not the file's size 6") as wrong:
         file_metadata(file, {"size": 7})
+    assert wrong.value.field == "metadata.size"
+    for reserved in ("cid", "cid_profile"):  # the notary writes these; a claim is refused
+        with pytest.raises(MetadataError) as refused:
+            file_metadata(file, {reserved: "forged"})
+        assert refused.value.field == f"metadata.{reserved}"
 
 
 def test_a_kept_file_is_whole_under_its_final_name(tmp_path) -> None:
