@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Notary API used by `notary deposit`."
     )
     api_key: str | None = Field(default=None, description="API key for `notary deposit`.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where the public reaches this notary: the QR code of a PDF certificate "
+        "opens <public_url>/verify (the web verifier) for its evidence.",
+    )
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     ipfs_port: int = Field(default=5001, ge=1, le=65535, description="Devnet IPFS RPC port.")
     ipfs_api: str | None = Field(

@@ -13,6 +13,7 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -27,6 +28,8 @@ from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
+from notary.court.pdf import render as render_pdf
+from notary.court.qr import verify_url
 from notary.deposit.content import FileContent
 from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
@@ -35,7 +38,7 @@ from notary.deposit.writer import DepositWriter
 from notary.errors import ChainError, ConflictError, NotFoundError
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
-from notary.issue.retrieve import Content, content, write_bundle
+from notary.issue.retrieve import VERIFY_HTML, Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
@@ -50,6 +53,16 @@ MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
 WAIT_POLL_SECONDS: Final = 0.1
 """How often a waiting request looks at the database again."""
+
+
+def _court_extras() -> dict[str, bytes]:
+    """verify.html, the web verifier, when this package has it (notary.court.verifier)."""
+    try:
+        from notary.court.verifier import verifier_html  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return {}
+    html: bytes = verifier_html()
+    return {VERIFY_HTML: html}
 
 
 @dataclass(frozen=True)
@@ -190,9 +203,19 @@ class NotaryService:
         """The deposited file's bytes (spool or IPFS), checked against its hash as they go."""
         return content(self.factory, org, public_id, self.ipfs, self.spool_dir)
 
-    def bundle(self, org: OrgView, public_id: str) -> tuple[Path, Content]:
-        """A court bundle (file, certificate, CAR, README) written to a temporary zip in the
-        data directory, and the file it holds; the caller deletes the zip when sent."""
+    def certificate_pdf(self, org: OrgView, public_id: str) -> bytes:
+        """The current certificate printed (notary.court.pdf), its QR code opening the web
+        verifier at NOTARY_PUBLIC_URL for this evidence."""
+        cert = self.certificate(org, public_id)
+        link = verify_url(self.settings.public_url, cert.evidence.sha256, public_id)
+        return render_pdf(cert, link, public_id)
+
+    def bundle(
+        self, org: OrgView, public_id: str, extras: Mapping[str, bytes] | None = None
+    ) -> tuple[Path, Content]:
+        """A court bundle (file, certificate JSON and PDF, CAR, specification, README,
+        verify.html, `extras`) written to a temporary zip in the data directory, and the
+        file it holds; the caller deletes the zip when sent."""
         if self.ipfs is None:
             raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")
         file = content(self.factory, org, public_id, self.ipfs, self.spool_dir)
@@ -201,7 +224,17 @@ class NotaryService:
         os.close(handle)
         target = Path(name)
         try:
-            write_bundle(target, self.factory, self.trees, org, public_id, self.ipfs, file)
+            write_bundle(
+                target,
+                self.factory,
+                self.trees,
+                org,
+                public_id,
+                self.ipfs,
+                file,
+                self.settings.public_url,
+                {**_court_extras(), **(extras or {})},
+            )
         except BaseException:
             target.unlink(missing_ok=True)
             raise

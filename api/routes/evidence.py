@@ -292,6 +292,24 @@ def get_certificate(evidence_id: str, org: Depositor, service: Service) -> Respo
 
 
 @router.get(
+    "/{evidence_id}/certificate.pdf",
+    summary="The certificate to print (存证证书, PDF; 409 until anchored)",
+    responses={200: {"content": {"application/pdf": {}}}, **documented(404, 409)},
+)
+def get_certificate_pdf(evidence_id: str, org: Depositor, service: Service) -> Response:
+    """Chinese and English, with a QR code that opens the web verifier for this evidence
+    (NOTARY_PUBLIC_URL/verify). Made from the certificate alone: `notary certificate pdf
+    CERT.json` prints the same."""
+    pdf = service.certificate_pdf(org, evidence_id)
+    name = str(service.view(org, evidence_id).metadata.get("name", evidence_id))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": attachment(name, ".cert.pdf")},
+    )
+
+
+@router.get(
     "/{evidence_id}/certificates",
     response_model=list[IssuedCertificateOut],
     summary="Every certificate issued for the evidence: superseded ones first, the current last",
@@ -328,7 +346,8 @@ def get_file(evidence_id: str, org: Depositor, service: Service) -> StreamingRes
 
 @router.get(
     "/{evidence_id}/bundle",
-    summary="A zip for a court: file, certificate, CAR, README",
+    summary="A zip for a court: file, certificate (JSON, PDF), CAR, specification, README, "
+    "verify.html",
     responses=documented(404, 409, 502),
 )
 def get_bundle(evidence_id: str, org: Depositor, service: Service) -> FileResponse:

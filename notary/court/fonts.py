@@ -31,10 +31,6 @@ SC_FACE: Final = 2
 ENV: Final = "NOTARY_PDF_FONT"
 
 
-class FontMissingError(ConfigError):
-    """No CJK font to print a certificate with."""
-
-
 @dataclass(frozen=True)
 class Font:
     path: Path
@@ -42,17 +38,18 @@ class Font:
 
 
 def cjk_font() -> Font:
-    """The font to print certificates with; FontMissingError naming what to install."""
+    """The font to print certificates with; ConfigError (not_configured) naming what to
+    install when there is none."""
     named = os.environ.get(ENV)
     if named:
         path = Path(named)
         if not path.is_file():
-            raise FontMissingError(f"{ENV}={named} is not a file")
+            raise ConfigError(f"{ENV}={named} is not a file")
         return Font(path, _face(path))
     for path in CANDIDATES:
         if path.is_file():
             return Font(path, _face(path))
-    raise FontMissingError(
+    raise ConfigError(
         "PDF certificates need a CJK font: install Debian's fonts-noto-cjk "
         f"(apt-get install fonts-noto-cjk) or set {ENV} to an OpenType font file"
     )

@@ -46,7 +46,7 @@ GAP: Final = 5.0
 def render(cert: Certificate, link: str, evidence_id: str | None = None) -> bytes:
     """The PDF certificate of `cert`, whose QR code opens `link` (notary.court.qr.verify_url).
 
-    FontMissingError (a ConfigError) when no CJK font is installed.
+    ConfigError when no CJK font is installed (notary.court.fonts).
     """
     return _Page(cert, link, evidence_id, cjk_font()).build()
 
@@ -182,13 +182,14 @@ class _Page:
         )
 
         def height(lines: Sequence[str], wrap: WrapMode) -> float:
-            return sum(
-                float(
-                    pdf.multi_cell(column, LINE, line, wrapmode=wrap, dry_run=True, output="HEIGHT")
+            total = 0.0
+            for line in lines:
+                measured = pdf.multi_cell(
+                    column, LINE, line, wrapmode=wrap, dry_run=True, output="HEIGHT"
                 )
-                + 0.6
-                for line in lines
-            )
+                assert isinstance(measured, float | int)
+                total += measured + 0.6
+            return total
 
         needed = max(height(lines, wrap) for _, lines, wrap in columns)
         if pdf.get_y() + needed > pdf.h - MARGIN:

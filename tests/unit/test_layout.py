@@ -31,6 +31,7 @@ LAYERS = [
     {"notary.core"},
     {"notary.chain", "notary.ipfs"},
     {"notary.verify"},
+    {"notary.court"},
     {"notary.ops"},
     {"notary.store"},
     {"notary.deposit", "notary.issue"},
