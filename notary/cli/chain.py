@@ -186,6 +186,10 @@ def stamp(
 
 _VERIFY_HELP = """Check a certificate (and a file) against any node of the chain. Needs no database.
 
+`notary verify FILE` reads the certificate FILE.cert.json beside it; -c names another. \
+On a local development chain (chain id 31337 or 1337) it warns that a court must check \
+against a node it trusts.
+
 Exit 0: valid. Exit 1: invalid. Exit 2: cannot decide (node unreachable or failing, \
 another chain, a newer certificate version, a certificate over 1 MiB or nested deeper \
 than 64 levels, bad arguments).
@@ -247,6 +251,7 @@ def verify(
         Path | None,
         typer.Argument(
             help="The file to check; without -c its certificate is FILE.cert.json beside it.",
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
@@ -259,7 +264,9 @@ def verify(
     lang: Annotated[
         Lang | None,
         typer.Option(
-            "--lang", help="Language of the verdict: en or zh (default: zh for a zh_* locale)."
+            "--lang",
+            metavar="en|zh",
+            help="Language of the verdict: en or zh (default: zh for a zh_* locale).",
         ),
     ] = None,
 ) -> None:

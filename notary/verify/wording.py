@@ -70,10 +70,10 @@ def utc_words(timestamp: int) -> str:
     return utc_text(timestamp).replace("T", " ").replace("Z", " UTC")
 
 
-def beijing_words(timestamp: int) -> str:
-    """2026-11-21 22:33:25 (UTC+8)"""
+def beijing_words(timestamp: int, zone: bool = True) -> str:
+    """2026-11-21 22:33:25 (UTC+8), without the zone when `zone` is False."""
     moment = datetime.fromtimestamp(timestamp, UTC).astimezone(BEIJING)
-    return moment.strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" (UTC+8)" if zone else "")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _claims_en(cert: Certificate, with_file: bool) -> Claims:
 
 def _claims_zh(cert: Certificate, with_file: bool) -> Claims:
     a, ev = cert.anchor, cert.evidence
-    when = f"{utc_words(a.block_time)}(北京时间 {beijing_words(a.block_time)})"
+    when = f"{utc_words(a.block_time)}(北京时间 {beijing_words(a.block_time, zone=False)})"
     name = ev.metadata.get("name", "(无文件名)")
     subject = f"该文件({name})" if with_file else f"SHA-256 为 {ev.sha256.hex()} 的内容"
     proven = (

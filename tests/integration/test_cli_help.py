@@ -28,6 +28,8 @@ COMMANDS = [
     ["admin", "create-key"],
     ["audit"],
     ["audit", "rebuild"],
+    ["certificate"],
+    ["certificate", "pdf"],
 ]
 
 
