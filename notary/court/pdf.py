@@ -14,6 +14,7 @@ made again from the certificate JSON.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -48,7 +49,17 @@ def render(cert: Certificate, link: str, evidence_id: str | None = None) -> byte
 
     ConfigError when no CJK font is installed (notary.court.fonts).
     """
-    return _Page(cert, link, evidence_id, cjk_font()).build()
+    return _Page(_for_paper(cert), link, evidence_id, cjk_font()).build()
+
+
+def _for_paper(cert: Certificate) -> Certificate:
+    """`cert` with every metadata text cut to MAX_SHOWN_CHARS (a name may be 4096
+    characters long): the page stays readable, the JSON keeps them whole."""
+    metadata = {
+        key: _shown(value) if isinstance(value, str) else value
+        for key, value in cert.evidence.metadata.items()
+    }
+    return replace(cert, evidence=replace(cert.evidence, metadata=metadata))
 
 
 def _shown(value: object) -> str:
