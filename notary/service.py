@@ -28,8 +28,6 @@ from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
-from notary.court.pdf import render as render_pdf
-from notary.court.qr import verify_url
 from notary.deposit.content import FileContent
 from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
@@ -206,6 +204,9 @@ class NotaryService:
     def certificate_pdf(self, org: OrgView, public_id: str) -> bytes:
         """The current certificate printed (notary.court.pdf), its QR code opening the web
         verifier at NOTARY_PUBLIC_URL for this evidence."""
+        from notary.court.pdf import render as render_pdf  # fpdf2 + fontTools: ~1 s to import
+        from notary.court.qr import verify_url
+
         cert = self.certificate(org, public_id)
         link = verify_url(self.settings.public_url, cert.evidence.sha256, public_id)
         return render_pdf(cert, link, public_id)

@@ -22,8 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core import certificate as cert_format
-from notary.court.pdf import render
-from notary.court.qr import verify_url
 from notary.court.spec import SPEC_NAME, specification
 from notary.errors import ConflictError, IntegrityError, NotFoundError
 from notary.ipfs.client import IpfsStore
@@ -267,6 +265,9 @@ def write_bundle(
         when=cert_format.utc_text(a.block_time),
         **_readme_lines(VERIFY_HTML in added),
     )
+    from notary.court.pdf import render  # fpdf2 + fontTools: ~1 s to import, only here
+    from notary.court.qr import verify_url
+
     pdf = render(cert, verify_url(public_url, cert.evidence.sha256, public_id), public_id)
     when = time.time()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
