@@ -29,6 +29,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 import unicodedata
 import uuid
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import unquote
 
 import httpx
 
@@ -79,6 +81,17 @@ _ERRORS: Final[dict[str, type[errors.NotaryError]]] = {
 }
 
 Progress = Callable[[int], None]
+
+
+def served_name(response: httpx.Response, fallback: str) -> str:
+    """The file name of a download (RFC 6266: `filename*=UTF-8''...` first, else
+    `filename=`), reduced to a bare name: no folder, nothing hidden; `fallback` if none."""
+    header = response.headers.get("content-disposition", "")
+    encoded = re.search(r"filename\*=UTF-8''([^;\s]+)", header, re.IGNORECASE)
+    plain = re.search(r'filename="([^"]*)"', header)
+    name = unquote(encoded.group(1)) if encoded else plain.group(1) if plain else ""
+    name = PurePosixPath(name.replace("\\", "/")).name.lstrip(".")
+    return name or fallback
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -530,19 +543,22 @@ class NotaryClient:
             if pending:
                 time.sleep(0.5)
 
-    def download(self, evidence_id: str, what: str, target: str | Path) -> Path:
-        """Save the deposited `file` or the court `bundle` (zip) of evidence_id to `target`."""
+    def download(self, evidence_id: str, what: str, target: str | Path | None = None) -> Path:
+        """Save the deposited `file` or the court `bundle` (zip) of evidence_id to `target`,
+        or, without one, in the current folder under the name the server gives it (the
+        Content-Disposition name: the same for every client)."""
         if what not in ("file", "bundle"):
             raise errors.ValidationError("download `file` or `bundle`")
-        target = Path(target)
         with self._http.stream("GET", f"/v1/evidence/{evidence_id}/{what}") as r:
             if r.status_code >= 400:
                 r.read()
                 _raise_for(r)
-            with target.open("wb") as out:
+            fallback = f"{evidence_id}.evidence.zip" if what == "bundle" else evidence_id
+            path = Path(target) if target is not None else Path(served_name(r, fallback))
+            with path.open("wb") as out:
                 for chunk in r.iter_bytes():
                     out.write(chunk)
-        return target
+        return path
 
     def save_certificate(self, evidence_id: str, target: str | Path) -> Path:
         """Write the certificate of evidence_id to `target` (folders created, atomically)."""

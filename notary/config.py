@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Notary API used by `notary deposit`."
     )
     api_key: str | None = Field(default=None, description="API key for `notary deposit`.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where the public reaches this notary: the QR code of a PDF certificate "
+        "opens <public_url>/verify (the web verifier) for its evidence, and absolute links "
+        "in webhook messages (certificate_url) start with it.",
+    )
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     ipfs_port: int = Field(default=5001, ge=1, le=65535, description="Devnet IPFS RPC port.")
     ipfs_api: str | None = Field(
@@ -126,11 +132,6 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="A request slower than this is logged in summary mode."
     )
 
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="The API's address as clients reach it: absolute links in webhook "
-        "messages (certificate_url) start with it.",
-    )
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=60, description="How long one webhook attempt may take."
     )

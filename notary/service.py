@@ -31,6 +31,7 @@ from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
+from notary.court.verifier import verifier_html
 from notary.deposit.content import FileContent
 from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
@@ -48,7 +49,7 @@ from notary.hooks.endpoints import DeliveryView, NewWebhook, WebhookView
 from notary.hooks.events import backlog
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
-from notary.issue.retrieve import Content, content, write_bundle
+from notary.issue.retrieve import VERIFY_HTML, Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
@@ -74,6 +75,11 @@ MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
 WAIT_POLL_SECONDS: Final = 0.1
 """How often a waiting request looks at the database again."""
+
+
+def _court_extras() -> dict[str, bytes]:
+    """verify.html, the web verifier (notary.court.verifier), for every court bundle."""
+    return {VERIFY_HTML: verifier_html()}
 
 
 @dataclass(frozen=True)
@@ -335,12 +341,27 @@ class NotaryService:
         owner = self.access(org, public_id, "file", origin)
         return content(self.factory, owner, public_id, self.ipfs, self.spool_dir)
 
+    def certificate_pdf(
+        self, org: OrgView, public_id: str, origin: Origin | None = None
+    ) -> tuple[bytes, str]:
+        """The current certificate printed (notary.court.pdf), its QR code opening the web
+        verifier at NOTARY_PUBLIC_URL for this evidence."""
+        from notary.court.pdf import render as render_pdf  # fpdf2 + fontTools: ~1 s to import
+        from notary.court.qr import verify_url
+
+        owner = self.access(org, public_id, "pdf", origin)
+        cert = issued.certificate(self.factory, self.trees, owner, public_id)
+        link = verify_url(self.settings.public_url, cert.evidence.sha256, public_id)
+        name = str(cert.evidence.metadata.get("name", public_id))
+        return render_pdf(cert, link, public_id), name
+
     def bundle(
         self, org: OrgView, public_id: str, origin: Origin | None = None
     ) -> tuple[Path, Content]:
-        """A court bundle (file, certificate, CAR, README, and the access log as the caller
-        may see it, up to this download) written to a temporary zip in the data directory,
-        and the file it holds; the caller deletes the zip when sent."""
+        """A court bundle (file, certificate JSON and PDF, CAR, specification, README,
+        verify.html, and the access log as the caller may see it, up to this download)
+        written to a temporary zip in the data directory, and the file it holds; the caller
+        deletes the zip when sent."""
         if self.ipfs is None:
             raise ConflictError("bundles need an IPFS node (NOTARY_IPFS_API)")
         caller, org = org, self.access(org, public_id, "bundle", origin)
@@ -350,8 +371,17 @@ class NotaryService:
         os.close(handle)
         target = Path(name)
         try:
-            write_bundle(target, self.factory, self.trees, org, public_id, self.ipfs, file)
-            share_log.add_to_bundle(target, self.factory, caller, public_id)
+            write_bundle(
+                target,
+                self.factory,
+                self.trees,
+                org,
+                public_id,
+                self.ipfs,
+                file,
+                self.settings.public_url,
+                {**_court_extras(), **share_log.bundle_extras(self.factory, caller, public_id)},
+            )
         except BaseException:
             target.unlink(missing_ok=True)
             raise

@@ -301,6 +301,23 @@ def get_certificate(evidence_id: str, org: Reader, service: Service, where: Wher
 
 
 @router.get(
+    "/{evidence_id}/certificate.pdf",
+    summary="The certificate to print (存证证书, PDF; 409 until anchored)",
+    responses={200: {"content": {"application/pdf": {}}}, **documented(404, 409)},
+)
+def get_certificate_pdf(evidence_id: str, org: Reader, service: Service, where: Where) -> Response:
+    """Chinese and English, with a QR code that opens the web verifier for this evidence
+    (NOTARY_PUBLIC_URL/verify). Made from the certificate alone: `notary certificate pdf
+    CERT.json` prints the same."""
+    pdf, name = service.certificate_pdf(org, evidence_id, where)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": attachment(name, ".cert.pdf")},
+    )
+
+
+@router.get(
     "/{evidence_id}/certificates",
     response_model=list[IssuedCertificateOut],
     summary="Every certificate issued for the evidence: superseded ones first, the current last",
@@ -338,7 +355,8 @@ def get_file(evidence_id: str, org: Reader, service: Service, where: Where) -> S
 
 @router.get(
     "/{evidence_id}/bundle",
-    summary="A zip for a court: file, certificate, CAR, README",
+    summary="A zip for a court: file, certificate (JSON, PDF), CAR, specification, README, "
+    "verify.html",
     responses=documented(404, 409, 502),
 )
 def get_bundle(evidence_id: str, org: Reader, service: Service, where: Where) -> FileResponse:

@@ -2,10 +2,17 @@
 
 Subcommands are registered by importing their modules: `chain` (devnet, deploy, stamp,
 verify, build), `deposit` (deposit, export: the API client), `server` (serve, admin: needs
-the `[server]` extra) and `audit` (rebuild, log).
+the `[server]` extra), `audit` (rebuild, log) and `certificate` (pdf: needs the `[pdf]`
+extra).
 """
 
-from notary.cli import audit, chain, deposit, server  # noqa: F401  (registers the subcommands)
+from notary.cli import (  # noqa: F401  (registers the subcommands)
+    audit,
+    certificate,
+    chain,
+    deposit,
+    server,
+)
 from notary.cli.common import app
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from notary.cli.common import (
@@ -25,6 +29,9 @@ from notary.cli.common import (
     silence_stdout,
 )
 from notary.errors import NotaryError
+
+if TYPE_CHECKING:
+    from notary.verify.wording import Claims
 
 
 @devnet_app.command("up")
@@ -200,6 +207,10 @@ def stamp(
 
 _VERIFY_HELP = """Check a certificate (and a file) against any node of the chain. Needs no database.
 
+`notary verify FILE` reads the certificate FILE.cert.json beside it; -c names another. \
+On a local development chain (chain id 31337 or 1337) it warns that a court must check \
+against a node it trusts.
+
 Exit 0: valid. Exit 1: invalid. Exit 2: cannot decide (node unreachable or failing, \
 another chain, a newer certificate version, a certificate over 1 MiB or nested deeper \
 than 64 levels, bad arguments).
@@ -216,12 +227,69 @@ def _published() -> str:
     return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES))
 
 
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+def locale_lang() -> Lang:
+    """zh when the locale is Chinese (LC_ALL, else LC_MESSAGES, else LANG, as POSIX reads
+    them), en otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return Lang.zh if value.lower().startswith("zh") else Lang.en
+    return Lang.en
+
+
+CERT_SUFFIX = ".cert.json"
+"""FILE's certificate is FILE.cert.json: as `notary stamp`, `notary deposit --out` and the
+court bundle name it."""
+
+
+def _inputs(
+    target: Path | None, certificate: Path | None, file: Path | None
+) -> tuple[Path, Path | None]:
+    """(certificate, file) from `notary verify [FILE] [-c CERT] [-f FILE]`."""
+    if target is not None and file is not None and target != file:
+        fail(f"two files to check: {target} and {file}; name one")
+    file = file or target
+    if certificate is not None:
+        return certificate, file
+    if file is None:
+        fail(
+            "name a certificate (-c CERT) or a file whose certificate FILE.cert.json lies beside it"
+        )
+    found = file.with_name(file.name + CERT_SUFFIX)
+    if not found.is_file():
+        fail(f"no certificate given and {found} does not exist: name one with -c")
+    return found, file
+
+
 @app.command(help=_VERIFY_HELP.format(hashes=_published()))
 def verify(
-    certificate: Annotated[Path, typer.Option("--certificate", "-c", help="Certificate JSON.")],
+    target: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The file to check; without -c its certificate is FILE.cert.json beside it.",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    certificate: Annotated[
+        Path | None, typer.Option("--certificate", "-c", help="Certificate JSON.")
+    ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="The file to check.")] = None,
     rpc: RpcOption = None,
     as_json: JsonFlag = False,
+    lang: Annotated[
+        Lang | None,
+        typer.Option(
+            "--lang",
+            metavar="en|zh",
+            help="Language of the verdict: en or zh (default: zh for a zh_* locale).",
+        ),
+    ] = None,
 ) -> None:
     from notary.core.certificate import MAX_CERTIFICATE_BYTES
     from notary.core.jsontext import JsonInputError
@@ -229,9 +297,11 @@ def verify(
     from notary.verify.certificate import Outcome
     from notary.verify.certificate import verify as run_verify
 
+    cert_path, file = _inputs(target, certificate, file)
+    language = lang or locale_lang()
     try:
         rpc_url = resolve_rpc_url(load_settings(), rpc)
-        with certificate.open("rb") as fh:
+        with cert_path.open("rb") as fh:
             text = fh.read(MAX_CERTIFICATE_BYTES + 1)  # a larger one is refused unread
         handle = file.open("rb") if file is not None else None
     except NotaryError as exc:
@@ -250,6 +320,7 @@ def verify(
         Outcome.INVALID: EXIT_INVALID,
         Outcome.CANNOT_DECIDE: EXIT_ERROR,
     }[verdict.outcome]
+    notes = _Notes.of(text, rpc_url, file is not None, language)
     try:
         if as_json:
             emit(
@@ -263,18 +334,51 @@ def verify(
                     "proven": list(verdict.proven),
                     "not_proven": list(verdict.not_proven),
                     "facts": verdict.facts,
+                    "node": rpc_url,
+                    "warnings": [notes.warning] if notes.warning else [],
                 }
             )
         else:
-            _print_verdict(verdict)
+            _print_verdict(verdict, notes)
         sys.stdout.flush()
     except BrokenPipeError:
         # the reader (say `| head`) stopped early: the verdict's exit code still stands
         silence_stdout()
+    if notes.warning and not as_json:
+        err.print(f"[bold yellow]{escape(notes.warning)}[/]", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def _print_verdict(verdict: object) -> None:
+@dataclass(frozen=True)
+class _Notes:
+    """What is said beside a verdict: in which language, the Chinese claims of a valid one,
+    the development-chain warning, the node it was read from."""
+
+    lang: Lang
+    reminder: str
+    warning: str | None = None
+    claims_zh: Claims | None = None
+
+    @classmethod
+    def of(cls, text: bytes, rpc_url: str, with_file: bool, lang: Lang) -> _Notes:
+        from notary.core import certificate as cert_format
+        from notary.verify import wording
+
+        reminder = wording.trusted_node_reminder(rpc_url, lang.value)
+        try:
+            cert = cert_format.loads(text)
+        except NotaryError:
+            return cls(lang, reminder)  # unreadable: nothing to say about its chain
+        return cls(
+            lang,
+            reminder,
+            wording.dev_chain_warning(cert.anchor.chain_id, lang.value),
+            wording.claims(cert, with_file, "zh") if lang == Lang.zh else None,
+        )
+
+
+def _print_verdict(verdict: object, notes: _Notes) -> None:
+    from notary.verify import wording
     from notary.verify.certificate import LABELS, Outcome, Verdict
 
     assert isinstance(verdict, Verdict)
@@ -283,18 +387,36 @@ def _print_verdict(verdict: object) -> None:
         Outcome.INVALID: "bold red",
         Outcome.CANNOT_DECIDE: "bold yellow",
     }[verdict.outcome]
-    label = LABELS[verdict.outcome]
-    out.print(f"[{style}]{label}[/]: {verdict.reason}", highlight=False, soft_wrap=True)
+    zh = notes.lang == Lang.zh
+    if not zh:
+        label, reason = LABELS[verdict.outcome], verdict.reason
+    else:
+        label = f"{wording.LABELS['zh'][verdict.outcome.value]} {LABELS[verdict.outcome]}"
+        if verdict.outcome == Outcome.VALID and notes.claims_zh is not None:
+            reason = notes.claims_zh.reason
+        else:
+            meaning = wording.VERDICT_MEANING_ZH.get(verdict.outcome.value, "")
+            reason = f"{meaning}。原因:{verdict.reason}"
+    out.print(f"[{style}]{label}[/]: {escape(reason)}", highlight=False, soft_wrap=True)
+    passed, failed = ("通过", "失败") if zh else ("ok", "FAIL")
     for check in verdict.checks:
-        mark = "[green]ok[/]  " if check.passed else "[red]FAIL[/]"
-        out.print(f"  {mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+        mark = f"[green]{passed}[/]  " if check.passed else f"[red]{failed}[/]"
+        name = wording.CHECK_NAMES_ZH.get(check.name, check.name) if zh else check.name
+        out.print(
+            f"  {mark} {escape(name)}: {escape(check.detail)}", highlight=False, soft_wrap=True
+        )
     if verdict.proven:
-        out.print("What this proves:")
-        for line in verdict.proven:
-            out.print(f"  - {line}", highlight=False, soft_wrap=True)
-        out.print("What this does not prove:")
-        for line in verdict.not_proven:
-            out.print(f"  - {line}", highlight=False, soft_wrap=True)
+        proven, not_proven = verdict.proven, verdict.not_proven
+        if zh and notes.claims_zh is not None:
+            proven, not_proven = notes.claims_zh.proven, notes.claims_zh.not_proven
+        heading_proven, heading_not = wording.HEADINGS[notes.lang.value]
+        out.print(heading_proven)
+        for line in proven:
+            out.print(f"  - {escape(line)}", highlight=False, soft_wrap=True)
+        out.print(heading_not)
+        for line in not_proven:
+            out.print(f"  - {escape(line)}", highlight=False, soft_wrap=True)
+    out.print(escape(notes.reminder), highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -127,21 +127,26 @@ def deposit(
 def export_bundle(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id (ev_...).")],
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="Zip to write (default EVIDENCE_ID.evidence.zip).")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Zip to write (default: the name the API gives it, NAME.evidence.zip, here).",
+        ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
 ) -> None:
-    """Write the court bundle of EVIDENCE: file, certificate, CAR and a README (zh/en)."""
+    """Write the court bundle of EVIDENCE: the file, its certificate (JSON and PDF), the CAR,
+    the specification, verify.html and a README (zh/en)."""
     from notary.client import NotaryClient
 
     settings = load_settings()
     if not settings.api_key:
         fail("set NOTARY_API_KEY to your organization's API key")
-    target = out_file or Path(f"{evidence_id}.evidence.zip")
     try:
         with NotaryClient(url or settings.api_url, settings.api_key) as client:
-            client.download(evidence_id, "bundle", target)
+            target = client.download(evidence_id, "bundle", out_file)
     except NotaryError as exc:
-        target.unlink(missing_ok=True)
+        if out_file is not None:
+            out_file.unlink(missing_ok=True)
         fail(str(exc))
     out.print(f"wrote {target}", highlight=False)

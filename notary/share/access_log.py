@@ -10,10 +10,8 @@ been shared.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final
 
 from sqlalchemy import or_, select
@@ -113,21 +111,3 @@ def bundle_extras(factory: sessionmaker[Session], org: OrgView, public_id: str) 
         if not was_shared(session, evidence.id):
             return {}
     return {BUNDLE_NAME: access_log_json(factory, org, public_id)}
-
-
-def add_to_bundle(
-    bundle: Path, factory: sessionmaker[Session], org: OrgView, public_id: str
-) -> None:
-    """Append the bundle_extras to a written court bundle (zip).
-
-    Until the bundle builder takes extra members itself (then pass it bundle_extras)."""
-    for name, data in bundle_extras(factory, org, public_id).items():
-        _append(bundle, name, data)
-
-
-def _append(bundle: Path, name: str, data: bytes) -> None:
-    member = zipfile.ZipInfo(name, datetime.now().timetuple()[:6])
-    member.external_attr = 0o100644 << 16  # a regular file, rw-r--r--, as the others
-    member.compress_type = zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(bundle, "a") as archive:
-        archive.writestr(member, data)

@@ -34,6 +34,8 @@ from notary.errors import (
     ChainUnavailableError,
     UnsupportedVersionError,
 )
+from notary.verify import wording
+from notary.verify.wording import claims
 
 
 class Outcome(StrEnum):
@@ -42,12 +44,8 @@ class Outcome(StrEnum):
     CANNOT_DECIDE = "cannot_decide"
 
 
-LABELS = {
-    Outcome.VALID: "VALID",
-    Outcome.INVALID: "INVALID",
-    Outcome.CANNOT_DECIDE: "CANNOT DECIDE",
-}
-"""What a clerk reads for each outcome."""
+LABELS = {outcome: wording.LABELS["en"][outcome.value] for outcome in Outcome}
+"""What a clerk reads for each outcome (notary.verify.wording has them in Chinese too)."""
 
 
 @dataclass(frozen=True)
@@ -385,25 +383,8 @@ def _valid(
     cert: Certificate, with_file: bool, checks: tuple[Check, ...], facts: dict[str, object]
 ) -> Verdict:
     a, ev = cert.anchor, cert.evidence
-    when = utc_text(a.block_time).replace("T", " ").replace("Z", " UTC")
+    said = claims(cert, with_file)
     name = ev.metadata.get("name", "(no name)")
-    subject = f"this file ({name})" if with_file else f"content with SHA-256 {ev.sha256.hex()}"
-    proven = (
-        f"{subject} existed, unchanged, no later than {when} "
-        f"(block {a.block_number} of chain {a.chain_id}, registry {a.registry}).",
-        f"It was anchored by notary account {a.notary} for depositor '{cert.leaf.depositor}', "
-        "together with the metadata in the certificate.",
-    )
-    not_proven = (
-        "When the content was created: it may be older than the anchor, never newer.",
-        "Who authored it: the chain proves who deposited it through the notary, not authorship.",
-        "That the metadata (name, media type, title) is true: only that it was declared then.",
-    ) + (
-        ()
-        if with_file
-        else ("That any particular file matches: no file was checked. Re-run with --file.",)
-    )
-    reason = f"{subject} existed, unchanged, no later than {when}"
     facts = {
         **facts,
         "block_time_utc": utc_text(a.block_time),
@@ -417,4 +398,4 @@ def _valid(
         "depositor": cert.leaf.depositor,
         "file_checked": with_file,
     }
-    return Verdict(Outcome.VALID, reason, checks, proven, not_proven, facts)
+    return Verdict(Outcome.VALID, said.reason, checks, said.proven, said.not_proven, facts)

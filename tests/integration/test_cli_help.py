@@ -30,6 +30,8 @@ COMMANDS = [
     ["audit", "rebuild"],
     ["audit", "anchors"],
     ["audit", "reconcile"],
+    ["certificate"],
+    ["certificate", "pdf"],
 ]
 
 

@@ -54,6 +54,7 @@ def test_wheel_and_sdist_carry_what_the_package_reads(dist: Path) -> None:
         "notary/store/migrations/env.py",
         "notary/store/migrations/versions/0001_initial.py",
         "notary/cli/__init__.py",
+        "notary/court/certificate.md",
         "api/main.py",
     ]:
         assert needed in names, needed
@@ -114,3 +115,12 @@ def test_base_package_verifies_without_the_server(dist: Path, tmp_path: Path, go
     )
     assert server.returncode == 2
     assert "evidence-notary[server]" in server.stderr and "Traceback" not in server.stderr
+    printed = subprocess.run(
+        [str(notary), "certificate", "pdf", str(cert), "-o", str(tmp_path / "c.pdf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert printed.returncode == 2 and not (tmp_path / "c.pdf").exists()
+    assert "evidence-notary[pdf]" in printed.stderr and "Traceback" not in printed.stderr

@@ -151,6 +151,6 @@ def test_refused_metadata_drops_the_copy(tmp_path) -> None:
     path = spool.keep()
     file = FileContent(_file().hashes, "plan.dwg", None, path)
     writer = _SlowWriter()
-    with pytest.raises(ValidationError, match="metadata.size: "):
+    with pytest.raises(ValidationError, match=r"metadata\.size: "):
         asyncio.run(deposit_received(writer, None, file, {"size": 7}))  # type: ignore[arg-type]
     assert writer.answer is None and not path.exists()

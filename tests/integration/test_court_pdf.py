@@ -1,0 +1,145 @@
+"""The PDF certificate (存证证书), read back with poppler and zbar as a stranger would.
+
+`notary certificate pdf` through its real entry point, on the golden certificate (no chain,
+no server); the API's certificate.pdf is compared with it in tests/api/test_court_bundle.py.
+pdftotext finds the hashes, the Chinese headings, both times; pdffonts shows the CJK font
+embedded as a subset; zbarimg decodes the QR code from a rendered page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from notary.config import Settings
+from notary.ops.toolchain import REPO_ROOT
+from tests.conftest import run_cli
+
+VECTOR = REPO_ROOT / "tests" / "vectors" / "certificate-v1.cert.json"
+HEADINGS = (
+    "存证证书",
+    "存证内容",
+    "存证人",
+    "存证时间",
+    "上链信息",
+    "背书",
+    "证明什么,不证明什么",
+    "如何核验",
+)
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory) -> dict[str, object]:
+    """The golden certificate printed once, by the command, with a chosen link and id."""
+    folder = tmp_path_factory.mktemp("pdf")
+    cert = folder / "design.txt.cert.json"
+    cert.write_bytes(VECTOR.read_bytes())
+    settings = Settings(data_dir=folder / "data")
+    result = run_cli(
+        settings,
+        "certificate",
+        "pdf",
+        str(cert),
+        "--verify-url",
+        "https://notary.example.cn/",
+        "--id",
+        "ev_0123abcd",
+    )
+    assert result.returncode == 0, result.stderr
+    pdf = folder / "design.txt.cert.pdf"  # the name a bundle gives it
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return {"pdf": pdf, "text": text, "document": json.loads(VECTOR.read_text("utf-8"))}
+
+
+def test_text_holds_hashes_headings_and_both_times(printed) -> None:
+    text, document = printed["text"], printed["document"]
+    assert isinstance(text, str) and isinstance(document, dict)
+    flat = re.sub(r"\s+", "", text)
+    for heading in HEADINGS:
+        assert heading in flat, heading
+    evidence, anchor = document["evidence"], document["anchor"]
+    for value in (
+        evidence["sha256"],
+        evidence["sm3"],
+        anchor["root"],
+        anchor["tx_hash"],
+        anchor["registry"],
+        anchor["notary"],
+        evidence["metadata"]["name"],
+        "ev_0123abcd",
+    ):
+        assert value.lower() in flat.lower(), value
+    moment = datetime.fromtimestamp(anchor["block_time"], UTC)
+    beijing = moment + timedelta(hours=8)
+    assert moment.strftime("%Y-%m-%d %H:%M:%S UTC") in text
+    assert beijing.strftime("%Y-%m-%d %H:%M:%S (UTC+8)") in text
+    assert "北京时间" in flat and "不证明" in flat and "does not prove" in text
+    assert "a court must check against a node it trusts".replace(" ", "") in flat.lower()
+
+
+def test_fonts_are_embedded_subsets(printed) -> None:
+    report = subprocess.run(
+        ["pdffonts", str(printed["pdf"])], capture_output=True, text=True, check=True
+    ).stdout
+    fonts = report.strip().splitlines()[2:]
+    assert fonts, report
+    for line in fonts:
+        name, *_, emb, sub, uni, _obj, _gen = line.split()
+        assert re.fullmatch(r"[A-Z]{6}\+\S+", name), line  # a subset's tagged name
+        assert (emb, sub, uni) == ("yes", "yes", "yes"), line
+    assert any("CJK" in line for line in fonts), report
+    size = Path(str(printed["pdf"])).stat().st_size
+    assert size < 200_000, size  # a subset, not the 19 MB collection
+
+
+def test_qr_code_decodes_to_the_web_verifier_link(printed, tmp_path) -> None:
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(printed["pdf"]), "page"],
+        cwd=tmp_path,
+        check=True,
+    )
+    (page,) = tmp_path.glob("page*.png")
+    decoded = subprocess.run(
+        ["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(page)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sha256 = printed["document"]["evidence"]["sha256"]  # type: ignore[index]
+    assert decoded.stdout.strip() == (
+        f"https://notary.example.cn/verify#id=ev_0123abcd&sha256={sha256}"
+    ), decoded.stderr
+
+
+def test_same_certificate_prints_the_same_bytes(printed, tmp_path) -> None:
+    again = tmp_path / "again.pdf"
+    result = run_cli(
+        Settings(data_dir=tmp_path / "data"),
+        "certificate",
+        "pdf",
+        str(VECTOR),
+        "-o",
+        str(again),
+        "--verify-url",
+        "https://notary.example.cn",
+        "--id",
+        "ev_0123abcd",
+    )
+    assert result.returncode == 0, result.stderr
+    assert again.read_bytes() == Path(str(printed["pdf"])).read_bytes()
+
+
+def test_bad_certificate_is_one_clear_error(tmp_path) -> None:
+    broken = tmp_path / "broken.cert.json"
+    broken.write_text('{"format": "evidence-notary-certificate", "version": 1}', "utf-8")
+    result = run_cli(Settings(data_dir=tmp_path / "data"), "certificate", "pdf", str(broken))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "broken.cert.json" in result.stderr
+    assert not (tmp_path / "broken.cert.pdf").exists()

@@ -1,0 +1,13 @@
+"""The specification a bundle carries is the one in docs/."""
+
+from __future__ import annotations
+
+from notary.court.spec import specification
+from notary.ops.toolchain import REPO_ROOT
+
+
+def test_packaged_specification_is_docs_certificate_md() -> None:
+    assert specification() == (REPO_ROOT / "docs" / "certificate.md").read_bytes(), (
+        "notary/court/certificate.md differs from docs/certificate.md: "
+        "cp docs/certificate.md notary/court/certificate.md"
+    )
