@@ -224,12 +224,16 @@ def test_real_devnet_certificates_valid_and_tampered(
     }
     want = {name: reference(c, f, rpc) for name, c, f, rpc in cases}
     assert got == want
+    # Another chain's node never makes it valid. Whether it says invalid (a registry at that
+    # address without this root) or cannot decide (no such block there yet) depends on how
+    # far the session's devnet had gone when the certificate was made: both verifiers agree.
+    elsewhere = want.pop("another chain's node (same chain id)")
+    assert elsewhere in ("invalid", "cannot_decide")
     assert want == {
         "valid": "valid",
         "file changed by one byte": "invalid",
         "proof changed": "invalid",
         "certificate names another chain": "cannot_decide",
-        "another chain's node (same chain id)": "invalid",
         "no node there": "cannot_decide",
     }
 
