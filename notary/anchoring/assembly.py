@@ -7,6 +7,7 @@ Nothing here knows about deposits over HTTP, API keys or rate limits.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -14,17 +15,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.batcher import Batcher, BatchPolicy
+from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.pinner import Pinner
 from notary.chain.finality import Finality
 from notary.chain.registry import connect_writer
 from notary.config import Settings
 from notary.deposit.spool import spool_dir
-from notary.errors import ConfigError
+from notary.errors import ConfigError, StorageError
 from notary.hooks.delivery import Deliverer, RetryPolicy
 from notary.ipfs.client import KuboRpc
 from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
 from notary.ops.keys import load_key
 from notary.store.db import database_url, make_engine, make_sessionmaker
+
+log = logging.getLogger("notary.hooks.delivery")
 
 
 class Anchoring:
@@ -64,7 +68,7 @@ class Anchoring:
         does."""
         loops = [
             ("notary-batcher", self.batcher.run_forever),
-            ("notary-webhooks", self.deliverer.run_forever),
+            ("notary-webhooks", self._deliver),
         ]
         if self.pinner is not None:
             loops.append(("notary-pinner", self.pinner.run_forever))
@@ -74,6 +78,15 @@ class Anchoring:
             thread.start()
             threads.append(thread)
         return threads
+
+    def _deliver(self, stop: threading.Event) -> None:
+        """The webhook deliverer's loop: a storage error pauses it, nothing but `stop` ends
+        it; its HTTP client and workers are closed after."""
+        # httpx logs every request at INFO: a line per message (10,000 for a full batch)
+        # would bury this process's log; the deliverer logs failures itself
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        run_with_backoff(self.deliverer.cycle, stop, 0.5, StorageError, log, "webhook delivery")
+        self.deliverer.close()
 
     def close(self) -> None:
         if self.ipfs is not None:

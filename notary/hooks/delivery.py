@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary import __version__
-from notary.errors import StorageError
 from notary.hooks import events, signing
 from notary.store.db import transaction
 from notary.store.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -50,8 +48,6 @@ CLAIM: Final = 64
 ROUNDS: Final = 16
 """Rounds per cycle while full claims keep coming (a batch of 10,000 deposits)."""
 MAX_ERROR: Final = 512
-MAX_BACKOFF_SECONDS: Final = 10.0
-"""Longest pause of the loop after a failed cycle (the database is down)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +109,7 @@ class Deliverer:
         self.timeout_seconds = timeout_seconds
         self._http: httpx.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._recovered = False
 
     def recover(self) -> int:
         """Release the claims a killed deliverer left: those messages are due again."""
@@ -149,29 +146,14 @@ class Deliverer:
                 break
         return delivered
 
-    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        """Release stale claims, then send until `stop` is set. A database error pauses
-        the loop (doubling up to MAX_BACKOFF_SECONDS); nothing ends it but `stop`."""
-        # httpx logs every request at INFO: a line per message (10,000 for a full batch)
-        # would bury the anchoring process's log; failures are logged here instead
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        recovered = False
-        backoff = poll_seconds
-        while not stop.is_set():
-            try:
-                if not recovered:
-                    self.recover()
-                    recovered = True
-                self.run_once()
-                backoff = poll_seconds
-            except StorageError as exc:
-                log.warning("webhook delivery paused: %s", exc)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            except Exception:
-                log.exception("webhook delivery cycle failed")
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            stop.wait(backoff)
-        self.close()
+    def cycle(self) -> None:
+        """One round of the delivery loop (notary.anchoring.loops.run_with_backoff runs it;
+        StorageError pauses it): release the claims a killed process left, once, then send
+        what is due."""
+        if not self._recovered:
+            self.recover()
+            self._recovered = True
+        self.run_once()
 
     def close(self) -> None:
         if self._pool is not None:

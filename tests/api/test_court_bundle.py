@@ -266,22 +266,12 @@ def test_a_clerk_with_the_paper_certificate_follows_its_qr_code(
     The PDF's link starts with NOTARY_PUBLIC_URL (the default here, 127.0.0.1:8000); the
     test server listens elsewhere, so the link's origin is replaced by the server's, as an
     operator would have set NOTARY_PUBLIC_URL to it."""
+    from tests.integration.test_court_pdf import decode_qr
     from tests.integration.test_web_verifier import page_verdict
 
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(bundle["pdf"].content)
-    subprocess.run(
-        ["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf), "page"],
-        cwd=tmp_path,
-        check=True,
-    )
-    (rendered,) = tmp_path.glob("page*.png")
-    decoded = subprocess.run(
-        ["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(rendered)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    decoded = decode_qr(pdf, tmp_path)
     link = decoded.stdout.strip()
     ev = bundle["ev"]
     printed_origin = api.service.settings.public_url.rstrip("/")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -90,3 +92,44 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class Depositor(threading.Thread):
+    """Deposits `per_wake` requests of five new hashes every `pause` seconds through the
+    bulk route; remembers which deposits were acknowledged (a request that fails or is
+    refused promised nothing)."""
+
+    def __init__(
+        self, url: str, key: str, prefix: str, pause: float, per_wake: int, timeout: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.client = httpx.Client(
+            base_url=url, timeout=timeout, headers={"Authorization": f"Bearer {key}"}
+        )
+        self.prefix, self.pause, self.per_wake = prefix, pause, per_wake
+        self.acknowledged: set[str] = set()
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.n = 0
+
+    def run(self) -> None:
+        while not self.halt.wait(self.pause):
+            for _ in range(self.per_wake):
+                self._deposit()
+
+    def _deposit(self) -> None:
+        items = []
+        for _ in range(5):
+            self.n += 1
+            items.append({"sha256": hashlib.sha256(f"{self.prefix}-{self.n}".encode()).hexdigest()})
+        try:
+            answer = self.client.post("/v1/evidence/hashes", json={"items": items})
+        except httpx.TransportError:
+            return  # not acknowledged: nothing promised
+        if answer.status_code in (200, 201):
+            with self.lock:
+                self.acknowledged.update(e["id"] for e in answer.json()["items"])
+
+    def snapshot(self) -> set[str]:
+        with self.lock:
+            return set(self.acknowledged)

@@ -9,14 +9,11 @@ longer soak.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -31,45 +28,13 @@ from notary.store.models import Batch, Evidence, Organization, Role
 from notary.store.orgs import OrgView
 from notary.verify.certificate import Outcome, verify
 from tests.conftest import Chain, make_settings
-from tests.e2e.conftest import ServiceProcess
+from tests.e2e.conftest import Depositor, ServiceProcess
 
 pytestmark = pytest.mark.devnet
 
 KILLS = int(os.environ.get("NOTARY_CHAIN_KILLS", "20"))
 SETTLE_SECONDS = 90.0
 """Longest wait, after a kill, for every acknowledged deposit to be anchored again."""
-
-
-class Depositor(threading.Thread):
-    """Deposits five new hashes about every 50 ms; remembers what was acknowledged."""
-
-    def __init__(self, url: str, key: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(
-            base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"}
-        )
-        self.acknowledged: set[str] = set()
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.n = 0
-
-    def run(self) -> None:
-        while not self.halt.wait(0.05):
-            items = []
-            for _ in range(5):
-                self.n += 1
-                items.append({"sha256": hashlib.sha256(f"kill-{self.n}".encode()).hexdigest()})
-            try:
-                answer = self.client.post("/v1/evidence/hashes", json={"items": items})
-            except httpx.TransportError:
-                continue  # not acknowledged: nothing promised
-            if answer.status_code in (200, 201):
-                with self.lock:
-                    self.acknowledged.update(e["id"] for e in answer.json()["items"])
-
-    def snapshot(self) -> set[str]:
-        with self.lock:
-            return set(self.acknowledged)
 
 
 def _settled(store, org: OrgView, reader: RegistryReader, ids: set[str], verified: set) -> str:
@@ -124,7 +89,7 @@ def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
             assert o is not None
             org = OrgView(o.id, o.slug, o.name, Role(o.role))
         reader = connect_reader(chain.rpc_url, chain.deployment.registry, retries=False)
-        depositor = Depositor(service.url, key)
+        depositor = Depositor(service.url, key, "kill", pause=0.05, per_wake=1, timeout=30)
         depositor.start()
         verified: set = set()
         lost_blocks = 0

@@ -11,12 +11,10 @@ the same webhook-id.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,51 +27,12 @@ from notary.hooks import backlog
 from notary.store.db import database_url, make_engine, make_sessionmaker, transaction
 from tests.api.receiver import read_log
 from tests.conftest import free_port
-from tests.e2e.conftest import ServiceProcess
+from tests.e2e.conftest import Depositor, ServiceProcess
 
 pytestmark = pytest.mark.devnet
 
 RECEIVER = str(Path(__file__).parents[1] / "api" / "receiver.py")
 SETTLE_SECONDS = 90.0
-
-
-class Depositor(threading.Thread):
-    """Deposits bursts of 20 new hashes (four requests) about every 2.5 s; remembers what
-    was acknowledged. The pauses matter: under a flow without any, the batcher keeps
-    forming batches and promotes none to final (its cycle confirms only after its forming
-    loop ends), so no anchored event would come until the flow stops."""
-
-    def __init__(self, url: str, key: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(
-            base_url=url, timeout=10, headers={"Authorization": f"Bearer {key}"}
-        )
-        self.acknowledged: set[str] = set()
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.n = 0
-
-    def run(self) -> None:
-        while not self.halt.wait(2.5):
-            for _ in range(4):
-                self._deposit()
-
-    def _deposit(self) -> None:
-        items = []
-        for _ in range(5):
-            self.n += 1
-            items.append({"sha256": hashlib.sha256(f"hook-{self.n}".encode()).hexdigest()})
-        try:
-            answer = self.client.post("/v1/evidence/hashes", json={"items": items})
-        except httpx.TransportError:
-            return  # not acknowledged: nothing promised
-        if answer.status_code in (200, 201):
-            with self.lock:
-                self.acknowledged.update(e["id"] for e in answer.json()["items"])
-
-    def snapshot(self) -> set[str]:
-        with self.lock:
-            return set(self.acknowledged)
 
 
 def _receiver(port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -121,7 +80,9 @@ def test_every_anchored_message_arrives_across_kill9(chain, tmp_path: Path) -> N
         with transaction(store) as session:
             return backlog(session)
 
-    depositor = Depositor(service.url, key)
+    # bursts of 20 hashes about every 2.5 s (written when a steady flow kept every batch
+    # from becoming final; the batcher now confirms as it goes, the pacing stays)
+    depositor = Depositor(service.url, key, "hook", pause=2.5, per_wake=4, timeout=10)
     try:
         with httpx.Client(base_url=service.url, timeout=30) as c:
             made = c.post(

@@ -99,19 +99,24 @@ def test_fonts_are_embedded_subsets(printed) -> None:
     assert size < 200_000, size  # a subset, not the 19 MB collection
 
 
-def test_qr_code_decodes_to_the_web_verifier_link(printed, tmp_path) -> None:
+def decode_qr(pdf: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """zbarimg's reading of the QR code on the PDF's first page, rendered at 200 dpi."""
     subprocess.run(
-        ["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(printed["pdf"]), "page"],
-        cwd=tmp_path,
+        ["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf), "page"],
+        cwd=workdir,
         check=True,
     )
-    (page,) = tmp_path.glob("page*.png")
-    decoded = subprocess.run(
+    (page,) = workdir.glob("page*.png")
+    return subprocess.run(
         ["zbarimg", "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(page)],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_qr_code_decodes_to_the_web_verifier_link(printed, tmp_path) -> None:
+    decoded = decode_qr(printed["pdf"], tmp_path)
     sha256 = printed["document"]["evidence"]["sha256"]  # type: ignore[index]
     assert decoded.stdout.strip() == (
         f"https://notary.example.cn/verify#id=ev_0123abcd&sha256={sha256}"

@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,8 @@ OUTCOME_OF_EXIT = {0: "valid", 1: "invalid", 2: "cannot_decide"}
 START_TIMEOUT_SECONDS = 30.0
 
 
-@pytest.fixture(scope="module")
-def golden_chain() -> Iterator[str]:
+@contextmanager
+def golden_anvil() -> Iterator[str]:
     """anvil on the committed state: the chain the forged vectors were anchored on."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -53,6 +54,12 @@ def golden_chain() -> Iterator[str]:
     finally:
         anvil.terminate()
         anvil.wait(30)
+
+
+@pytest.fixture(scope="module")
+def golden_chain() -> Iterator[str]:
+    with golden_anvil() as url:
+        yield url
 
 
 def _wait_for(url: str, anvil: subprocess.Popen[bytes]) -> None:

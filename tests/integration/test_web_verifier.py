@@ -30,11 +30,11 @@ from api.main import create_app
 from notary.config import Settings
 from notary.core.jsontext import JsonInputError
 from notary.court.verifier import content_security_policy, verifier_html
-from notary.ops.toolchain import REPO_ROOT, anvil_binary
+from notary.ops.toolchain import REPO_ROOT
 from notary.verify.certificate import verify
 from tests.cdp import Chromium
 from tests.conftest import VECTORS, free_port
-from tests.integration.test_forgeries import FORGED, INDEX, _wait_for
+from tests.integration.test_forgeries import FORGED, INDEX, golden_anvil
 
 pytestmark = [pytest.mark.devnet, pytest.mark.node]
 
@@ -47,22 +47,8 @@ LARGE_MIB = int(os.environ.get("NOTARY_WEB_LARGE_MIB", "32"))
 @pytest.fixture(scope="module")
 def golden_node() -> Iterator[str]:
     """anvil on the golden vectors' chain state (as tests/integration/test_forgeries.py)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    anvil = subprocess.Popen(
-        [
-            *(str(anvil_binary()), "--port", str(port), "--chain-id", "31337"),
-            *("--load-state", str(FORGED / "chain-state.json")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(url, anvil)
+    with golden_anvil() as url:
         yield url
-    finally:
-        anvil.terminate()
-        anvil.wait(30)
 
 
 @pytest.fixture(scope="module")
