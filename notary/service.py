@@ -31,7 +31,6 @@ from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
-from notary.court.verifier import verifier_html
 from notary.deposit.content import FileContent
 from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
@@ -49,7 +48,7 @@ from notary.hooks.endpoints import DeliveryView, NewWebhook, WebhookView
 from notary.hooks.events import backlog
 from notary.issue import certificates as issued
 from notary.issue.certificates import IssuedCertificate
-from notary.issue.retrieve import VERIFY_HTML, Content, content, write_bundle
+from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
@@ -75,11 +74,6 @@ MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
 WAIT_POLL_SECONDS: Final = 0.1
 """How often a waiting request looks at the database again."""
-
-
-def _court_extras() -> dict[str, bytes]:
-    """verify.html, the web verifier (notary.court.verifier), for every court bundle."""
-    return {VERIFY_HTML: verifier_html()}
 
 
 @dataclass(frozen=True)
@@ -380,7 +374,7 @@ class NotaryService:
                 self.ipfs,
                 file,
                 self.settings.public_url,
-                {**_court_extras(), **share_log.bundle_extras(self.factory, caller, public_id)},
+                share_log.bundle_extras(self.factory, caller, public_id),
             )
         except BaseException:
             target.unlink(missing_ok=True)

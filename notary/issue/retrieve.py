@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core import certificate as cert_format
 from notary.court.spec import SPEC_NAME, specification
+from notary.court.verifier import PAGE_NAME, verifier_html
 from notary.errors import ConflictError, IntegrityError, NotFoundError
 from notary.ipfs.client import IpfsStore
 from notary.issue.certificates import certificate
@@ -81,8 +82,6 @@ The certificate proves existence, unchanged, no later than that time; not author
 not when the design was created.
 """
 
-VERIFY_HTML: Final = "verify.html"
-"""The web verifier in a bundle, when the package has it (notary.court.verifier)."""
 _VERIFY_HTML_LINES: Final = {
     "zh": (
         "  6. verify.html —— 网页核验工具:用浏览器打开,无需联网到存证平台。\n",
@@ -209,10 +208,8 @@ def _member(name: str, when: float) -> zipfile.ZipInfo:
     return info
 
 
-def _readme_lines(with_verifier: bool) -> dict[str, str]:
-    shown = {
-        lang: lines if with_verifier else ("", "") for lang, lines in _VERIFY_HTML_LINES.items()
-    }
+def _readme_lines() -> dict[str, str]:
+    shown = _VERIFY_HTML_LINES
     return {
         "verify_html_zh": shown["zh"][0],
         "verify_page_zh": shown["zh"][1],
@@ -234,9 +231,10 @@ def write_bundle(
 ) -> Path:
     """Write the court bundle (zip) of anchored, pinned evidence to `target`.
 
-    It holds the file, its certificate (JSON and PDF), the CAR, certificate.md, a README
-    and `extras`: more named members (verify.html, an access log) that callers add. Every
-    member extracts with mode 0644 and the time the bundle was made.
+    It holds the file, its certificate (JSON and PDF), the CAR, certificate.md, a README,
+    the web verifier (verify.html, listed with the extras in bundle.json) and `extras`: more
+    named members (an access log) that callers add. Every member extracts with mode 0644 and
+    the time the bundle was made.
     """
     cert = certificate(factory, trees, org, public_id)
     if view(factory, org, public_id).pin_state != PinState.PINNED.value:
@@ -252,10 +250,11 @@ def write_bundle(
         "readme": "README.txt",
         "specification": SPEC_NAME,
     }
-    taken = {*members.values(), "bundle.json"}
+    taken = {*members.values(), "bundle.json", PAGE_NAME}
     clash = sorted(taken & added.keys())
     if clash:
         raise ValueError(f"bundle members named twice: {clash}")
+    added[PAGE_NAME] = verifier_html()
     readme = README.format(
         name=file.name,
         cid=cid,
@@ -263,7 +262,7 @@ def write_bundle(
         chain_id=a.chain_id,
         block=a.block_number,
         when=cert_format.utc_text(a.block_time),
-        **_readme_lines(VERIFY_HTML in added),
+        **_readme_lines(),
     )
     from notary.court.pdf import render  # fpdf2 + fontTools: ~1 s to import, only here
     from notary.court.qr import verify_url
