@@ -27,10 +27,12 @@ from notary.store.models import (
     Batch,
     DeliveryStatus,
     Evidence,
+    Share,
     SupersededAnchor,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from notary.store.orgs import OrgView
 
 ANCHORED: Final = "evidence.anchored"
 """The evidence's anchor is final: its certificate can be fetched (certificate_url)."""
@@ -41,12 +43,14 @@ PINNED: Final = "evidence.pinned"
 """The deposited file is pinned on IPFS under its recorded CID."""
 PIN_FAILED: Final = "evidence.pin_failed"
 """Pinning the file failed for good (the spooled copy is kept for the operator)."""
+SHARE_ACCESSED: Final = "share.accessed"
+"""Another organization read shared evidence through its share, or someone looked its
+certificate up by id and SHA-256 without a key (sent to the owner)."""
 PING: Final = "webhook.ping"
 """Sent by POST /v1/webhooks/{id}/test only; cannot be subscribed to."""
 
-EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED)
-"""The event types an endpoint may subscribe to. Alerts (early warning) and share accesses
-are not in this release: the notary has neither feature yet."""
+EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED, SHARE_ACCESSED)
+"""The event types an endpoint may subscribe to."""
 
 
 def _now() -> datetime:
@@ -179,6 +183,29 @@ def pin_result(session: Session, evidence: Evidence, error: str | None) -> int:
     if error is not None:
         data["error"] = error
     return enqueue(session, evidence.organization_id, PIN_FAILED if error else PINNED, data)
+
+
+def share_accessed(
+    session: Session,
+    evidence: Evidence,
+    share: Share | None,
+    reader: OrgView | None,
+    action: str,
+    at: datetime,
+) -> int:
+    """share.accessed for the owner of `evidence`: `reader` (None for the keyless public
+    lookup) read it through `share` (None for that lookup). Written in the transaction that
+    appends the access-log entry, so the message exists exactly when the entry does."""
+    data: dict[str, object] = {
+        "evidence_id": evidence.public_id,
+        "sha256": evidence.sha256.hex(),
+        "action": action,
+        "at": at.replace(tzinfo=UTC, microsecond=0).isoformat().replace("+00:00", "Z"),
+        "by": None if reader is None else {"organization": reader.slug, "name": reader.name},
+        "share_id": None if share is None else share.public_id,
+        "case_ref": None if share is None else share.case_ref,
+    }
+    return enqueue(session, evidence.organization_id, SHARE_ACCESSED, data)
 
 
 def body(delivery: WebhookDelivery, public_url: str) -> bytes:

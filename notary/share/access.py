@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import NotFoundError
+from notary.hooks import events
 from notary.store.db import transaction
 from notary.store.models import AccessLog, Evidence, Organization, Role, Share
 from notary.store.orgs import OrgView
@@ -125,12 +126,12 @@ def record(
     action: str,
     origin: Origin,
 ) -> None:
-    """Append one access-log entry (in the caller's transaction).
-
-    The one place where an access to shared evidence is recorded: a notification of the
-    access (a webhook "share accessed") belongs here, after the entry is added.
-    """
+    """Append one access-log entry (in the caller's transaction), and tell the owner's
+    webhooks (share.accessed) when someone else read: a grantee through its share, or
+    anyone through the keyless lookup. The owner's own reads and the grantee's listing of
+    what was shared with it are logged without a message."""
     assert action in ACTIONS, action
+    at = now()
     session.add(
         AccessLog(
             evidence_id=evidence.id,
@@ -138,7 +139,10 @@ def record(
             organization_id=org.id if org is not None else None,
             key_prefix=origin.key_prefix,
             action=action,
-            at=now(),
+            at=at,
             remote=origin.remote[:MAX_REMOTE] if origin.remote else None,
         )
     )
+    by_other = share is not None or org is None
+    if by_other and action != "list":
+        events.share_accessed(session, evidence, share, org, action, at)

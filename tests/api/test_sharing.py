@@ -336,3 +336,58 @@ def test_public_lookup_is_rate_limited_per_client_address(anyone, evidence) -> N
     # misses count too, and other addresses keep their own allowance
     assert lookup(anyone, "/v1/public/certificates/ev_1?sha256=00", "192.0.2.9").status_code == 429
     assert lookup(anyone, path, "192.0.2.10").status_code == 200
+
+
+def test_the_owner_is_told_of_reads_by_others_through_webhooks(srv, anyone, evidence) -> None:
+    """share.accessed: a message to the owner for each read through a share and each keyless
+    lookup, signed like every message, none for the owner's own reads or a grantee's list."""
+    from notary.client import verify_webhook
+    from tests.api.receiver import Receiver
+
+    ev = evidence["private"]  # shared by no other test
+    receiver = Receiver().start()
+    try:
+        with srv.client("owner") as owner, srv.client("samr") as regulator:
+            hook = owner.post(
+                "/v1/webhooks",
+                json={"url": receiver.url + "/owner", "events": ["share.accessed"]},
+            ).json()
+            sh = share(owner, ev["id"], "samr", case_ref="市监 2026-31").json()
+            assert regulator.get(f"/v1/evidence/{ev['id']}").status_code == 200
+            assert regulator.get(f"/v1/evidence/{ev['id']}/file").content == ev["data"]
+            assert regulator.get("/v1/shared").status_code == 200  # a list: no message
+            assert owner.get(f"/v1/evidence/{ev['id']}").status_code == 200  # own: none
+            path = f"/v1/public/certificates/{ev['id']}?sha256={ev['sha256']}"
+            assert lookup(anyone, path, "203.0.113.77").status_code == 200
+            log = owner.get(f"/v1/evidence/{ev['id']}/access-log").json()
+            deadline = time.monotonic() + 60
+            while len(receiver.messages("/owner")) < 3:
+                assert time.monotonic() < deadline, receiver.messages("/owner")
+                time.sleep(0.1)
+            time.sleep(1)  # a fourth message, if one were wrongly sent, has time to arrive
+            messages = [
+                verify_webhook(hook["secret"], m["headers"], m["body"])
+                for m in receiver.messages("/owner")
+            ]
+            assert owner.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert {m["type"] for m in messages} == {"share.accessed"}
+    data = sorted((m["data"] for m in messages), key=lambda d: d["at"] + d["action"])
+    by_regulator = [d for d in data if d["by"] is not None]
+    assert sorted(d["action"] for d in by_regulator) == ["file", "view"]
+    for d in by_regulator:
+        assert d["by"] == {"organization": "samr", "name": "samr 组织"}
+        assert (d["share_id"], d["case_ref"]) == (sh["id"], "市监 2026-31")
+    (public,) = [d for d in data if d["by"] is None]
+    assert (public["action"], public["share_id"], public["case_ref"]) == (
+        "public-certificate",
+        None,
+        None,
+    )
+    assert {d["evidence_id"] for d in data} == {ev["id"]}
+    assert {d["sha256"] for d in data} == {ev["sha256"]}
+    # each message matches an entry of the owner's access log, to the second
+    logged = {(e["action"], e["at"][:19]) for e in log}
+    assert {(d["action"], d["at"][:19]) for d in data} <= logged
