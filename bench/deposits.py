@@ -17,7 +17,11 @@ as a script would, to both servers.
 Single deposits are measured on one devnet and one database for each variant of the
 service, restarted between them: `default` (with /metrics scraped every second, 15 times as
 often as Prometheus's default), `access log all` (a line per request), `metrics off`
-(NOTARY_METRICS=false). Add a variant to VARIANTS to compare another setting.
+(NOTARY_METRICS=false), `webhooks on` (an endpoint subscribed to evidence.anchored, posting
+to a local receiver that answers 204: the outbox rows are written in the batcher's
+transaction and sent by the anchoring process, so this shows what they cost the deposit
+path; the run also prints how long after the last deposit every message had arrived). Add a
+variant to VARIANTS to compare another setting.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -82,16 +87,86 @@ def wrk_rate(url: str, headers: dict[str, str], seconds: int) -> float:
 
 
 SHM = Path("/dev/shm")
+WEBHOOKS = "webhooks on (every anchored deposit posted)"
 VARIANTS: list[tuple[str, dict[str, str], bool]] = [
     ("default (metrics scraped every 1 s)", {}, True),
     ("access log all", {"NOTARY_ACCESS_LOG": "all"}, True),
     ("metrics off", {"NOTARY_METRICS": "false"}, False),
+    (WEBHOOKS, {}, True),
     ("database in memory (tmpfs: no fsync)", {"NOTARY_DATABASE_URL": "shm"}, True),
 ]
 """(name, NOTARY_* settings, scrape /metrics meanwhile) of each single-deposit run. The
 last puts the SQLite file on /dev/shm, where fsync costs nothing: the gap between it and the
 default is what the disk's fsync latency costs on this machine (not a setting to run with:
 a deposit acknowledged there is lost with the machine's power)."""
+
+
+class Receiver:
+    """A local webhook receiver: answers every POST 204 and counts the messages."""
+
+    def __init__(self) -> None:
+        counter = self
+        self.messages = 0
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with counter.lock:
+                    counter.messages += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def delivered(receiver: Receiver, data_dir: Path, before: int) -> None:
+    """Wait until every deposit made since `before` anchored ones is anchored and its message
+    has arrived; print how long that took after the measurement ended."""
+    ended = time.perf_counter()
+    wait_anchored(data_dir)
+    expected = anchored_count(data_dir) - before
+    while receiver.messages < expected:
+        if time.perf_counter() - ended > 600:
+            raise RuntimeError(f"{receiver.messages} of {expected} webhook messages arrived")
+        time.sleep(0.1)
+    print(
+        f"webhooks: all {expected:,} evidence.anchored messages arrived "
+        f"{time.perf_counter() - ended:.1f} s after the last deposit"
+    )
+
+
+def anchored_count(data_dir: Path) -> int:
+    return statuses(data_dir).get("anchored", 0)
+
+
+@contextmanager
+def webhook(url: str, headers: dict[str, str]) -> Iterator[Receiver]:
+    """An endpoint subscribed to evidence.anchored on a fresh local receiver, deleted on exit."""
+    with Receiver() as receiver:
+        r = httpx.post(
+            f"{url}/v1/webhooks",
+            headers=headers,
+            json={"url": receiver.url, "events": ["evidence.anchored"]},
+        )
+        r.raise_for_status()
+        try:
+            yield receiver
+        finally:
+            httpx.delete(f"{url}/v1/webhooks/{r.json()['id']}", headers=headers)
 
 
 @contextmanager
@@ -254,12 +329,20 @@ def main() -> None:
                     with serving(settings, key, **env) as svc:
                         url = f"{svc.url}/v1/evidence/hash"
                         wrk_rate(url, auth, 2)  # warm up
-                        with FsyncProbe(data) as fsync:
-                            if scrape:
-                                with Scraper(svc.url):
+                        wait_anchored(svc.data_dir)  # the warm-up's events are not counted
+                        with ExitStack() as stack:
+                            receiver = None
+                            if name == WEBHOOKS:
+                                receiver = stack.enter_context(webhook(svc.url, auth))
+                            before = anchored_count(svc.data_dir)
+                            with FsyncProbe(data) as fsync:
+                                if scrape:
+                                    with Scraper(svc.url):
+                                        single = wrk_rate(url, auth, args.seconds)
+                                else:
                                     single = wrk_rate(url, auth, args.seconds)
-                            else:
-                                single = wrk_rate(url, auth, args.seconds)
+                            if receiver is not None:
+                                delivered(receiver, svc.data_dir, before)
                     ratios.setdefault(name, []).append(single / bare)
                     print(
                         f"single hash deposits, {name + ':':38} {single:7.0f} deposits/s = "
