@@ -34,10 +34,16 @@ contract ConsortiumRegistryTest is ConsortiumFixture {
         (uint64 batchTime, uint16 k, address[] memory endorsers) = reg.endorsementOf(root);
         require(batchTime == T0 && k == 2 && endorsers.length == 2 && endorsers[0] < endorsers[1], "endorsement");
 
-        bytes[] memory again = endorse(endorserKeys(3), root, leafCount + 1, "other", T0);
+        _reanchorIsRefused(root, leafCount);
+    }
+
+    /// @dev Anchoring `root` again, even by every endorser with other values, is refused.
+    function _reanchorIsRefused(bytes32 root, uint32 leafCount) internal {
+        uint32 otherCount = leafCount == 1 ? 2 : leafCount - 1;
+        bytes[] memory again = endorse(endorserKeys(3), root, otherCount, "other", T0);
         vm.expectRevert(abi.encodeWithSelector(IConsortiumRegistry.ConsortiumRegistry__AlreadyAnchored.selector, root));
         vm.prank(notary);
-        reg.anchor(root, leafCount + 1, "other", T0, again);
+        reg.anchor(root, otherCount, "other", T0, again);
         require(reg.anchorOf(root).leafCount == leafCount && reg.anchorCount() == 1, "unchanged");
     }
 

@@ -44,6 +44,18 @@ def anvil_binary() -> Path:
     return ANVIL_BIN
 
 
+def forge_binary() -> Path:
+    """The forge binary shipped by the pinned @foundry-rs/forge npm package
+    (NOTARY_FORGE_BIN overrides it, like NOTARY_ANVIL_BIN)."""
+    override = os.environ.get("NOTARY_FORGE_BIN")
+    if override:
+        return Path(override)
+    require_node_modules()
+    if not FORGE_BIN.is_file():
+        raise ConfigError(f"forge not found at {FORGE_BIN}: run scripts/setup")
+    return FORGE_BIN
+
+
 def ipfs_command() -> list[str]:
     """How to run the devnet IPFS node: Node 22 from npm, on the Helia server."""
     if not NODE22_BIN.is_file():
