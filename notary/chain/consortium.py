@@ -18,6 +18,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3 import Web3
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from notary.chain.artifact import consortium_build
@@ -116,6 +117,14 @@ class ConsortiumReader(RegistryReader):
         with chain_errors(self.rpc_url):
             batch_time, k, endorsers = self.contract.functions.endorsementOf(root).call()
         return Endorsement(int(batch_time), int(k), tuple(str(e) for e in endorsers))
+
+    def events_in(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The arguments of every `name` event (e.g. "Endorsed", "ConfigChanged") this
+        registry emitted in `receipt`; other events and other contracts' logs are skipped."""
+        with chain_errors(self.rpc_url):
+            event = getattr(self.contract.events, name)()
+            logs = event.process_receipt(receipt, errors=DISCARD)
+        return [dict(log["args"]) for log in logs if log["address"] == self.address]
 
     def endorsement_digest(self, batch: Batch) -> bytes:
         """The digest the contract computes for `batch` (for cross-checking signers)."""

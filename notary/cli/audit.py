@@ -350,11 +350,15 @@ def members_command(
         f"registry {reader.address} at block {config.block}: policy {config.threshold} of "
         f"{len(config.endorsers)} endorsers (configuration {config.config_nonce})",
         highlight=False,
+        soft_wrap=True,
     )
-    table = Table("account", "role", "organization", "name")
-    for m in members:
-        table.add_row(m.account, m.role.name.lower(), "0x" + m.organization.hex(), escape(m.name))
-    out.print(table)
+    for m in members:  # one line each, never cut: accounts and ids are copied from here
+        out.print(
+            f"  {m.role.name.lower():<8} {m.account} organization 0x{m.organization.hex()} "
+            f"{escape(m.name)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @audit_app.command("reconcile")
