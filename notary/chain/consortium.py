@@ -166,7 +166,10 @@ class ConsortiumReader(RegistryReader):
                 threshold, nonce = int(args["threshold"]), int(args["configNonce"])
                 seen_policy = True
         if not seen_policy:
-            raise ValidationError(f"the registry {self.address} did not exist at block {block}")
+            raise ValidationError(
+                f"{self.address} has no consortium configuration up to block {block}: it is "
+                "not a ConsortiumRegistry, or it was deployed after that block"
+            )
         return Configuration(block, nonce, threshold, tuple(members.values()))
 
     def _config_logs(self, block: int) -> list[Any]:

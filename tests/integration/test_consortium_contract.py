@@ -256,6 +256,13 @@ def test_policy_change_by_quorum_and_members_at_block(chain) -> None:
         *("--rpc", chain.rpc_url, "--registry", reg.address),
     )
     assert "policy 3 of 4 endorsers (configuration 1)" in text.stdout
+    assert f"endorser {ENDORSERS[3].address} organization 0x{org('org 3').hex()}" in text.stdout
+    v1 = run_cli(
+        chain.settings,
+        *("audit", "members", "--at", str(applied)),
+        *("--rpc", chain.rpc_url, "--registry", chain.deployment.registry),
+    )
+    assert v1.returncode == 2 and "not a ConsortiumRegistry" in v1.stderr
 
 
 def test_a_lone_endorser_or_outsider_cannot_change_anything(chain) -> None:
