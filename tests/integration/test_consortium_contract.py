@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -95,7 +97,8 @@ def approve(
     return nonce, deadline, signatures
 
 
-def refused(name: str) -> object:
+def refused(name: str) -> AbstractContextManager[Any]:
+    """Expect the registry to refuse with custom error ConsortiumRegistry__`name`."""
     return pytest.raises(TransactionFailedError, match=re.escape(f"ConsortiumRegistry__{name}"))
 
 
