@@ -1,4 +1,5 @@
-"""The published EvidenceRegistry build (ABI, bytecode, runtime code hash).
+"""The published registry builds (ABI, bytecode, runtime code hash): EvidenceRegistry (v1)
+and ConsortiumRegistry (docs/consortium.md).
 
 The artifact is committed (notary/artifacts/EvidenceRegistry.json) and rebuilt
 byte-identically from contracts/ by notary.ops.build; the verifier trusts a registry only when
@@ -39,8 +40,19 @@ class Build:
 
 @cache
 def registry_build() -> Build:
-    """The build shipped with this package."""
-    text = resources.files("notary.artifacts").joinpath("EvidenceRegistry.json").read_text("utf-8")
+    """The EvidenceRegistry (v1) build shipped with this package."""
+    return _load("EvidenceRegistry")
+
+
+@cache
+def consortium_build() -> Build:
+    """The ConsortiumRegistry build shipped with this package (not a v1 registry: its code
+    hash is not in PUBLISHED_CODE_HASHES; certificate version 2 will publish it)."""
+    return _load("ConsortiumRegistry")
+
+
+def _load(name: str) -> Build:
+    text = resources.files("notary.artifacts").joinpath(f"{name}.json").read_text("utf-8")
     doc = json.loads(text)
     return Build(
         abi=doc["abi"],

@@ -14,9 +14,10 @@ from typing import Final
 import requests
 from eth_abi.abi import decode as abi_decode
 from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.crypto import keccak
 from web3 import exceptions as w3x
 
-from notary.chain.artifact import registry_build
+from notary.chain.artifact import consortium_build, registry_build
 from notary.errors import (
     AlreadyAnchoredError,
     AlreadyKnownError,
@@ -26,12 +27,17 @@ from notary.errors import (
     TransactionFailedError,
 )
 
+CONSORTIUM_NOTARY_ROLE: Final = keccak(text="NOTARY_ROLE")
+"""The role MissingRoleError names when ConsortiumRegistry refuses a caller that is not a
+NOTARY member (the same id as EvidenceRegistry's NOTARY_ROLE, so callers handle both alike)."""
+
 
 @cache
 def _custom_errors() -> dict[bytes, tuple[str, list[str]]]:
-    """4-byte selector -> (error name, argument types) for every error in the registry ABI."""
+    """4-byte selector -> (error name, argument types) for every error in the registry ABIs
+    (v1 and consortium)."""
     table: dict[bytes, tuple[str, list[str]]] = {}
-    for item in registry_build().abi:
+    for item in [*registry_build().abi, *consortium_build().abi]:
         if item["type"] == "error":
             types = [arg["type"] for arg in item["inputs"]]
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
@@ -46,10 +52,12 @@ def decode_revert(data: bytes) -> ChainError:
         return TransactionFailedError(f"transaction reverted (data 0x{data.hex()})")
     name, types = entry
     args = abi_decode(types, data[4:])
-    if name == "EvidenceRegistry__AlreadyAnchored":
+    if name in ("EvidenceRegistry__AlreadyAnchored", "ConsortiumRegistry__AlreadyAnchored"):
         return AlreadyAnchoredError(args[0])
     if name == "AccessControlUnauthorizedAccount":
         return MissingRoleError(args[0], args[1])
+    if name == "ConsortiumRegistry__NotNotary":
+        return MissingRoleError(args[0], CONSORTIUM_NOTARY_ROLE)
     shown = ", ".join(f"0x{a.hex()}" if isinstance(a, bytes) else str(a) for a in args)
     return TransactionFailedError(f"registry rejected the call: {name}({shown})")
 

@@ -1,5 +1,7 @@
 """`notary audit rebuild|anchors|log`: check the registry with public data only (chain,
-IPFS); and `notary audit reconcile`, the operator's report of the database against the chain.
+IPFS); `notary audit members --at BLOCK`: the consortium's members and policy at a block,
+from the consortium registry's events alone; and `notary audit reconcile`, the operator's
+report of the database against the chain.
 
 Exit codes of `rebuild` (one root or a range): 0 every anchor's manifest rebuilds its root,
 1 at least one does not (a finding), 2 no finding but something could not be decided (a
@@ -16,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -292,6 +295,70 @@ def log_command(
             highlight=False,
         )
     raise typer.Exit(EXIT_OK if ok else EXIT_INVALID if count else EXIT_ERROR)
+
+
+@audit_app.command("members")
+def members_command(
+    at: Annotated[
+        int | None,
+        typer.Option("--at", min=0, help="Block number (default: the newest block)."),
+    ] = None,
+    rpc: RpcOption = None,
+    registry: Annotated[
+        str | None, typer.Option("--registry", help="ConsortiumRegistry address.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Members (account, role, organization, name) and the endorsement policy (k of the
+    endorsers) of a consortium registry at block --at, replayed from its events only."""
+    from notary.chain.consortium import ConsortiumReader
+    from notary.chain.registry import connect
+    from notary.ops.endpoints import resolve_registry, resolve_rpc_url
+
+    try:
+        settings = load_settings()
+        url = resolve_rpc_url(settings, rpc)
+        reader = ConsortiumReader(
+            connect(url, retries=False), resolve_registry(settings, registry), url
+        )
+        block = reader.latest_block_number() if at is None else at
+        config = reader.members_at(block)
+    except NotaryError as exc:
+        fail(str(exc))
+    members = sorted(config.members, key=lambda m: (m.role, m.account))
+    if as_json:
+        emit(
+            {
+                "registry": reader.address,
+                "block": config.block,
+                "config_nonce": config.config_nonce,
+                "threshold": config.threshold,
+                "endorsers": len(config.endorsers),
+                "members": [
+                    {
+                        "account": m.account,
+                        "role": m.role.name.lower(),
+                        "organization": "0x" + m.organization.hex(),
+                        "name": m.name,
+                    }
+                    for m in members
+                ],
+            }
+        )
+        return
+    out.print(
+        f"registry {reader.address} at block {config.block}: policy {config.threshold} of "
+        f"{len(config.endorsers)} endorsers (configuration {config.config_nonce})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for m in members:  # one line each, never cut: accounts and ids are copied from here
+        out.print(
+            f"  {m.role.name.lower():<8} {m.account} organization 0x{m.organization.hex()} "
+            f"{escape(m.name)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @audit_app.command("reconcile")

@@ -423,7 +423,8 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
 def build(
     check: Annotated[bool, typer.Option(help="Only compare with the committed build.")] = False,
 ) -> None:
-    """Recompile contracts/ with the pinned solc-js; write (or --check) the published build."""
+    """Recompile contracts/ with the pinned solc-js; write (or --check) the published builds
+    (EvidenceRegistry and ConsortiumRegistry)."""
     from notary.ops import build as builder
 
     try:
@@ -431,12 +432,12 @@ def build(
             for path in builder.write_build():
                 out.print(f"wrote {path}", highlight=False)
             return
-        artifact, full_input = builder.compile_registry()
+        differing = [t.name for t in builder.TARGETS if not builder.committed_build_matches(t)]
     except NotaryError as exc:
         fail(str(exc))
-    same = builder.ARTIFACT_PATH.read_text("utf-8") == builder.dumps(
-        artifact
-    ) and builder.INPUT_PATH.read_text("utf-8") == builder.dumps(full_input)
-    if not same:
-        fail("the committed build differs from a fresh compilation", EXIT_INVALID)
+    if differing:
+        fail(
+            f"the committed build of {', '.join(differing)} differs from a fresh compilation",
+            EXIT_INVALID,
+        )
     out.print("the committed build is byte-identical to a fresh compilation")

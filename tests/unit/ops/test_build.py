@@ -1,4 +1,5 @@
-"""The committed registry build is byte-identical to a fresh compilation with the pinned solc."""
+"""The committed registry builds (EvidenceRegistry v1 and ConsortiumRegistry) are
+byte-identical to a fresh compilation with the pinned solc."""
 
 from __future__ import annotations
 
@@ -7,15 +8,43 @@ import json
 import pytest
 from eth_utils import keccak
 
-from notary.chain.artifact import registry_build
+from notary.chain.artifact import consortium_build, registry_build
 from notary.ops import build
 
 
 @pytest.mark.node
-def test_committed_build_is_reproducible() -> None:
-    artifact, full_input = build.compile_registry()
-    assert build.ARTIFACT_PATH.read_text("utf-8") == build.dumps(artifact)
-    assert build.INPUT_PATH.read_text("utf-8") == build.dumps(full_input)
+@pytest.mark.parametrize("target", build.TARGETS, ids=lambda t: t.name)
+def test_committed_build_is_reproducible(target: build.Target) -> None:
+    artifact, full_input = build.compile_contract(target)
+    assert target.artifact_path.read_text("utf-8") == build.dumps(artifact)
+    assert target.input_path.read_text("utf-8") == build.dumps(full_input)
+    assert build.committed_build_matches(target)
+
+
+def test_v1_paths_are_unchanged() -> None:
+    """The v1 build keeps its file names (docs/certificate.md links them)."""
+    assert build.V1.artifact_path == build.ARTIFACT_PATH
+    assert build.V1.input_path == build.INPUT_PATH
+
+
+def test_consortium_artifact_is_self_consistent() -> None:
+    shipped = consortium_build()
+    assert keccak(shipped.runtime_code) == shipped.runtime_code_hash
+    assert shipped.runtime_code_hash != registry_build().runtime_code_hash
+    names = {item.get("name") for item in shipped.abi}
+    v1_views = {"anchorOf", "anchorCount", "rootAt", "logHead", "verify", "Anchored"}
+    assert v1_views | {"anchor", "changeConfig", "endorsementOf", "Endorsed", "PolicySet"} <= names
+    assert shapes(shipped.abi, v1_views) == shapes(registry_build().abi, v1_views)
+
+
+def shapes(abi: list[dict[str, object]], names: set[str]) -> set[str]:
+    """The ABI entries named in `names`, as text; only the struct's interface name in
+    internalType may differ between the two registries."""
+    return {
+        json.dumps(item, sort_keys=True).replace("IConsortiumRegistry", "IEvidenceRegistry")
+        for item in abi
+        if item.get("name") in names
+    }
 
 
 @pytest.mark.node

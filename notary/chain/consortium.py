@@ -1,0 +1,250 @@
+"""A web3.py client for ConsortiumRegistry (docs/consortium.md): deploy, read, anchor, change.
+
+`ConsortiumReader` is a RegistryReader (the v1 views, events and receipts work unchanged:
+same signatures, same Anchored event) plus the consortium's own views: members, the policy,
+the endorsement of each anchor, and `members_at(block)`, which answers "who was a member,
+with which policy, at block B" from the registry's events alone (MemberSet, MemberRemoved,
+PolicySet), never from current state. `ConsortiumWriter` anchors with endorsements and
+submits quorum-approved configuration changes; it signs with a local account like
+RegistryWriter. EIP-712 signing is notary.chain.eip712.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from web3 import Web3
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from notary.chain.artifact import consortium_build
+from notary.chain.eip712 import Batch, MemberChange, Role
+from notary.chain.errors import chain_errors
+from notary.chain.events import LOG_WINDOW_BLOCKS
+from notary.chain.registry import AnchorReceipt, RegistryReader, connect
+from notary.chain.transactions import SignedTx, broadcast, send, sign
+from notary.errors import TransactionFailedError, ValidationError
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member: account, role, organization id (32 bytes) and name."""
+
+    account: str
+    role: Role
+    organization: bytes
+    name: str
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    """What the registry recorded with an anchor: the batch time the endorsers signed, the
+    threshold in force, and the endorsers (ascending). Zeros and () for an unknown root."""
+
+    batch_time: int
+    threshold: int
+    endorsers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """Members and policy at a block: k of the ENDORSER members, set by configuration
+    `config_nonce` (0 is genesis)."""
+
+    block: int
+    config_nonce: int
+    threshold: int
+    members: tuple[Member, ...]
+
+    @property
+    def endorsers(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.role is Role.ENDORSER)
+
+
+def connect_consortium_reader(
+    rpc_url: str, address: str, *, retries: bool = True
+) -> ConsortiumReader:
+    """A ConsortiumReader of the registry at `address` through the node at `rpc_url`."""
+    return ConsortiumReader(connect(rpc_url, retries=retries), address, rpc_url)
+
+
+def connect_consortium_writer(
+    rpc_url: str, address: str, account: LocalAccount
+) -> ConsortiumWriter:
+    """A ConsortiumWriter of the registry at `address`, signing with `account`."""
+    return ConsortiumWriter(connect(rpc_url), address, account, rpc_url)
+
+
+class ConsortiumReader(RegistryReader):
+    """Read access to one ConsortiumRegistry: holds no key, sends nothing."""
+
+    def __init__(self, w3: Web3, address: str, rpc_url: str = "the RPC endpoint") -> None:
+        super().__init__(w3, address, rpc_url)
+        self.contract = w3.eth.contract(address=self.address, abi=consortium_build().abi)
+
+    def member(self, account: str) -> Member:
+        """The member record of `account` (role NONE when it is not a member)."""
+        with chain_errors(self.rpc_url):
+            role, organization, name = self.contract.functions.memberOf(
+                to_checksum_address(account)
+            ).call()
+        return Member(to_checksum_address(account), Role(role), bytes(organization), name)
+
+    def members(self) -> list[Member]:
+        """Every current member, in the registry's (unspecified) order."""
+        with chain_errors(self.rpc_url):
+            accounts = self.contract.functions.members().call()
+        return [self.member(a) for a in accounts]
+
+    def threshold(self) -> int:
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.threshold().call())
+
+    def endorser_count(self) -> int:
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.endorserCount().call())
+
+    def config_nonce(self) -> int:
+        """The nonce the next configuration change must be signed with."""
+        with chain_errors(self.rpc_url):
+            return int(self.contract.functions.configNonce().call())
+
+    def endorsement_of(self, root: bytes) -> Endorsement:
+        with chain_errors(self.rpc_url):
+            batch_time, k, endorsers = self.contract.functions.endorsementOf(root).call()
+        return Endorsement(int(batch_time), int(k), tuple(str(e) for e in endorsers))
+
+    def events_in(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The arguments of every `name` event (e.g. "Endorsed", "ConfigChanged") this
+        registry emitted in `receipt`; other events and other contracts' logs are skipped."""
+        with chain_errors(self.rpc_url):
+            event = getattr(self.contract.events, name)()
+            logs = event.process_receipt(receipt, errors=DISCARD)
+        return [dict(log["args"]) for log in logs if log["address"] == self.address]
+
+    def endorsement_digest(self, batch: Batch) -> bytes:
+        """The digest the contract computes for `batch` (for cross-checking signers)."""
+        with chain_errors(self.rpc_url):
+            return bytes(
+                self.contract.functions.endorsementDigest(
+                    batch.root, batch.leaf_count, batch.manifest, batch.batch_time
+                ).call()
+            )
+
+    def config_change_digest(
+        self, changes: Sequence[MemberChange], threshold: int, nonce: int, deadline: int
+    ) -> bytes:
+        with chain_errors(self.rpc_url):
+            return bytes(
+                self.contract.functions.configChangeDigest(
+                    [c.as_tuple() for c in changes], threshold, nonce, deadline
+                ).call()
+            )
+
+    def members_at(self, block: int) -> Configuration:
+        """Members and policy after every transaction of block `block`, replayed from the
+        registry's MemberSet, MemberRemoved and PolicySet events (blocks 0..block) alone."""
+        if block < 0:
+            raise ValidationError("a block number is not negative")
+        members: dict[str, Member] = {}
+        threshold = nonce = 0
+        seen_policy = False
+        for log in self._config_logs(block):
+            args = log["args"]
+            if log["event"] == "MemberSet":
+                account = str(args["account"])
+                members[account] = Member(
+                    account, Role(args["role"]), bytes(args["organization"]), str(args["name"])
+                )
+            elif log["event"] == "MemberRemoved":
+                members.pop(str(args["account"]), None)
+            else:
+                threshold, nonce = int(args["threshold"]), int(args["configNonce"])
+                seen_policy = True
+        if not seen_policy:
+            raise ValidationError(
+                f"{self.address} has no consortium configuration up to block {block}: it is "
+                "not a ConsortiumRegistry, or it was deployed after that block"
+            )
+        return Configuration(block, nonce, threshold, tuple(members.values()))
+
+    def _config_logs(self, block: int) -> list[Any]:
+        """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
+        logs: list[Any] = []
+        start = 0
+        while start <= block:
+            end = min(block, start + LOG_WINDOW_BLOCKS - 1)
+            with chain_errors(self.rpc_url):
+                for event in (
+                    self.contract.events.MemberSet,
+                    self.contract.events.MemberRemoved,
+                    self.contract.events.PolicySet,
+                ):
+                    logs.extend(event().get_logs(from_block=start, to_block=end))
+            start = end + 1
+        return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+
+
+class ConsortiumWriter(ConsortiumReader):
+    """A ConsortiumReader plus a local signing account (a NOTARY member to anchor; anyone
+    to relay a configuration change)."""
+
+    def __init__(
+        self, w3: Web3, address: str, account: LocalAccount, rpc_url: str = "the RPC endpoint"
+    ) -> None:
+        super().__init__(w3, address, rpc_url)
+        self.account = account
+
+    def anchor(self, batch: Batch, signatures: Sequence[bytes]) -> AnchorReceipt:
+        """Anchor `batch` with endorsements sorted by signer (eip712.sorted_signatures).
+        AlreadyAnchoredError / MissingRoleError / TransactionFailedError (naming the
+        registry's custom error) when the registry refuses; nothing is sent then."""
+        signed = self.sign_anchor(batch, signatures)
+        broadcast(self.w3, signed.raw, self.rpc_url)
+        return self.anchor_receipt(batch.root, self.wait_for_receipt(signed.tx_hash))
+
+    def sign_anchor(self, batch: Batch, signatures: Sequence[bytes]) -> SignedTx:
+        """The signed anchor transaction, not yet sent (gas estimation surfaces refusals)."""
+        data = self.contract.encode_abi(
+            "anchor",
+            args=[batch.root, batch.leaf_count, batch.manifest, batch.batch_time, list(signatures)],
+        )
+        return sign(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+
+    def change_config(
+        self,
+        changes: Sequence[MemberChange],
+        threshold: int,
+        nonce: int,
+        deadline: int,
+        signatures: Sequence[bytes],
+    ) -> TxReceipt:
+        """Submit a configuration change approved by `signatures` (sorted by signer)."""
+        data = self.contract.encode_abi(
+            "changeConfig",
+            args=[[c.as_tuple() for c in changes], threshold, nonce, deadline, list(signatures)],
+        )
+        return send(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+
+
+def deploy_consortium(
+    w3: Web3,
+    account: LocalAccount,
+    genesis: Iterable[MemberChange],
+    threshold: int,
+    rpc_url: str = "the RPC endpoint",
+) -> str:
+    """Deploy the published ConsortiumRegistry build with `genesis` members and threshold
+    `threshold`; return its checksummed address."""
+    build = consortium_build()
+    factory = w3.eth.contract(abi=build.abi, bytecode=build.bytecode)
+    data = factory.constructor([c.as_tuple() for c in genesis], threshold).data_in_transaction
+    receipt = send(w3, account, {"data": data}, rpc_url)
+    address = receipt.get("contractAddress")
+    if not address:
+        raise TransactionFailedError("the deployment created no contract")
+    return to_checksum_address(address)

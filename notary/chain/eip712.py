@@ -1,0 +1,201 @@
+"""EIP-712 typed data of the consortium registry: what endorsers sign, and how.
+
+Two kinds of message are signed (docs/consortium.md specifies both):
+- an **Endorsement** of a batch (root, leaf count, manifest, batch time): k of them let a
+  notary anchor the batch;
+- a **ConfigChange** (member entries, new threshold, configuration nonce, deadline): k of
+  them let anyone apply the change.
+
+The domain is ("NotaryConsortium", "1", chain id, registry address), so a signature made
+for one registry or chain never verifies on another. Signing uses eth_account's EIP-712
+encoder (the same encoding wallets show), and the contract recomputes the digest on chain;
+a test checks that both give the same digest. The later endorser process signs with
+`sign_endorsement`; the verifier of certificate version 2 recovers with `recover_endorser`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Final
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+from notary.errors import ValidationError
+
+DOMAIN_NAME: Final = "NotaryConsortium"
+DOMAIN_VERSION: Final = "1"
+
+DOMAIN_FIELDS: Final = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+ENDORSEMENT_FIELDS: Final = [
+    {"name": "root", "type": "bytes32"},
+    {"name": "leafCount", "type": "uint32"},
+    {"name": "manifest", "type": "string"},
+    {"name": "batchTime", "type": "uint64"},
+]
+MEMBER_CHANGE_FIELDS: Final = [
+    {"name": "account", "type": "address"},
+    {"name": "role", "type": "uint8"},
+    {"name": "organization", "type": "bytes32"},
+    {"name": "name", "type": "string"},
+]
+CONFIG_CHANGE_FIELDS: Final = [
+    {"name": "changes", "type": "MemberChange[]"},
+    {"name": "threshold", "type": "uint16"},
+    {"name": "nonce", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
+]
+SIGNATURE_LENGTH: Final = 65
+
+
+class Role(IntEnum):
+    """A member's role, as the contract's enum (NONE: not a member; in a change: remove)."""
+
+    NONE = 0
+    NOTARY = 1
+    ENDORSER = 2
+    OBSERVER = 3
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What an endorser checks and signs: the batch as the notary will anchor it."""
+
+    root: bytes
+    leaf_count: int
+    manifest: str
+    batch_time: int
+    """Seconds since the Unix epoch; the registry accepts it up to MAX_BATCH_AGE old."""
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """One entry of a configuration change (role NONE removes; then organization is zero
+    and name empty)."""
+
+    account: str
+    role: Role
+    organization: bytes
+    name: str
+
+    def as_tuple(self) -> tuple[str, int, bytes, str]:
+        """The ABI tuple (account, role, organization, name)."""
+        return (to_checksum_address(self.account), int(self.role), self.organization, self.name)
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "account": to_checksum_address(self.account),
+            "role": int(self.role),
+            "organization": self.organization,
+            "name": self.name,
+        }
+
+    @classmethod
+    def remove(cls, account: str) -> MemberChange:
+        """The entry that removes `account`."""
+        return cls(account, Role.NONE, bytes(32), "")
+
+
+def domain(chain_id: int, registry: str) -> dict[str, Any]:
+    """The EIP-712 domain of the registry at `registry` on chain `chain_id`."""
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(registry),
+    }
+
+
+def endorsement_typed_data(chain_id: int, registry: str, batch: Batch) -> dict[str, Any]:
+    """The full EIP-712 message (types, domain, message) of an endorsement of `batch`."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, "Endorsement": ENDORSEMENT_FIELDS},
+        "primaryType": "Endorsement",
+        "domain": domain(chain_id, registry),
+        "message": {
+            "root": batch.root,
+            "leafCount": batch.leaf_count,
+            "manifest": batch.manifest,
+            "batchTime": batch.batch_time,
+        },
+    }
+
+
+def config_change_typed_data(
+    chain_id: int,
+    registry: str,
+    changes: Iterable[MemberChange],
+    threshold: int,
+    nonce: int,
+    deadline: int,
+) -> dict[str, Any]:
+    """The full EIP-712 message of a configuration change."""
+    return {
+        "types": {
+            "EIP712Domain": DOMAIN_FIELDS,
+            "ConfigChange": CONFIG_CHANGE_FIELDS,
+            "MemberChange": MEMBER_CHANGE_FIELDS,
+        },
+        "primaryType": "ConfigChange",
+        "domain": domain(chain_id, registry),
+        "message": {
+            "changes": [c.as_message() for c in changes],
+            "threshold": threshold,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }
+
+
+def _signable(typed_data: dict[str, Any]) -> SignableMessage:
+    return encode_typed_data(full_message=typed_data)
+
+
+def digest(typed_data: dict[str, Any]) -> bytes:
+    """The 32-byte EIP-712 digest that is signed (keccak256(0x1901 ‖ domain ‖ struct))."""
+    return bytes(_hash_eip191_message(_signable(typed_data)))
+
+
+def sign(account: LocalAccount, typed_data: dict[str, Any]) -> bytes:
+    """`account`'s 65-byte signature (r ‖ s ‖ v, low s) of `typed_data`."""
+    return bytes(account.sign_message(_signable(typed_data)).signature)
+
+
+def recover(typed_data: dict[str, Any], signature: bytes) -> str:
+    """The checksummed address that signed `typed_data`; ValidationError for a malformed
+    signature (the contract refuses those too)."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise ValidationError(f"a signature has {SIGNATURE_LENGTH} bytes, not {len(signature)}")
+    try:
+        return str(Account.recover_message(_signable(typed_data), signature=signature))
+    except (ValueError, TypeError) as exc:  # eth_keys: bad v, r or s
+        raise ValidationError(f"not a valid signature: {exc}") from exc
+
+
+def sign_endorsement(account: LocalAccount, chain_id: int, registry: str, batch: Batch) -> bytes:
+    """An endorser's signature of `batch` for the registry `registry` on chain `chain_id`."""
+    return sign(account, endorsement_typed_data(chain_id, registry, batch))
+
+
+def recover_endorser(signature: bytes, chain_id: int, registry: str, batch: Batch) -> str:
+    """Who endorsed `batch` with `signature` (anyone's address: membership is checked by
+    the caller against the members at the anchor's block)."""
+    return recover(endorsement_typed_data(chain_id, registry, batch), signature)
+
+
+def sorted_signatures(signed: Iterable[tuple[str, bytes]]) -> list[bytes]:
+    """Signatures of (signer, signature) pairs in the order the registry requires:
+    signer address ascending (as a number), one per signer."""
+    by_signer: dict[int, bytes] = {}
+    for signer, signature in signed:
+        by_signer[int(signer, 16)] = signature
+    return [by_signer[key] for key in sorted(by_signer)]
