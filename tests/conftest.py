@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -29,10 +30,42 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
 
 
+_random = random.SystemRandom()  # not the global one, which Hypothesis seeds
+_handed_out: set[int] = set()
+"""Ports free_port gave this process: never given twice, so a port a test keeps dead (a
+node that is not there) or restarts a node on later stays its own."""
+
+
+def _port_slice() -> range:
+    """This process's ports: a slice, one per pytest-xdist worker, of the ports below the
+    kernel's ephemeral range (where no outgoing connection takes its source port)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (low - 10000) // max(workers, 1)
+    return range(10000 + worker * size, 10000 + (worker + 1) * size)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on now and that no other worker of this
+    run (and no earlier call here) was given."""
+    ports = _port_slice()
+    for _ in range(1000):
+        # an unusual ephemeral range (too few ports below it): let the kernel choose
+        port = _random.choice(ports) if len(ports) >= 100 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {ports}")
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
