@@ -1,4 +1,5 @@
-"""Shared fixtures: one real anvil devnet with the registry deployed, per test session."""
+"""Shared fixtures: one real anvil devnet with the registry deployed, per test session (per
+pytest-xdist worker: scripts/test runs test files in parallel, each file on one worker)."""
 
 from __future__ import annotations
 
