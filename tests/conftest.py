@@ -31,6 +31,21 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
 
 
+SLOW_FIRST = ("e2e", "packaging", "fuzz", "api", "integration", "store", "unit")
+"""Test folders, the slowest first: scripts/test runs files in parallel in this order
+(`--no-loadscope-reorder`), so the long files (kill -9 loops, the wheel build) start at
+once instead of last, when the other workers would be idle."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(item.config.rootpath).parts
+        folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        return SLOW_FIRST.index(folder) if folder in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a folder stays
+
+
 _random = random.SystemRandom()  # not the global one, which Hypothesis seeds
 _handed_out: set[int] = set()
 """Ports free_port gave this process: never given twice, so a port a test keeps dead (a
