@@ -1,9 +1,11 @@
-"""Shared fixtures: one real anvil devnet with the registry deployed, per test session."""
+"""Shared fixtures: one real anvil devnet with the registry deployed, per test session (per
+pytest-xdist worker: scripts/test runs test files in parallel, each file on one worker)."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -29,10 +31,57 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
 
 
+SLOW_FIRST = ("e2e", "packaging", "fuzz", "api", "integration", "store", "unit")
+"""Test folders, the slowest first: scripts/test runs files in parallel in this order
+(`--no-loadscope-reorder`), so the long files (kill -9 loops, the wheel build) start at
+once instead of last, when the other workers would be idle."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(item.config.rootpath).parts
+        folder = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        return SLOW_FIRST.index(folder) if folder in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a folder stays
+
+
+_random = random.SystemRandom()  # not the global one, which Hypothesis seeds
+_handed_out: set[int] = set()
+"""Ports free_port gave this process: never given twice, so a port a test keeps dead (a
+node that is not there) or restarts a node on later stays its own."""
+
+
+def _port_slice() -> range:
+    """This process's ports: a slice, one per pytest-xdist worker, of the ports below the
+    kernel's ephemeral range (where no outgoing connection takes its source port)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (low - 10000) // max(workers, 1)
+    return range(10000 + worker * size, 10000 + (worker + 1) * size)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on now and that no other worker of this
+    run (and no earlier call here) was given."""
+    ports = _port_slice()
+    for _ in range(1000):
+        # an unusual ephemeral range (too few ports below it): let the kernel choose
+        port = _random.choice(ports) if len(ports) >= 100 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {ports}")
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
