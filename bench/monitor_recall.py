@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pdqhash
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -173,9 +172,7 @@ def main() -> None:
     originals = _parallel(_design_job, [(i, base + i) for i in range(n)], args.jobs)
     siblings = _parallel(_design_job, [(i, base + i + 500_000) for i in range(n)], args.jobs)
     copies = _parallel(_copy_job, [(i, base + i, t) for i in range(n) for t in names], args.jobs)
-    unrelated = _parallel(
-        _design_job, [(i, base + 1_000_000 + i) for i in range(u)], args.jobs
-    )
+    unrelated = _parallel(_design_job, [(i, base + 1_000_000 + i) for i in range(u)], args.jobs)
     print(f"fingerprinted {n} designs, {n} siblings, {len(copies)} copies, {u} unrelated "
           f"designs in {time.perf_counter() - t0:.0f} s")  # fmt: skip
     q, o, s, x = _pack(copies), _pack(originals), _pack(siblings), _pack(unrelated)

@@ -97,7 +97,7 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 def _value(rgb: np.ndarray) -> np.ndarray:
     """max(R, G, B), HSV's value: unchanged by any hue rotation (in HSV or HSL a hue shift
     moves the middle channel only), so a recoloured copy keeps this channel."""
-    return rgb.max(axis=2)
+    return np.asarray(rgb.max(axis=2))
 
 
 def _edges(rgb: np.ndarray) -> np.ndarray:
@@ -107,7 +107,7 @@ def _edges(rgb: np.ndarray) -> np.ndarray:
     dx = np.abs(np.diff(f, axis=1, append=f[:, -1:, :]))
     dy = np.abs(np.diff(f, axis=0, append=f[-1:, :, :]))
     g = (dx + dy).max(axis=2)
-    return np.clip(g, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(g, 0, 255).astype(np.uint8))
 
 
 CHANNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
@@ -153,13 +153,13 @@ def _content(arr: np.ndarray, ground: np.ndarray) -> np.ndarray:
     gb = float(g.sum()) + 3.0
     chroma = np.abs(f / bright[:, :, None] - g / gb).max(axis=2) > _CHROMA_DIFF
     ratio = bright / gb
-    return chroma | (ratio < _SHADE[0]) | (ratio > _SHADE[1])
+    return np.asarray(chroma | (ratio < _SHADE[0]) | (ratio > _SHADE[1]))
 
 
 def _ground(arr: np.ndarray) -> np.ndarray:
     """The colour of the image's border (median of the outermost pixels)."""
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-    return np.median(border, axis=0)
+    return np.asarray(np.median(border, axis=0))
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
