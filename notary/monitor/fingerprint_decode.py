@@ -128,7 +128,8 @@ def decode(data: bytes) -> Decoded:
                        f"{MAX_PIXELS:,} pixel limit; the image was not decoded")  # fmt: skip
     try:
         if im.format == "JPEG" or im.format == "MPO":
-            im.draft(None, (WORK_SIDE, WORK_SIDE))  # the codec decodes at 1/2..1/8 scale
+            side = WORK_SIDE * 3 // 4  # the codec decodes at 1/2..1/8 scale, not below this
+            im.draft(None, (side, side))
         im.load()  # the first frame of an animation
         if im.mode == "P" or im.mode.startswith("I") or im.mode == "1":
             im = _to_rgb(im)  # palette and 16-bit before resampling
