@@ -190,6 +190,19 @@ def test_sixteen_bit_and_palette_pngs(bear: Image.Image) -> None:
     assert _closest(palette, fp.fingerprint_design(_save(bear, "PNG"))) <= 8
 
 
+def test_exif_orientation_is_applied(bear: Image.Image) -> None:
+    """A phone stores pixels sideways and an EXIF orientation; shops show them upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    sideways = _save(bear.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95, exif=exif)
+    got = fp.fingerprint_design(sideways)
+    upright = fp.fingerprint_design(_save(bear, "JPEG", quality=95))
+    assert got.status is ImageStatus.OK
+    assert _closest(got, upright) <= 8
+    stripped = fp.fingerprint_design(_save(bear.transpose(Image.Transpose.ROTATE_90), "JPEG"))
+    assert _closest(stripped, upright) > fp.match_radius("pdq")  # what ignoring it gives
+
+
 def test_webp_is_fingerprinted(bear: Image.Image) -> None:
     got = fp.fingerprint_capture(_save(bear, "WEBP", quality=80))
     assert got.status is ImageStatus.OK
