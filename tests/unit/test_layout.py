@@ -34,7 +34,7 @@ LAYERS = [
     {"notary.court"},
     {"notary.ops"},
     {"notary.store"},
-    {"notary.deposit", "notary.issue", "notary.hooks"},
+    {"notary.deposit", "notary.issue", "notary.hooks", "notary.monitor"},
     {"notary.anchoring", "notary.share"},
     {"notary.service", "notary.client"},
     {"notary.cli"},

@@ -1,0 +1,1 @@
+"""Infringement early warning (issue 10): fingerprints, the watch index, captures and alerts."""
