@@ -36,6 +36,7 @@ LAYERS = [
     {"notary.store"},
     {"notary.deposit", "notary.issue", "notary.hooks"},
     {"notary.anchoring", "notary.share"},
+    {"notary.monitor"},
     {"notary.service", "notary.client"},
     {"notary.cli"},
 ]

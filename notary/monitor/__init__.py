@@ -1,0 +1,1 @@
+"""Infringement early warning: design fingerprints, the watch index, captures and alerts."""

@@ -1,0 +1,345 @@
+"""The watch index: every watched design's 256-bit fingerprints, searched by Hamming radius.
+
+Exact: `query` returns every key with a stored vector of the kind within the radius (no
+approximate nearest-neighbour search: a missed copy is a missed infringement).
+
+How (numbers from bench/monitor_index.py on this machine, 2 cores AMD EPYC, one capture = 8
+query vectors, 1,000,000 keys x 2 vectors = 2,000,000 rows; see the README section for the
+full table):
+
+- numpy brute force (xor + popcount over all rows): FIGURES_BRUTE.
+- multi-index hashing (notary.monitor.mih: 16 chunks of 16 bits, pigeonhole-complete probing,
+  every candidate re-checked on all 256 bits): FIGURES_MIH.
+- A BK-tree is a pointer structure in Python (millions of objects, and at radius 31 of 256 a
+  metric tree prunes little); usearch/faiss add a large native dependency, and their fast
+  binary indexes are approximate (HNSW) or brute force (flat), which numpy already does.
+
+So: multi-index hashing in numpy, the one dependency the fingerprints already need.
+
+Layout per kind (one kind's rows never meet another's): a frozen *base* (rows sorted by key
+with their mih.Table) plus a small *delta* of rows added since, scanned plainly, and
+tombstones for removed base rows. When delta and tombstones outgrow COMPACT_MIN_ROWS or 1/8
+of the base, the kind is rebuilt (compacted) under the lock: FIGURES_COMPACT.
+
+Memory: 32 bytes of vector + 8 of key + 1 tombstone + 64 of tables = ~105 bytes per stored
+vector, plus 8 MiB of offset tables per kind: 1,000,000 keys x 2 vectors ~ 210 MB (measured
+FIGURES_MEMORY); a compaction briefly holds the old and the new base.
+
+Thread safety: one lock around every method; queries wait for a running add or compaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from notary.monitor.mih import I32, I64, U64, VECTOR_BYTES, WORDS, Table, distances, scan
+
+COMPACT_MIN_ROWS = 4096
+"""Delta rows + tombstones below which a kind is never rebuilt (rebuilding is O(rows))."""
+
+COMPACT_MAX_ROWS = 1 << 16
+"""Delta rows + tombstones at which a kind is always rebuilt: the delta is scanned on every
+query, so it must stay small next to a large base (65,536 rows scan in ~1 ms per vector)."""
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _vectors(vectors: Sequence[bytes]) -> U64:
+    """(n, 4) uint64 rows of 32-byte vectors; ValueError on any other length."""
+    for v in vectors:
+        if len(v) != VECTOR_BYTES:
+            raise ValueError(f"a watch index vector is {VECTOR_BYTES} bytes, not {len(v)}")
+    data = b"".join(vectors)
+    return np.frombuffer(data, dtype=np.uint64).reshape(len(vectors), WORDS)
+
+
+def _check_key(key: int) -> None:
+    if not INT64_MIN <= key <= INT64_MAX:
+        raise ValueError("a watch index key is a 64-bit signed integer")
+
+
+@dataclass(frozen=True)
+class _Base:
+    """Frozen rows of one kind, sorted by key, with their multi-index tables."""
+
+    vectors: U64
+    keys: I64
+    table: Table
+
+    @classmethod
+    def build(cls, vectors: U64, keys: I64) -> _Base:
+        order = np.argsort(keys, kind="stable")
+        vectors = np.ascontiguousarray(vectors[order])
+        return cls(vectors, keys[order], Table.build(vectors))
+
+    def span(self, key: int) -> tuple[int, int]:
+        lo = int(np.searchsorted(self.keys, key, side="left"))
+        return lo, int(np.searchsorted(self.keys, key, side="right"))
+
+
+@dataclass
+class _Rebuild:
+    """A rebuild under way outside the lock: what it started from and what changed since."""
+
+    generation: int
+    delta_start: int  # delta rows before this one are in the snapshot
+    touched: set[int] = field(default_factory=set)  # keys dropped since the snapshot
+
+
+class _Kind:
+    """The rows of one kind. Not thread-safe by itself: WatchIndex holds the lock."""
+
+    def __init__(self) -> None:
+        self._install(_Base.build(np.empty((0, WORDS), np.uint64), np.empty(0, np.int64)))
+        self.generation = 0
+        self.rebuild: _Rebuild | None = None
+
+    def _install(self, base: _Base) -> None:
+        self.base = base
+        self.dead = np.zeros(len(base.keys), bool)  # tombstones of removed base rows
+        self.dead_count = 0
+        self.delta = np.empty((256, WORDS), np.uint64)
+        self.delta_keys = np.empty(256, np.int64)
+        self.delta_live = np.zeros(256, bool)
+        self.delta_used = 0
+        self.delta_rows: dict[int, range] = {}  # live delta rows of each key
+
+    def drop(self, key: int) -> None:
+        rows = self.delta_rows.pop(key, None)
+        if rows is not None:
+            self.delta_live[rows.start : rows.stop] = False
+        lo, hi = self.base.span(key)
+        if hi > lo:
+            self.dead_count += int((~self.dead[lo:hi]).sum())
+            self.dead[lo:hi] = True
+        if self.rebuild is not None:
+            self.rebuild.touched.add(key)
+
+    def drop_many(self, keys: I64) -> None:
+        """drop() of every key of the sorted array `keys`, vectorized for load()."""
+        for key in set(self.delta_rows).intersection(keys.tolist()):
+            rows = self.delta_rows.pop(key)
+            self.delta_live[rows.start : rows.stop] = False
+        gone = np.isin(self.base.keys, keys) & ~self.dead
+        self.dead_count += int(gone.sum())
+        self.dead |= gone
+        if self.rebuild is not None:
+            self.rebuild.touched.update(keys.tolist())
+
+    def append(self, key: int, vectors: U64) -> None:
+        """Add rows for `key` (the caller dropped its old ones first)."""
+        n = len(vectors)
+        if n == 0:
+            return
+        need = self.delta_used + n
+        if need > len(self.delta):
+            size = max(need, 2 * len(self.delta))
+            self.delta = np.resize(self.delta, (size, WORDS))
+            self.delta_keys = np.resize(self.delta_keys, size)
+            self.delta_live = np.resize(self.delta_live, size)
+        self.delta[self.delta_used : need] = vectors
+        self.delta_keys[self.delta_used : need] = key
+        self.delta_live[self.delta_used : need] = True
+        self.delta_rows[key] = range(self.delta_used, need)
+        self.delta_used = need
+
+    def live_keys(self) -> I64:
+        return np.concatenate([self.base.keys[~self.dead], np.fromiter(self.delta_rows, np.int64)])
+
+    def live_rows(self) -> tuple[U64, I64]:
+        """Copies of every live row (vectors, keys): what a rebuild starts from."""
+        live = self.delta_live[: self.delta_used]
+        alive = ~self.dead
+        vectors = np.concatenate([self.base.vectors[alive], self.delta[: self.delta_used][live]])
+        keys = np.concatenate([self.base.keys[alive], self.delta_keys[: self.delta_used][live]])
+        return vectors, keys
+
+    def should_rebuild(self) -> bool:
+        if self.rebuild is not None:
+            return False
+        churn = self.delta_used + self.dead_count
+        limit = min(COMPACT_MAX_ROWS, max(COMPACT_MIN_ROWS, len(self.base.keys) // 8))
+        return churn > limit
+
+    def start_rebuild(self) -> tuple[_Rebuild, U64, I64]:
+        """Snapshot the live rows; WatchIndex builds the new base without the lock."""
+        self.rebuild = _Rebuild(self.generation, self.delta_used)
+        vectors, keys = self.live_rows()
+        return self.rebuild, vectors, keys
+
+    def finish_rebuild(self, rebuild: _Rebuild, base: _Base | None) -> None:
+        """Install `base` (built from the snapshot of `rebuild`), replaying what changed
+        since: keys dropped meanwhile lose their snapshot rows, delta rows added meanwhile
+        stay in the delta. Dropped if a synchronous rebuild (load) ran in between."""
+        if self.rebuild is not rebuild:
+            return
+        self.rebuild = None
+        if base is None or rebuild.generation != self.generation:
+            return
+        start, end = rebuild.delta_start, self.delta_used
+        delta, delta_keys = self.delta[start:end].copy(), self.delta_keys[start:end].copy()
+        delta_live = self.delta_live[start:end].copy()
+        later = {k: range(r.start - start, r.stop - start) for k, r in self.delta_rows.items()}
+        later = {k: r for k, r in later.items() if r.start >= 0}
+        self._install(base)
+        self.generation += 1
+        for key in rebuild.touched:
+            lo, hi = base.span(key)
+            self.dead[lo:hi] = True
+        self.dead_count = int(self.dead.sum())
+        self.append_rows(delta, delta_keys, delta_live, later)
+
+    def append_rows(
+        self, delta: U64, keys: I64, live: npt.NDArray[np.bool_], rows: dict[int, range]
+    ) -> None:
+        n = len(delta)
+        self.delta = np.resize(delta, (max(n, 256), WORDS))
+        self.delta_keys = np.resize(keys, max(n, 256))
+        self.delta_live = np.zeros(max(n, 256), bool)
+        self.delta_live[:n] = live
+        self.delta_used = n
+        self.delta_rows = rows
+
+    def rebuild_now(self, extra_keys: I64, extra_vectors: U64) -> None:
+        """Rebuild under the caller's lock from the live rows plus the given ones (load)."""
+        vectors, keys = self.live_rows()
+        vectors = np.concatenate([vectors, extra_vectors])
+        keys = np.concatenate([keys, extra_keys])
+        self._install(_Base.build(vectors, keys))
+        self.generation += 1  # an unfinished background rebuild is now stale
+
+    def query(self, queries: U64, radius: int) -> tuple[I64, I32]:
+        """(keys, distances) of every live row within `radius` of any query (keys repeat)."""
+        keys: list[I64] = []
+        dists: list[I32] = []
+        base = self.base
+        delta, delta_live = self.delta[: self.delta_used], self.delta_live[: self.delta_used]
+        for q in queries:
+            if len(base.keys):
+                rows = base.table.candidates(q, radius)
+                if rows is None:
+                    rows, d = scan(base.vectors, q, radius)
+                else:
+                    d = distances(np.take(base.vectors, rows, axis=0), q)  # take: 20x [rows]
+                    near = d <= radius
+                    rows, d = rows[near], d[near]
+                live = ~self.dead[rows]
+                keys.append(base.keys[rows[live]])
+                dists.append(d[live])
+            if len(delta):
+                rows, d = scan(delta, q, radius)
+                live = delta_live[rows]
+                keys.append(self.delta_keys[rows[live]])
+                dists.append(d[live])
+        if not keys:
+            return np.empty(0, np.int64), np.empty(0, np.int32)
+        return np.concatenate(keys), np.concatenate(dists)
+
+
+class WatchIndex:
+    """In-memory exact Hamming-radius index over 256-bit vectors, by key and kind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kinds: dict[str, _Kind] = {}
+        self._count: int | None = 0  # number of keys; None until recounted after a change
+
+    def _kind(self, kind: str) -> _Kind:
+        index = self._kinds.get(kind)
+        if index is None:
+            index = self._kinds[kind] = _Kind()
+        return index
+
+    def add(self, key: int, kind: str, vectors: Sequence[bytes]) -> None:
+        """Store `vectors` as key's vectors of `kind`, replacing any it had of that kind.
+        An empty `vectors` leaves the key with none of that kind."""
+        _check_key(key)
+        rows = _vectors(vectors)
+        with self._lock:
+            index = self._kind(kind)
+            index.drop(key)
+            index.append(key, rows)
+            self._count = None
+        self._rebuild_if_due([index])
+
+    def remove(self, key: int) -> None:
+        """Forget every vector of `key`, of every kind; an unknown key is a no-op."""
+        _check_key(key)
+        with self._lock:
+            kinds = list(self._kinds.values())
+            for index in kinds:
+                index.drop(key)
+            self._count = None
+        self._rebuild_if_due(kinds)
+
+    def _rebuild_if_due(self, kinds: list[_Kind]) -> None:
+        """Rebuild each kind whose delta and tombstones outgrew their limit, in the calling
+        thread but outside the lock: queries and other changes go on meanwhile."""
+        for index in kinds:
+            with self._lock:
+                if not index.should_rebuild():
+                    continue
+                rebuild, vectors, keys = index.start_rebuild()
+            base: _Base | None = None
+            try:
+                base = _Base.build(vectors, keys)
+            finally:
+                with self._lock:
+                    index.finish_rebuild(rebuild, base)
+
+    def query(
+        self, kind: str, vectors: Sequence[bytes], radius: int, limit: int = 100
+    ) -> list[tuple[int, int]]:
+        """Every key with a stored vector of `kind` within `radius` (inclusive) of any of
+        `vectors`, as (key, smallest distance), nearest first (then by key), at most `limit`."""
+        queries = _vectors(vectors)
+        if radius < 0 or limit <= 0 or not len(queries):
+            return []
+        with self._lock:
+            index = self._kinds.get(kind)
+            if index is None:
+                return []
+            keys, dists = index.query(queries, radius)
+        if not len(keys):
+            return []
+        order = np.lexsort((keys, dists))  # by distance, then key: first of a key is its best
+        keys, dists = keys[order], dists[order]
+        _, first = np.unique(keys, return_index=True)
+        first.sort()
+        first = first[:limit]
+        return list(zip(keys[first].tolist(), dists[first].tolist(), strict=True))
+
+    def __len__(self) -> int:
+        """Number of keys with at least one stored vector (of any kind)."""
+        with self._lock:
+            if self._count is None:
+                live = [index.live_keys() for index in self._kinds.values()]
+                self._count = len(np.unique(np.concatenate(live))) if live else 0
+            return self._count
+
+    def load(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        """Bulk build (at start, from the database): one row per stored vector. The same as
+        add(key, kind, [its vectors in `rows`, in order]) for every (key, kind) in `rows`,
+        in one rebuild per kind instead of one insert per key."""
+        keys: dict[str, list[int]] = defaultdict(list)
+        data: dict[str, list[bytes]] = defaultdict(list)
+        for key, kind, vector in rows:
+            _check_key(key)
+            if len(vector) != VECTOR_BYTES:
+                raise ValueError(f"a watch index vector is {VECTOR_BYTES} bytes, not {len(vector)}")
+            keys[kind].append(key)
+            data[kind].append(vector)
+        with self._lock:
+            for kind, kind_keys in keys.items():
+                index = self._kind(kind)
+                new_keys = np.array(kind_keys, dtype=np.int64)
+                index.drop_many(np.unique(new_keys))
+                vectors = np.frombuffer(b"".join(data[kind]), np.uint64).reshape(-1, WORDS)
+                index.rebuild_now(new_keys, vectors)
+            self._count = None
