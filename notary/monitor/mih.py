@@ -102,7 +102,8 @@ def chunk_values(vectors: U64, layout: tuple[int, ...]) -> list[I64]:
 
 
 def distances(stored: U64, query: U64) -> I32:
-    """Hamming distance of each stored row (n, 4 words) to one query vector (4 words).
+    """Hamming distance of each stored row (n, 4 words) to one query vector (4 words), or
+    to the query row beside it (n, 4 words).
 
     Adds the four columns by hand: numpy's sum over a 4-wide axis is ~2.5x slower."""
     bits = np.bitwise_count(stored ^ query)
@@ -155,25 +156,29 @@ class Table:
     def nbytes(self) -> int:
         return int(self.perm.nbytes + self.offsets.nbytes)
 
-    def candidates(self, query: U64, radius: int, *, always: bool = False) -> I64 | None:
-        """Rows that may lie within `radius` of `query` (a superset, with repeats), or None
-        when probing would cost more than a scan of all rows (unless `always`: tests)."""
+    def candidates(
+        self, queries: U64, radius: int, *, always: bool = False
+    ) -> tuple[I64, I64] | None:
+        """(rows, query numbers): every row that may lie within `radius` of query i (a
+        superset, with repeats), paired with i; or None when probing would cost more than
+        scanning all rows (unless `always`: tests). All queries (n, 4 words) in one pass."""
         chunk, mask = probes(radius, self.layout)
         if chunk.size == 0:
-            return np.empty(0, np.int64)
+            return np.empty(0, np.int64), np.empty(0, np.int64)
         if chunk.size > self.rows and not always:
             return None
-        values = np.array([c[0] for c in chunk_values(query[None, :], self.layout)])
-        slot = self.table_start[chunk] + (values[chunk] ^ mask)
+        values = np.stack(chunk_values(queries, self.layout), axis=1)  # (queries, chunks)
+        slot = (self.table_start[chunk] + (values[:, chunk] ^ mask)).ravel()
         starts = np.take(self.offsets, slot).astype(np.int64)
         lengths = np.take(self.offsets, slot + 1).astype(np.int64) - starts
         total = int(lengths.sum())
-        if total > self.rows // 2 and not always:
+        if total > self.rows * len(queries) // 2 and not always:
             return None
         keep = lengths > 0
-        starts = starts[keep] + chunk[keep] * self.rows
+        probe_query = np.repeat(np.arange(len(queries), dtype=np.int64), chunk.size)[keep]
+        starts = starts[keep] + np.tile(chunk, len(queries))[keep] * self.rows
         lengths = lengths[keep]
         ends = np.cumsum(lengths)
         positions = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
         rows: I64 = np.take(self.perm, positions).astype(np.int64)
-        return rows
+        return rows, np.repeat(probe_query, lengths)
