@@ -153,6 +153,7 @@ def run(keys_count: int, captures: int, brute_captures: int, rng: np.random.Gene
         index.remove(int(rng.integers(keys_count)))
         took_remove.append(time.perf_counter() - started)
     print(f"  add() {ms(took_add)}   remove() {ms(took_remove)}")
+    print(f"  load average now {os.getloadavg()[0]:.1f} (other work on the machine skews p99)")
 
 
 def rss_mib_self() -> float:
@@ -166,7 +167,7 @@ def main() -> None:
     parser.add_argument("--brute", type=int, default=20, help="captures timed by brute force")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print(f"machine: {machine()}, numpy {np.__version__}")
+    print(f"machine: {machine()}, numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
     print(
         f"one capture = {QUERY_VECTORS} query vectors; {VECTORS_PER_KEY} vectors per design; "
         f"planted copies at distances {PLANTED}"
