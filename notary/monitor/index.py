@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from notary.monitor.mih import I32, I64, U64, VECTOR_BYTES, WORDS, Table, distances, scan
+from notary.monitor.mih import BITS, I32, I64, U64, VECTOR_BYTES, WORDS, Table, distances, scan
 
 COMPACT_MIN_ROWS = 4096
 """Delta rows + tombstones below which a kind is never rebuilt (rebuilding is O(rows))."""
@@ -123,6 +123,12 @@ class _Kind:
         self.delta_live = np.zeros(256, bool)
         self.delta_used = 0
         self.delta_rows: dict[int, range] = {}  # live delta rows of each key
+
+    def has(self, key: int) -> bool:
+        if key in self.delta_rows:
+            return True
+        lo, hi = self.base.span(key)
+        return bool(hi > lo and not self.dead[lo:hi].all())
 
     def drop(self, key: int) -> None:
         rows = self.delta_rows.pop(key, None)
@@ -263,7 +269,7 @@ class WatchIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kinds: dict[str, _Kind] = {}
-        self._count: int | None = 0  # number of keys; None until recounted after a change
+        self._count: int | None = 0  # number of keys; None after load() until len() counts
 
     def _kind(self, kind: str) -> _Kind:
         index = self._kinds.get(kind)
@@ -278,20 +284,30 @@ class WatchIndex:
         rows = _vectors(vectors)
         with self._lock:
             index = self._kind(kind)
+            had = self._has(key)
             index.drop(key)
             index.append(key, rows)
-            self._count = None
+            self._recount(had, key)
         self._rebuild_if_due([index])
 
     def remove(self, key: int) -> None:
         """Forget every vector of `key`, of every kind; an unknown key is a no-op."""
         _check_key(key)
         with self._lock:
+            had = self._has(key)
             kinds = list(self._kinds.values())
             for index in kinds:
                 index.drop(key)
-            self._count = None
+            self._recount(had, key)
         self._rebuild_if_due(kinds)
+
+    def _has(self, key: int) -> bool:
+        return any(index.has(key) for index in self._kinds.values())
+
+    def _recount(self, had: bool, key: int) -> None:
+        """Keep the key count after a change of `key` (O(kinds x log rows), not O(rows))."""
+        if self._count is not None:
+            self._count += int(self._has(key)) - int(had)
 
     def _rebuild_if_due(self, kinds: list[_Kind]) -> None:
         """Rebuild each kind whose delta and tombstones outgrew their limit, in the calling
@@ -316,6 +332,7 @@ class WatchIndex:
         queries = _vectors(vectors)
         if radius < 0 or limit <= 0 or not len(queries):
             return []
+        radius = min(radius, BITS)  # no two vectors are further apart
         with self._lock:
             index = self._kinds.get(kind)
             if index is None:

@@ -58,29 +58,44 @@ def widths(chunks: int) -> tuple[int, ...]:
 
 
 @lru_cache(maxsize=4)
-def _masks_by_weight(width: int) -> tuple[I64, I64]:
+def _masks_by_weight(width: int) -> tuple[npt.NDArray[np.uint32], I64]:
     """All `width`-bit masks ordered by popcount, and how many have popcount <= s (index s)."""
     values = np.arange(1 << width, dtype=np.int64)
     weight = np.bitwise_count(values)
     order = np.argsort(weight, kind="stable")
     upto = np.searchsorted(weight[order], np.arange(width + 1), side="right")
-    return values[order], upto.astype(np.int64)
+    return values[order].astype(np.uint32), upto.astype(np.int64)
 
 
-@lru_cache(maxsize=512)
+def _bits_per_chunk(radius: int, layout: tuple[int, ...]) -> list[int]:
+    """How far from the query's value each chunk is probed (-1: not at all; module doc)."""
+    s, a = divmod(radius, len(layout))
+    return [min(s if chunk <= a else s - 1, width) for chunk, width in enumerate(layout)]
+
+
+def probe_count(radius: int, layout: tuple[int, ...]) -> int:
+    """len(probes(radius, layout)), without building them."""
+    return sum(
+        math.comb(width, k)
+        for bits, width in zip(_bits_per_chunk(radius, layout), layout, strict=True)
+        for k in range(bits + 1)
+    )
+
+
+@lru_cache(maxsize=64)
 def probes(radius: int, layout: tuple[int, ...]) -> tuple[I64, I64]:
     """(chunk position, xor mask) of every table slot to probe for `radius` (see module doc)."""
-    s, a = divmod(radius, len(layout))
     chunk_parts: list[I64] = []
     mask_parts: list[I64] = []
-    for chunk, width in enumerate(layout):
-        bits = s if chunk <= a else s - 1
+    for chunk, (bits, width) in enumerate(
+        zip(_bits_per_chunk(radius, layout), layout, strict=True)
+    ):
         if bits < 0:
             continue
         masks, upto = _masks_by_weight(width)
-        count = int(upto[min(bits, width)])
+        count = int(upto[bits])
         chunk_parts.append(np.full(count, chunk, dtype=np.int64))
-        mask_parts.append(masks[:count])
+        mask_parts.append(masks[:count].astype(np.int64))
     if not chunk_parts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(chunk_parts), np.concatenate(mask_parts)
@@ -162,11 +177,11 @@ class Table:
         """(rows, query numbers): every row that may lie within `radius` of query i (a
         superset, with repeats), paired with i; or None when probing would cost more than
         scanning all rows (unless `always`: tests). All queries (n, 4 words) in one pass."""
+        if probe_count(radius, self.layout) > self.rows and not always:
+            return None
         chunk, mask = probes(radius, self.layout)
         if chunk.size == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        if chunk.size > self.rows and not always:
-            return None
         values = np.stack(chunk_values(queries, self.layout), axis=1)  # (queries, chunks)
         slot = (self.table_start[chunk] + (values[:, chunk] ^ mask)).ravel()
         starts = np.take(self.offsets, slot).astype(np.int64)

@@ -47,6 +47,10 @@ def brute(
     return sorted(best.items(), key=lambda kd: (kd[1], kd[0]))[:limit]
 
 
+def model_of(rows: dict[int, list[bytes]], kind: str = "pdq") -> Model:
+    return {(key, kind): vectors for key, vectors in rows.items()}
+
+
 def keys_of(model: Model) -> set[int]:
     return {key for (key, _), stored in model.items() if stored}
 
@@ -191,13 +195,19 @@ def test_limit_and_ordering() -> None:
     rng = random.Random(5)
     q, q2 = vector(rng), vector(rng)
     index = WatchIndex()
-    index.add(30, "pdq", [at_distance(q, 9, rng), at_distance(q, 4, rng)])  # best of its rows
-    index.add(20, "pdq", [at_distance(q, 4, rng)])  # ties broken by key
-    index.add(10, "pdq", [at_distance(q, 12, rng), at_distance(q2, 2, rng)])  # best query
-    index.add(40, "pdq", [at_distance(q, 1, rng)])
+    index_rows = {
+        30: [at_distance(q, 9, rng), at_distance(q, 4, rng)],  # the best of its rows counts
+        20: [at_distance(q, 4, rng)],  # ties broken by key
+        10: [at_distance(q, 12, rng), at_distance(q2, 2, rng)],  # the best query counts
+        40: [at_distance(q, 1, rng)],
+    }
+    for key, vectors in index_rows.items():
+        index.add(key, "pdq", vectors)
     assert index.query("pdq", [q, q2], 12) == [(40, 1), (10, 2), (20, 4), (30, 4)]
     assert index.query("pdq", [q, q2], 12, limit=2) == [(40, 1), (10, 2)]
     assert index.query("pdq", [q], 12, limit=0) == []
+    everything = index.query("pdq", [q], 10**9)  # past 256 bits: every key
+    assert sorted(everything) == sorted(brute(model_of(index_rows), "pdq", [q], 256))
     assert index.query("pdq", [q], -1) == []
     assert index.query("pdq", [], 12) == []
 
