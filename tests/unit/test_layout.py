@@ -34,8 +34,8 @@ LAYERS = [
     {"notary.court"},
     {"notary.ops"},
     {"notary.store"},
-    {"notary.deposit", "notary.issue", "notary.hooks", "notary.monitor"},
-    {"notary.anchoring", "notary.share"},
+    {"notary.deposit", "notary.issue", "notary.hooks"},
+    {"notary.anchoring", "notary.share", "notary.monitor"},
     {"notary.service", "notary.client"},
     {"notary.cli"},
 ]
