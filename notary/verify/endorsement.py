@@ -138,11 +138,10 @@ def _recovers(
         )
 
 
-def online(run: Run, cert: CertificateV2, registry: RegistryReader) -> EndorsementSummary:
+def online(run: Run, cert: CertificateV2, reader: ConsortiumReader) -> EndorsementSummary:
     """E3 to E5 against the node (the v1 steps have passed: the anchor is on this chain)."""
     a = cert.anchor
-    reader = ConsortiumReader(registry.w3, a.registry, registry.rpc_url)
-    log_index = _anchored_log_index(registry, cert)
+    log_index = _anchored_log_index(reader, cert)
     config, left = reader.configuration_before(a.block_number, log_index)
     endorsers = {m.account: m for m in config.endorsers}
     reported = []
