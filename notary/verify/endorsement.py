@@ -142,7 +142,18 @@ def online(run: Run, cert: CertificateV2, reader: ConsortiumReader) -> Endorseme
     """E3 to E5 against the node (the v1 steps have passed: the anchor is on this chain)."""
     a = cert.anchor
     log_index = _anchored_log_index(reader, cert)
-    config, left = reader.configuration_before(a.block_number, log_index)
+    try:
+        config, left = reader.configuration_before(a.block_number, log_index)
+    except ValidationError:
+        # The published code emits PolicySet in its constructor: no such event means the
+        # node's logs are incomplete (pruned, not indexed), not that the certificate lies.
+        run.cannot_decide(
+            "endorsers were members",
+            f"the node at {reader.rpc_url} returns no configuration events of {a.registry} up "
+            f"to block {a.block_number}, although the published ConsortiumRegistry emits them "
+            "when deployed: its logs are incomplete, ask another node",
+        )
+        raise
     endorsers = {m.account: m for m in config.endorsers}
     reported = []
     for e in cert.endorsement.endorsements:
