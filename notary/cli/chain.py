@@ -217,7 +217,9 @@ than 64 levels, bad arguments).
 
 The registry's code must be the published EvidenceRegistry build. Its runtime code hash \
 (keccak256 of eth_getCode), frozen for certificate version 1 and published in \
-docs/certificate.md section 5, is {hashes}
+docs/certificate.md section 5, is {hashes}. Version 2 certificates (consortium \
+endorsements, docs/certificate-v2.md) must name the published ConsortiumRegistry \
+build instead, {hashes_v2}; the verdict then says who endorsed the batch.
 """
 
 
@@ -225,6 +227,12 @@ def _published() -> str:
     from notary.chain.artifact import PUBLISHED_CODE_HASHES
 
     return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES))
+
+
+def _published_v2() -> str:
+    from notary.chain.artifact import PUBLISHED_CODE_HASHES_V2
+
+    return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES_V2))
 
 
 class Lang(StrEnum):
@@ -266,7 +274,7 @@ def _inputs(
     return found, file
 
 
-@app.command(help=_VERIFY_HELP.format(hashes=_published()))
+@app.command(help=_VERIFY_HELP.format(hashes=_published(), hashes_v2=_published_v2()))
 def verify(
     target: Annotated[
         Path | None,
@@ -361,12 +369,12 @@ class _Notes:
 
     @classmethod
     def of(cls, text: bytes, rpc_url: str, with_file: bool, lang: Lang) -> _Notes:
-        from notary.core import certificate as cert_format
+        from notary.core import certificate_v2
         from notary.verify import wording
 
         reminder = wording.trusted_node_reminder(rpc_url, lang.value)
         try:
-            cert = cert_format.loads(text)
+            cert = certificate_v2.loads(text)
         except NotaryError:
             return cls(lang, reminder)  # unreadable: nothing to say about its chain
         return cls(
@@ -398,6 +406,10 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
             meaning = wording.VERDICT_MEANING_ZH.get(verdict.outcome.value, "")
             reason = f"{meaning}。原因:{verdict.reason}"
     out.print(f"[{style}]{label}[/]: {escape(reason)}", highlight=False, soft_wrap=True)
+    endorsed = verdict.facts.get("endorsement")
+    if verdict.outcome == Outcome.VALID and isinstance(endorsed, dict):
+        words = wording.endorsed_words(endorsed, notes.lang.value)
+        out.print(escape(words), highlight=False, soft_wrap=True)
     passed, failed = ("通过", "失败") if zh else ("ok", "FAIL")
     for check in verdict.checks:
         mark = f"[green]{passed}[/]  " if check.passed else f"[red]{failed}[/]"
@@ -409,6 +421,9 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
         proven, not_proven = verdict.proven, verdict.not_proven
         if zh and notes.claims_zh is not None:
             proven, not_proven = notes.claims_zh.proven, notes.claims_zh.not_proven
+            endorsed = verdict.facts.get("endorsement")
+            if isinstance(endorsed, dict):
+                proven = (*proven, wording.endorsed_words(endorsed, "zh"))
         heading_proven, heading_not = wording.HEADINGS[notes.lang.value]
         out.print(heading_proven)
         for line in proven:
