@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core import certificate as cert_format
-from notary.court.spec import SPEC_NAME, specification
+from notary.court.spec import SPEC_NAME, SPEC_V2_NAME, specification, specification_v2
 from notary.court.verifier import PAGE_NAME, verifier_html
 from notary.errors import ConflictError, IntegrityError, NotFoundError
 from notary.ipfs.client import IpfsStore
@@ -45,7 +45,8 @@ README: Final = """证据包 / Evidence bundle
   2. {name}.cert.json —— 存证证书(JSON,机器可读,核验以它为准);
   3. {name}.cert.pdf —— 存证证书(PDF,可打印,扫描二维码即可打开网页核验);
   4. {name}.car —— 该文件在 IPFS 上的数据块(CAR 格式),CID: {cid};
-  5. certificate.md —— 证书格式与核验方法的完整规范;
+  5. certificate.md —— 证书格式与核验方法的完整规范(第 1 版;第 2 版即联盟背书证书的补充规范见
+     certificate-v2.md);
 {verify_html_zh}
 如何核验(无需信任存证平台):
 {verify_page_zh}  a) 计算文件的 SHA-256:  sha256sum "{name}"
@@ -65,7 +66,8 @@ This bundle holds:
   2. {name}.cert.json - its certificate (JSON: what verifiers read);
   3. {name}.cert.pdf - the certificate to print; its QR code opens the web verifier;
   4. {name}.car - the file's blocks on IPFS (CAR), CID {cid};
-  5. certificate.md - the specification of the certificate and how to verify one;
+  5. certificate.md - the specification of the certificate and how to verify one (version 1;
+     certificate-v2.md adds what version 2, with consortium endorsements, changes);
 {verify_html_en}
 How to check it, without trusting the notary:
 {verify_page_en}  a) SHA-256 of the file:  sha256sum "{name}"
@@ -231,7 +233,8 @@ def write_bundle(
 ) -> Path:
     """Write the court bundle (zip) of anchored, pinned evidence to `target`.
 
-    It holds the file, its certificate (JSON and PDF), the CAR, certificate.md, a README,
+    It holds the file, its certificate (JSON and PDF), the CAR, certificate.md and
+    certificate-v2.md, a README,
     the web verifier (verify.html, listed with the extras in bundle.json) and `extras`: more
     named members (an access log) that callers add. Every member extracts with mode 0644 and
     the time the bundle was made.
@@ -249,6 +252,7 @@ def write_bundle(
         "car": file.name + ".car",
         "readme": "README.txt",
         "specification": SPEC_NAME,
+        "specification_v2": SPEC_V2_NAME,
     }
     taken = {*members.values(), "bundle.json", PAGE_NAME}
     clash = sorted(taken & added.keys())
@@ -280,6 +284,7 @@ def write_bundle(
                 out.write(chunk)
         bundle.writestr(_member("README.txt", when), readme)
         bundle.writestr(_member(SPEC_NAME, when), specification())
+        bundle.writestr(_member(SPEC_V2_NAME, when), specification_v2())
         for name, data in sorted(added.items()):
             bundle.writestr(_member(name, when), data)
         manifest = {

@@ -70,6 +70,7 @@ def test_bundle_holds_what_a_clerk_needs(bundle) -> None:
         f"{NAME}.car",
         "README.txt",
         "certificate.md",
+        "certificate-v2.md",
         "bundle.json",
     }
     assert names == expected | {"verify.html"}
@@ -77,6 +78,8 @@ def test_bundle_holds_what_a_clerk_needs(bundle) -> None:
     assert (court / NAME).read_bytes() == bundle["data"]
     spec = (REPO_ROOT / "docs" / "certificate.md").read_bytes()
     assert (court / "certificate.md").read_bytes() == spec
+    spec_v2 = (REPO_ROOT / "docs" / "certificate-v2.md").read_bytes()
+    assert (court / "certificate-v2.md").read_bytes() == spec_v2  # certificate.md links to it
     assert (court / f"{NAME}.cert.pdf").read_bytes() == bundle["pdf"].content
     readme = (court / "README.txt").read_text("utf-8")
     assert f'notary verify "{NAME}"' in readme and "certificate.md" in readme

@@ -55,6 +55,7 @@ def test_wheel_and_sdist_carry_what_the_package_reads(dist: Path) -> None:
         "notary/store/migrations/versions/0001_initial.py",
         "notary/cli/__init__.py",
         "notary/court/certificate.md",
+        "notary/court/certificate-v2.md",
         "api/main.py",
     ]:
         assert needed in names, needed
