@@ -41,12 +41,16 @@ PINNED: Final = "evidence.pinned"
 """The deposited file is pinned on IPFS under its recorded CID."""
 PIN_FAILED: Final = "evidence.pin_failed"
 """Pinning the file failed for good (the spooled copy is kept for the operator)."""
+ALERT_CREATED: Final = "alert.created"
+"""A capture matched one of the organization's watched designs (notary.monitor): the data
+names the alert, the design, the distance and where the copy was found (alert_path; the
+alert itself has both certificates and thumbnails). Enqueued in the transaction that
+records the capture and its alerts."""
 PING: Final = "webhook.ping"
 """Sent by POST /v1/webhooks/{id}/test only; cannot be subscribed to."""
 
-EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED)
-"""The event types an endpoint may subscribe to. Alerts (early warning) and share accesses
-are not in this release: the notary has neither feature yet."""
+EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED, ALERT_CREATED)
+"""The event types an endpoint may subscribe to. Share accesses are not in this release."""
 
 
 def _now() -> datetime:
@@ -182,12 +186,14 @@ def pin_result(session: Session, evidence: Evidence, error: str | None) -> int:
 
 
 def body(delivery: WebhookDelivery, public_url: str) -> bytes:
-    """The JSON body of a message; the same bytes at every attempt. A `certificate_path` in
-    the data gets its absolute `certificate_url` beside it (NOTARY_PUBLIC_URL)."""
+    """The JSON body of a message; the same bytes at every attempt. A `certificate_path`
+    (`alert_path`) in the data gets its absolute `certificate_url` (`alert_url`) beside it
+    (NOTARY_PUBLIC_URL)."""
     data = dict(delivery.data)
-    path = data.get("certificate_path")
-    if isinstance(path, str):
-        data["certificate_url"] = public_url.rstrip("/") + path
+    for key in ("certificate", "alert"):
+        path = data.get(f"{key}_path")
+        if isinstance(path, str):
+            data[f"{key}_url"] = public_url.rstrip("/") + path
     created = delivery.created_at.replace(tzinfo=UTC, microsecond=0)
     document = {
         "id": delivery.public_id,

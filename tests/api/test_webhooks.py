@@ -105,6 +105,7 @@ def test_register_refuse_list_delete_and_isolation(hooked: Server) -> None:
             "evidence.reanchored",
             "evidence.pinned",
             "evidence.pin_failed",
+            "alert.created",
         }
         assert everything["secret"] != created["secret"]
 

@@ -35,7 +35,7 @@ LAYERS = [
     {"notary.ops"},
     {"notary.store"},
     {"notary.deposit", "notary.issue", "notary.hooks"},
-    {"notary.anchoring", "notary.share"},
+    {"notary.anchoring", "notary.share", "notary.monitor"},
     {"notary.service", "notary.client"},
     {"notary.cli"},
 ]
