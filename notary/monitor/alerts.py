@@ -176,7 +176,7 @@ def listing(
     if after is not None:
         stmt = stmt.where(Alert.id < after)
     with transaction(factory) as session:
-        rows = list(session.execute(stmt.order_by(Alert.id.desc()).limit(limit + 1)).tuples())
+        rows = list(session.execute(stmt.order_by(Alert.id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         return AlertPage(
@@ -194,7 +194,7 @@ def _owned(session: Session, org: OrgView, public_id: str) -> Alert:
 def get(factory: sessionmaker[Session], org: OrgView, public_id: str) -> AlertView:
     with transaction(factory) as session:
         alert = _owned(session, org, public_id)
-        (row,) = list(session.execute(_query().where(Alert.id == alert.id)).tuples())
+        (row,) = list(session.execute(_query().where(Alert.id == alert.id)))
         return _view(*row)
 
 

@@ -93,7 +93,7 @@ class Watcher:
             self.index = WatchIndex()
             self._high = 0
             self._lists = watch.all_lists(session)
-            self._read(session, list(session.execute(_rows()).tuples()), bulk=True)
+            self._read(session, list(session.execute(_rows())), bulk=True)
             return len(self.index)
 
     def sync(self) -> None:
@@ -109,7 +109,7 @@ class Watcher:
             high = self._high
             for org in changed:
                 self._reload(session, org, high)
-            new = session.execute(_rows().where(DesignFingerprint.id > high)).tuples()
+            new = session.execute(_rows().where(DesignFingerprint.id > high))
             self._read(session, list(new), bulk=False)
 
     def _settings(self, org: int) -> WatchSettings:
@@ -142,7 +142,7 @@ class Watcher:
         rows = list(
             session.execute(
                 _rows().where(Evidence.organization_id == org, DesignFingerprint.id <= high)
-            ).tuples()
+            )
         )
         for key in {r[1] for r in rows}:
             self.index.remove(key)
