@@ -436,6 +436,37 @@ class NotaryClient:
         result: dict[str, Any] = r.json()
         return result
 
+    # -- early warning -----------------------------------------------------------------
+
+    def capture(self, path: str | Path, **metadata: MetadataValue) -> dict[str, Any]:
+        """Submit a suspect image (`source_url` required; `shop`, `price`, `captured_at`)."""
+        path = Path(path)
+        declared = json.dumps(metadata, ensure_ascii=False)
+
+        def files(stack: ExitStack) -> dict[str, Any]:
+            handle = stack.enter_context(path.open("rb"))
+            return {
+                "file": (path.name, handle, "application/octet-stream"),
+                "metadata": (None, declared),
+            }
+
+        result: dict[str, Any] = self._send("POST", "/v1/monitor/captures", files=files).json()
+        return result
+
+    def alerts(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The organization's alerts, newest first (one page of up to `limit`)."""
+        params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
+        r = self._http.get("/v1/alerts", params=params)
+        if r.status_code >= 400:
+            _raise_for(r)
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    def alert_action(self, alert_id: str, action: str) -> dict[str, Any]:
+        """`acknowledge` or `dismiss` an alert; the alert as it is now."""
+        result: dict[str, Any] = self._send("POST", f"/v1/alerts/{alert_id}/{action}").json()
+        return result
+
     def accepts_metadata(self, key: str) -> bool:
         """Whether the server takes metadata `key`, as its OpenAPI document says (cached).
 

@@ -346,3 +346,42 @@ def test_hash_deposit_with_client_fingerprints_is_watched(world) -> None:
         no_file = a.get(f"/v1/alerts/{found[0]['id']}/thumbnails/design")
         assert no_file.status_code == 404  # a hash deposit: the file never came
         assert a.get(f"/v1/alerts/{found[0]['id']}/thumbnails/capture").status_code == 200
+
+
+def test_cli_scans_a_folder_and_lists_alerts(world, tmp_path) -> None:
+    """`notary monitor scan DIR` with sidecars, then `notary alerts list|ack` as the owner."""
+    api = world["api"]
+    folder = tmp_path / "listings"
+    folder.mkdir()
+    shot = io.BytesIO()
+    ImageOps.mirror(world["images"][0]).resize((400, 400)).save(shot, "JPEG", quality=70)
+    (folder / "shop1.jpg").write_bytes(shot.getvalue())  # not the bytes captured before
+    (folder / "shop1.json").write_text(
+        json.dumps({"source_url": "https://cli.example/1", "shop": "小店", "price": "39"}),
+        "utf-8",
+    )
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+
+    def notary(key: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [NOTARY, *args],
+            env={**env, "NOTARY_API_URL": api.url, "NOTARY_API_KEY": key},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    scanned = notary(world["finder"], "monitor", "scan", str(folder), "--json")
+    assert scanned.returncode == 1, scanned.stdout + scanned.stderr  # one file refused
+    rows = {r["file"]: r for r in json.loads(scanned.stdout)["captures"]}
+    assert rows["shop1.jpg"]["id"].startswith("ev_") and rows["shop1.jpg"]["status"] == "captured"
+    assert rows["broken.png"]["id"] is None and "refused" in rows["broken.png"]["status"]
+    listed = notary(api.keys["studio"], "alerts", "list", "--status", "new", "--json")
+    assert listed.returncode == 0, listed.stderr
+    alerts = json.loads(listed.stdout)["alerts"]
+    mine = [a for a in alerts if a["capture"]["source_url"] == "https://cli.example/1"]
+    assert len(mine) == 1 and mine[0]["design"]["evidence_id"] == world["ids"][0]
+    acked = notary(api.keys["studio"], "alerts", "ack", mine[0]["id"])
+    assert acked.returncode == 0 and "acknowledged" in acked.stdout
+    assert notary(api.keys["copycat"], "alerts", "ack", mine[0]["id"]).returncode != 0
