@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from api.schemas import Strict, UtcDateTime
 from notary.monitor.alerts import AlertView, Side
@@ -20,7 +20,7 @@ class WatchIn(Strict):
     tags: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=MAX_WATCH_TAGS)
     ] = Field(default_factory=list)
-    disclose_to_finders: bool = Field(
+    disclose_to_finders: StrictBool = Field(
         default=False,
         description="Let a finder whose capture matches one of your designs learn that it "
         "matched (`matched: true`); never which design, nor anything about it.",
