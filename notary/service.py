@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -624,3 +624,11 @@ class NotaryService:
         the capture is anchored)."""
         parts = self.monitor.parts(org, alert_id)
         return issued.certificate(self.factory, self.trees, parts.finder, parts.capture_evidence_id)
+
+    def alert_report(self, org: OrgView, alert_id: str) -> dict[str, Any]:
+        """The match report (JSON): both certificates' times and what they prove."""
+        return self.monitor.report(org, alert_id)
+
+    def alert_report_pdf(self, org: OrgView, alert_id: str) -> bytes:
+        """The match report as a PDF (the court kit's fonts; ConfigError without one)."""
+        return self.monitor.report_pdf(org, alert_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -97,4 +97,30 @@ def get_capture_certificate(alert_id: str, org: Depositor, service: Service) -> 
         cert_format.dumps(cert),
         media_type="application/json",
         headers={"Content-Disposition": attachment(alert_id + "-capture", ".cert.json")},
+    )
+
+
+@router.get(
+    "/{alert_id}/report",
+    summary="The match report: both certificates' times and what they prove",
+    responses={200: {"content": {"application/json": {}}}, **documented(404)},
+)
+def get_report(alert_id: str, org: Depositor, service: Service) -> dict[str, Any]:
+    """Plain statements (Chinese and English): the design existed no later than T1, the
+    capture was preserved no later than T2, which came first; the distance is a similarity
+    measure, not a legal finding."""
+    return service.alert_report(org, alert_id)
+
+
+@router.get(
+    "/{alert_id}/report.pdf",
+    summary="The match report to print (PDF, with both thumbnails)",
+    responses={200: {"content": {"application/pdf": {}}}, **documented(404, 503)},
+)
+def get_report_pdf(alert_id: str, org: Depositor, service: Service) -> Response:
+    pdf = service.alert_report_pdf(org, alert_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": attachment(alert_id, ".report.pdf")},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +17,12 @@ from notary.deposit.files import deposit_received
 from notary.deposit.request import DepositOutcome, OnCreated
 from notary.deposit.spool import drop
 from notary.deposit.writer import DepositWriter
-from notary.errors import ImageRefusedError, PayloadTooLargeError, ValidationError
+from notary.errors import (
+    ImageRefusedError,
+    NotaryError,
+    PayloadTooLargeError,
+    ValidationError,
+)
 from notary.ipfs.client import IpfsStore
 from notary.issue.retrieve import content
 from notary.monitor import alerts as alert_store
@@ -31,6 +37,7 @@ from notary.monitor.fingerprint import (
     fingerprint_design,
     parse_hex,
 )
+from notary.monitor.report import report as match_report
 from notary.monitor.thumbnails import thumbnail
 from notary.monitor.watch import WatchSettings
 from notary.monitor.watcher import Watcher
@@ -188,3 +195,20 @@ class Monitor:
 
     def parts(self, org: OrgView, alert_id: str) -> alert_store.AlertParts:
         return alert_store.parts(self.factory, org, alert_id)
+
+    def report(self, org: OrgView, alert_id: str) -> dict[str, Any]:
+        """The JSON match report of one of the caller's alerts (notary.monitor.report)."""
+        return match_report(alert_store.get(self.factory, org, alert_id))
+
+    def report_pdf(self, org: OrgView, alert_id: str) -> bytes:
+        """The match report printed, with both thumbnails where the files are at hand."""
+        from notary.monitor.report_pdf import render  # fpdf2: slow to import
+
+        doc = self.report(org, alert_id)
+        pictures: list[bytes | None] = []
+        for side in ("design", "capture"):
+            try:
+                pictures.append(self.thumbnail(org, alert_id, side))
+            except NotaryError:  # a hash-only design, a file IPFS cannot give now
+                pictures.append(None)
+        return render(doc, pictures[0], pictures[1])

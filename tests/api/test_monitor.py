@@ -71,6 +71,12 @@ def copied(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _unix(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def _wait_for(found: Callable[[], Any], what: str, seconds: float = 60) -> Any:
     deadline = time.monotonic() + seconds
     while not (result := found()):
@@ -226,6 +232,20 @@ def test_capture_of_a_copy_alerts_the_owner_only(world, receiver, chain, tmp_pat
             )
             assert done.returncode == 0, done.stdout + done.stderr
             assert done.stdout.startswith("VALID")
+
+        report = a.get(f"/v1/alerts/{alert['id']}/report").json()
+        t1 = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(_unix(anchored["design"]["anchored_at"]))
+        )
+        assert report["design"]["existed_no_later_than"] == t1
+        assert report["order"] in {"design_first", "same_block_time"}
+        assert report["capture"]["source_url"] == "https://shop.example/item/1"
+        said = " ".join(s["en"] for s in report["statements"])
+        assert "not a legal finding" in said and t1 in said
+        assert b.get(f"/v1/alerts/{alert['id']}/report").status_code == 404
+        printed = a.get(f"/v1/alerts/{alert['id']}/report.pdf")
+        assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+        assert printed.headers["content-type"] == "application/pdf"
 
         acked = a.post(f"/v1/alerts/{alert['id']}/acknowledge").json()
         assert acked["status"] == "acknowledged"
