@@ -303,6 +303,32 @@ def _retry_after(response: httpx.Response) -> float:
         return 0.0
 
 
+FINGERPRINTS_KEY: Final = "fingerprints"
+IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif"})
+"""Files whose perceptual fingerprints a hash-only deposit computes locally."""
+MAX_LOCAL_FINGERPRINT_BYTES: Final = 64 * 1024 * 1024
+"""Larger images are not fingerprinted locally (the server's own limit for uploads)."""
+
+
+def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
+    """The perceptual fingerprints of an image file, computed here so that a hash-only
+    deposit can be watched for copies while the file never leaves the studio; empty for
+    other files, or when the monitor's packages (Pillow, pdqhash) are not installed."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES or size > MAX_LOCAL_FINGERPRINT_BYTES:
+        return []
+    try:
+        from notary.monitor.fingerprint import ImageStatus, fingerprint_design
+    except ImportError:  # the base install: hashes only
+        return []
+    try:
+        result = fingerprint_design(path.read_bytes())
+    except OSError:
+        return []
+    if result.status is not ImageStatus.OK:
+        return []
+    return [{"kind": f.kind, "hex": f.bits.hex()} for f in result.fingerprints]
+
+
 class NotaryClient:
     """A thin, retrying client of /v1."""
 
@@ -483,6 +509,19 @@ class NotaryClient:
                 self._accepts[key] = False
         return self._accepts[key]
 
+    def accepts_fingerprints(self) -> bool:
+        """Whether the server takes client-computed fingerprints with hash deposits (its
+        OpenAPI document lists `fingerprints` in HashDepositIn; cached). Older servers
+        refuse unknown fields, so none are sent to them."""
+        if FINGERPRINTS_KEY not in self._accepts:
+            try:
+                document = self._send("GET", "/openapi.json").json()
+                schema = document["components"]["schemas"]["HashDepositIn"]
+                self._accepts[FINGERPRINTS_KEY] = FINGERPRINTS_KEY in schema["properties"]
+            except (errors.NotaryError, ValueError, KeyError, TypeError, AttributeError):
+                self._accepts[FINGERPRINTS_KEY] = False
+        return self._accepts[FINGERPRINTS_KEY]
+
     def deposit_folder(
         self, folder: str | Path, *, hash_only: bool = False, progress: Progress | None = None
     ) -> FolderResults:
@@ -533,6 +572,7 @@ class NotaryClient:
                 if progress:
                     progress(1)
             return results
+        with_fingerprints = self.accepts_fingerprints()
         for chunk in _chunks(list(entries), BULK_SIZE):
             items = []
             for entry in chunk:
@@ -546,9 +586,14 @@ class NotaryClient:
                 if digest.size == 0:  # emptied since it was checked
                     raise errors.ValidationError(f"{display(entry.path)}: {EMPTY_FILE}")
                 metadata = {"name": entry.name, "size": digest.size, **declared(entry)}
-                items.append(
-                    {"sha256": digest.sha256.hex(), "sm3": digest.sm3.hex(), "metadata": metadata}
-                )
+                item: dict[str, Any] = {
+                    "sha256": digest.sha256.hex(),
+                    "sm3": digest.sm3.hex(),
+                    "metadata": metadata,
+                }
+                if with_fingerprints and (given := local_fingerprints(entry.path, digest.size)):
+                    item["fingerprints"] = given
+                items.append(item)
             results.extend(self.deposit_hashes(items)["items"])
             if progress:
                 progress(len(chunk))

@@ -405,3 +405,29 @@ def test_cli_scans_a_folder_and_lists_alerts(world, tmp_path) -> None:
     acked = notary(api.keys["studio"], "alerts", "ack", mine[0]["id"])
     assert acked.returncode == 0 and "acknowledged" in acked.stdout
     assert notary(api.keys["copycat"], "alerts", "ack", mine[0]["id"]).returncode != 0
+
+
+def test_cli_hash_only_deposit_sends_local_fingerprints(world, tmp_path) -> None:
+    """`notary deposit --hash-only` fingerprints images locally: the design is watched
+    though its file never left the studio."""
+    api = world["api"]
+    image = design(11)
+    (tmp_path / "secret-design.png").write_bytes(png(image))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+    env.update(NOTARY_API_URL=api.url, NOTARY_API_KEY=api.keys["studio"])
+    done = subprocess.run(
+        [NOTARY, "deposit", "--hash-only", "--json", str(tmp_path / "secret-design.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (deposited,) = json.loads(done.stdout)["evidence"]
+    with _client(api, world["finder"]) as finder, api.client("studio") as a:
+        view = a.get(f"/v1/evidence/{deposited['id']}").json()
+        assert view["kind"] == "hash" and view["fingerprint"]["status"] == "ok"
+        r = _capture(finder, copied(image), "https://shop.example/item/11")
+        assert r.status_code == 201, r.text
+        found = a.get("/v1/alerts", params={"design_id": deposited["id"]}).json()["items"]
+        assert len(found) == 1
