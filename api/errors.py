@@ -29,6 +29,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
     (e.ImageRefusedError, 422, "image_refused"),  # the code is the status's: _code
+    (e.InvalidFingerprintError, 400, "invalid_fingerprint"),
     (e.ValidationError, 422, "invalid_input"),
     (e.KeyExpiredError, 401, "key_expired"),
     (e.AuthenticationError, 401, "unauthorized"),
@@ -68,7 +69,8 @@ IMAGE_CODES: dict[str, str] = {
 
 
 _MEANINGS: dict[int, str] = {
-    400: "A multipart body that cannot be parsed (bad_request).",
+    400: "A multipart body that cannot be parsed (bad_request), or a perceptual fingerprint "
+    "that is not 64 hex digits of a known kind (invalid_fingerprint).",
     401: "No API key, or an unknown or revoked one (unauthorized), or one past its expiry "
     "(key_expired).",
     403: "The key's organization may not do this (forbidden).",

@@ -10,6 +10,7 @@
     │   ├── WebhookVerificationError        a webhook message whose signature does not hold
     │   ├── MetadataError                   deposit metadata refused; `field` names it
     │   ├── ImageRefusedError               a capture that is no usable image; `status` says why
+    │   ├── InvalidFingerprintError         a perceptual fingerprint that cannot be used
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
     ├── NotFoundError (LookupError)         something asked for does not exist
@@ -91,6 +92,14 @@ class WebhookUrlError(ValidationError):
 class WebhookVerificationError(ValidationError):
     """A received webhook message whose signature or timestamp does not check out
     (notary.client.verify_webhook): do not act on it."""
+
+
+# --- early warning (notary.monitor.fingerprint) ---
+
+
+class InvalidFingerprintError(ValidationError):
+    """A perceptual fingerprint sent by a client (hash-only deposits) that cannot be used:
+    an unknown kind, or not 64 hex digits (256 bits)."""
 
 
 class CertificateFormatError(ValidationError):

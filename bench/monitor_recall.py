@@ -1,0 +1,225 @@
+"""Recall and false-positive rate of the early-warning fingerprints (issue 10, item 4).
+
+For N original designs (bench/monitor_evalset.py, all studios in turn) every transformation
+of the issue is applied (resized, JPEG q50, cropped <= 10 %, mirrored, hue shift, printed
+garment photo) and the copy is fingerprinted as a capture. A copy is *recalled* when it
+matches its original. False positives are counted against U unrelated designs (other
+seeds, every studio): FPR = matching (copy, unrelated design) pairs / all such pairs. The
+sibling rate is the share of copies that match a *different design of the same studio*
+(same family and palette, other parameters), which the issue says must not match.
+
+Two fingerprint sets are measured in the same run, on the same images:
+  - PDQ alone: PDQ of the whole image, one vector a side, radius 31 (what a plain
+    Hasher-Matcher-Actioner bank does);
+  - the final set: notary.monitor.fingerprint's kinds, views and radii;
+and each kind of the final set alone, with and without its extra views, to show what each
+adds. Then the CPU cost per image of fingerprint_design and fingerprint_capture.
+
+    python bench/monitor_recall.py [--designs 300] [--unrelated 10000] [--seed 2] [--jobs 2]
+
+The radii and kinds were chosen on --seed 1; the figures quoted in README are from --seed 2
+(a set the choice never saw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from monitor_evalset import TRANSFORMS, design, encoded, studio_of, transformed
+
+from notary.monitor import fingerprint as fp
+from notary.monitor.fingerprint_decode import decode
+
+ALL_KINDS = tuple(fp.CHANNELS)
+PLAIN = "plain-pdq"
+"""PDQ of the whole decoded image, one vector (the baseline)."""
+
+
+@dataclass
+class Vectors:
+    """Per kind: packed vectors (n, 4) uint64, their owner index, their quality."""
+
+    by_kind: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _plain(data: bytes) -> list[tuple[str, bytes, int]]:
+    decoded = decode(data)
+    if decoded.image is None:
+        return []
+    bits, quality = pdqhash.compute(np.asarray(decoded.image))
+    return [(PLAIN, np.packbits(bits.astype(np.uint8)).tobytes(), int(quality))]
+
+
+def _prints(data: bytes, capture: bool) -> list[tuple[str, bytes, int]]:
+    """All candidate vectors of one input (every kind), plus the plain baseline."""
+    func = fp.fingerprint_capture if capture else fp.fingerprint_design
+    out = [(f.kind, f.bits, f.quality) for f in func(data, ALL_KINDS).fingerprints]
+    return out + _plain(data)
+
+
+def _design_job(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
+    index, seed = args
+    return _prints(encoded(design(studio_of(index), seed)), capture=False)
+
+
+def _copy_job(args: tuple[int, int, str]) -> list[tuple[str, bytes, int]]:
+    index, seed, name = args
+    return _prints(transformed(design(studio_of(index), seed), name, seed), capture=True)
+
+
+def _pack(rows: Sequence[list[tuple[str, bytes, int]]]) -> Vectors:
+    by_kind: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
+    for owner, prints in enumerate(rows):
+        for kind, bits, quality in prints:
+            vs, os_, qs = by_kind.setdefault(kind, ([], [], []))
+            vs.append(bits)
+            os_.append(owner)
+            qs.append(quality)
+    packed = {}
+    for kind, (vs, os_, qs) in by_kind.items():
+        arr = np.frombuffer(b"".join(vs), dtype=np.uint64).reshape(-1, 4)
+        packed[kind] = (arr, np.asarray(os_), np.asarray(qs))
+    return Vectors(packed)
+
+
+def min_distances(queries: Vectors, designs: Vectors, n_q: int, n_d: int, kind: str,
+                  min_quality: int) -> np.ndarray:  # fmt: skip
+    """(n_q, n_d) smallest Hamming distance between a query's and a design's vectors of
+    `kind` (both of at least `min_quality`); 257 where either has none."""
+    out = np.full((n_q, n_d), 257, dtype=np.int16)
+    if kind not in queries.by_kind or kind not in designs.by_kind:
+        return out
+    qv, qo, qq = queries.by_kind[kind]
+    dv, do, dq = designs.by_kind[kind]
+    qv, qo = qv[qq >= min_quality], qo[qq >= min_quality]
+    keep = dq >= min_quality
+    dv, do = dv[keep], do[keep]
+    if len(dv) == 0:
+        return out
+    order = np.argsort(do, kind="stable")
+    dv, do = dv[order], do[order]
+    starts = np.flatnonzero(np.r_[True, do[1:] != do[:-1]])
+    owners = do[starts]
+    for start in range(0, len(qv), 64):
+        block = qv[start : start + 64]
+        dist = np.bitwise_count(block[:, None, :] ^ dv[None, :, :]).sum(axis=2, dtype=np.int16)
+        per_design = np.minimum.reduceat(dist, starts, axis=1)
+        for row, owner in zip(per_design, qo[start : start + 64], strict=True):
+            out[owner, owners] = np.minimum(out[owner, owners], row)
+    return out
+
+
+def _parallel(func, jobs: Iterable, workers: int) -> list:  # type: ignore[no-untyped-def,type-arg]
+    items = list(jobs)
+    if workers <= 1:
+        return [func(j) for j in items]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(func, items, chunksize=16))
+
+
+def _timing(seed: int) -> dict[str, float]:
+    """CPU milliseconds per image, one thread: design PNG 512 px and 2,000 px, capture
+    JPEG 1,000 x 1,000 (a listing photo) and a garment photo."""
+    img = design(studio_of(3), seed)
+    big = img.resize((2000, 2000))
+    png_512, png_2000 = encoded(img), encoded(big)
+    buf = io.BytesIO()
+    img.resize((1000, 1000)).save(buf, "JPEG", quality=85)
+    jpeg_1000 = buf.getvalue()
+    photo = transformed(img, "garment_photo", seed)
+    out = {}
+    for name, data, func in [
+        ("design PNG 512x512", png_512, fp.fingerprint_design),
+        ("design PNG 2000x2000", png_2000, fp.fingerprint_design),
+        ("capture JPEG 1000x1000", jpeg_1000, fp.fingerprint_capture),
+        ("capture garment photo JPEG ~1000x1100", photo, fp.fingerprint_capture),
+    ]:
+        func(data)
+        n = 5 if "2000" in name else 40
+        t = time.process_time()
+        for _ in range(n):
+            func(data)
+        out[name] = (time.process_time() - t) / n * 1000
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--designs", type=int, default=300, help="original designs")
+    parser.add_argument("--unrelated", type=int, default=10_000, help="unrelated designs")
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--min-quality", type=int, default=fp.MIN_QUALITY)
+    args = parser.parse_args()
+    base = args.seed * 10_000_019
+    names = list(TRANSFORMS)
+    n, u = args.designs, args.unrelated
+    t0 = time.perf_counter()
+    originals = _parallel(_design_job, [(i, base + i) for i in range(n)], args.jobs)
+    siblings = _parallel(_design_job, [(i, base + i + 500_000) for i in range(n)], args.jobs)
+    copies = _parallel(_copy_job, [(i, base + i, t) for i in range(n) for t in names], args.jobs)
+    unrelated = _parallel(
+        _design_job, [(i, base + 1_000_000 + i) for i in range(u)], args.jobs
+    )
+    print(f"fingerprinted {n} designs, {n} siblings, {len(copies)} copies, {u} unrelated "
+          f"designs in {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    q, o, s, x = _pack(copies), _pack(originals), _pack(siblings), _pack(unrelated)
+    nq = len(copies)
+    kinds = (*ALL_KINDS, PLAIN)
+    d_orig = {k: min_distances(q, o, nq, n, k, args.min_quality) for k in kinds}
+    d_sib = {k: min_distances(q, s, nq, n, k, args.min_quality) for k in kinds}
+    d_unrel = {k: min_distances(q, x, nq, u, k, args.min_quality) for k in kinds}
+    owner = np.arange(nq) // len(names)
+    transform = np.arange(nq) % len(names)
+
+    def evaluate(label: str, radii: dict[str, int]) -> None:
+        hit = np.zeros(nq, dtype=bool)
+        sib = np.zeros(nq, dtype=bool)
+        fp_pairs = np.zeros((nq, u), dtype=bool)
+        for kind, r in radii.items():
+            hit |= d_orig[kind][np.arange(nq), owner] <= r
+            sib |= d_sib[kind][np.arange(nq), owner] <= r
+            fp_pairs |= d_unrel[kind] <= r
+        per = [hit[transform == i].mean() for i in range(len(names))]
+        cells = " ".join(f"{v:6.3f}" for v in per)
+        fpr = fp_pairs.sum() / fp_pairs.size
+        print(f"{label:34s} {cells} {hit.mean():7.3f} {fpr * 100:8.4f}% "
+              f"{fp_pairs.any(axis=1).mean() * 100:6.2f}% {sib.mean() * 100:6.2f}%")  # fmt: skip
+
+    print(f"\nrecall by transformation (n={n} each); FPR over {nq} copies x {u} unrelated "
+          f"designs; min quality {args.min_quality}")  # fmt: skip
+    print(f"{'set (kind: radius)':34s} " + " ".join(f"{t[:6]:>6s}" for t in names)
+          + "  overall      FPR  q w/FP sibling")  # fmt: skip
+    evaluate("PDQ alone (whole image, r 31)", {PLAIN: 31})
+    for kind in ALL_KINDS:
+        evaluate(f"{kind} views+mirror (r {fp.match_radius(kind)})",
+                 {kind: fp.match_radius(kind)})  # fmt: skip
+    final = {k: fp.match_radius(k) for k in fp.KINDS}
+    evaluate("FINAL " + ", ".join(f"{k}:{r}" for k, r in final.items()), final)
+    for r in (24, 28, 31, 36, 40):
+        evaluate(f"final kinds, all at r {r}", {k: r for k in fp.KINDS})
+    flat = sum(1 for p in originals if not any(qq >= args.min_quality for *_, qq in p))
+    print(f"\noriginals with no vector of quality >= {args.min_quality}: {flat} of {n}")
+    print("q w/FP: share of copies matching at least one unrelated design")
+    print("\nCPU ms per image (one thread):")
+    for name, ms in _timing(base).items():
+        print(f"  {name:40s} {ms:6.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
