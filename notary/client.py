@@ -317,7 +317,7 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
     if path.suffix.lower() not in IMAGE_SUFFIXES or size > MAX_LOCAL_FINGERPRINT_BYTES:
         return []
     try:
-        from notary.monitor.fingerprint import ImageStatus, fingerprint_design
+        from notary.monitor.fingerprint import MIN_QUALITY, ImageStatus, fingerprint_design
     except ImportError:  # the base install: hashes only
         return []
     try:
@@ -326,7 +326,12 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
         return []
     if result.status is not ImageStatus.OK:
         return []
-    return [{"kind": f.kind, "hex": f.bits.hex()} for f in result.fingerprints]
+    # the server cannot check a given fingerprint's quality: send only usable ones
+    return [
+        {"kind": f.kind, "hex": f.bits.hex()}
+        for f in result.fingerprints
+        if f.quality >= MIN_QUALITY
+    ]
 
 
 class NotaryClient:
