@@ -139,6 +139,7 @@ class NotaryService:
         if self._anchoring is not None:
             self._anchoring.stop()
         self.deposits.stop()
+        self.monitor.stop()
         self.parts.close()
 
     def readiness(self) -> Readiness:

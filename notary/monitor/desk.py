@@ -41,6 +41,7 @@ from notary.monitor.report import report as match_report
 from notary.monitor.thumbnails import thumbnail
 from notary.monitor.watch import WatchSettings
 from notary.monitor.watcher import Watcher
+from notary.monitor.workers import Fingerprinter
 from notary.store.orgs import OrgView
 
 MAX_FINGERPRINTS_GIVEN = 16
@@ -54,16 +55,6 @@ class Received:
     file: FileContent
     declared: Metadata
     data: bytes | None
-
-
-def _fingerprint(file: FileContent, data: bytes | None) -> Fingerprinted | None:
-    """What to store for a received file; None when its bytes were not kept."""
-    size = file.hashes.digest.size
-    if size > MAX_FINGERPRINT_BYTES:
-        return designs.too_large(size)
-    if data is None:
-        return None
-    return fingerprint_design(data)
 
 
 class Monitor:
@@ -80,6 +71,11 @@ class Monitor:
         self.spool_dir = spool_dir
         self.watcher = Watcher(factory)
         self.watcher.rebuild()
+        self.fingerprinter = Fingerprinter()
+        """Worker processes that decode and fingerprint images (started on first use)."""
+
+    def stop(self) -> None:
+        self.fingerprinter.close()
 
     # -- designs -----------------------------------------------------------------------
 
@@ -88,8 +84,13 @@ class Monitor:
     ) -> DepositOutcome:
         """Fingerprint the file (off the event loop), then record it and its fingerprints
         in one transaction; the watch index learns the design once it is committed."""
+        size = upload.file.hashes.digest.size
         try:
-            result = await asyncio.to_thread(_fingerprint, upload.file, upload.data)
+            result: Fingerprinted | None = None  # bytes not kept: no status recorded
+            if size > MAX_FINGERPRINT_BYTES:
+                result = designs.too_large(size)
+            elif upload.data is not None:
+                result = await self.fingerprinter.run(fingerprint_design, upload.data)
         except BaseException:
             if upload.file.spool is not None:
                 drop(upload.file.spool)
@@ -140,7 +141,7 @@ class Monitor:
                 raise PayloadTooLargeError(
                     f"captures are at most {MAX_FINGERPRINT_BYTES // (1024 * 1024)} MiB"
                 )
-            result = await asyncio.to_thread(fingerprint_capture, upload.data)
+            result = await self.fingerprinter.run(fingerprint_capture, upload.data)
             if result.status is not ImageStatus.OK:
                 raise ImageRefusedError(result.detail, result.status.value)
             await asyncio.to_thread(self.watcher.sync)
