@@ -115,8 +115,9 @@ def _prints(rng: random.Random, pal: list[RGB]) -> Image.Image:
         x = -step + ox + (step / 2 if stagger and row % 2 else 0)
         while x < SIZE + step:
             kind = kinds[(row + int(x // step)) % len(kinds)]
-            _shape(draw, kind, x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter),
-                   r * rng.uniform(0.8, 1.2), rng.choice(inks), rng.uniform(0, math.pi))  # fmt: skip
+            cx, cy = x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter)
+            _shape(draw, kind, cx, cy, r * rng.uniform(0.8, 1.2), rng.choice(inks),
+                   rng.uniform(0, math.pi))  # fmt: skip
             x += step
         y += step
         row += 1

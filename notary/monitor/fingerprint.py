@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pdqhash
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from notary.errors import InvalidFingerprintError
 from notary.monitor.fingerprint_decode import MAX_PIXELS, WORK_SIDE, ImageStatus, decode
@@ -89,6 +89,11 @@ class Fingerprinted:
 # --- channels --------------------------------------------------------------------------
 
 
+def _max3(a: np.ndarray) -> np.ndarray:
+    """Largest of the three channels (numpy's axis=2 reductions are slow on 3 elements)."""
+    return np.asarray(np.maximum(np.maximum(a[:, :, 0], a[:, :, 1]), a[:, :, 2]))
+
+
 def _luma(rgb: np.ndarray) -> np.ndarray:
     """PDQ's own input: it converts RGB to luminance itself."""
     return rgb
@@ -97,7 +102,7 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 def _value(rgb: np.ndarray) -> np.ndarray:
     """max(R, G, B), HSV's value: unchanged by any hue rotation (in HSV or HSL a hue shift
     moves the middle channel only), so a recoloured copy keeps this channel."""
-    return rgb.max(axis=2)
+    return _max3(rgb)
 
 
 def _edges(rgb: np.ndarray) -> np.ndarray:
@@ -106,8 +111,8 @@ def _edges(rgb: np.ndarray) -> np.ndarray:
     f = rgb.astype(np.int16)
     dx = np.abs(np.diff(f, axis=1, append=f[:, -1:, :]))
     dy = np.abs(np.diff(f, axis=0, append=f[-1:, :, :]))
-    g = (dx + dy).max(axis=2)
-    return np.clip(g, 0, 255).astype(np.uint8)
+    g = _max3(dx + dy)
+    return np.asarray(np.clip(g, 0, 255).astype(np.uint8))
 
 
 CHANNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
@@ -121,11 +126,8 @@ CHANNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
 def _pdq(channel: np.ndarray) -> tuple[bytes, int]:
     """PDQ hash (as 32 bytes, PDQ's bit order) and quality of a 2-D or RGB array."""
     arr = channel if channel.ndim == 3 else np.repeat(channel[:, :, None], 3, axis=2)
-    if arr.shape[0] != PDQ_SIDE:
-        small = Image.fromarray(np.ascontiguousarray(arr)).resize(
-            (PDQ_SIDE, PDQ_SIDE), Image.Resampling.BILINEAR
-        )
-        arr = np.asarray(small)
+    if arr.shape[0] == 2 * PDQ_SIDE:  # 2 x 2 means
+        arr = np.asarray(Image.fromarray(np.ascontiguousarray(arr)).reduce(2))
     bits, quality = pdqhash.compute(np.ascontiguousarray(arr))
     return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
 
@@ -149,17 +151,17 @@ def _content(arr: np.ndarray, ground: np.ndarray) -> np.ndarray:
     in brightness."""
     f = arr.astype(np.float32)
     g = ground.astype(np.float32)
-    bright = f.sum(axis=2) + 3.0
+    bright = f[:, :, 0] + f[:, :, 1] + f[:, :, 2] + 3.0
     gb = float(g.sum()) + 3.0
-    chroma = np.abs(f / bright[:, :, None] - g / gb).max(axis=2) > _CHROMA_DIFF
+    chroma = _max3(np.abs(f / bright[:, :, None] - g / gb)) > _CHROMA_DIFF
     ratio = bright / gb
-    return chroma | (ratio < _SHADE[0]) | (ratio > _SHADE[1])
+    return np.asarray(chroma | (ratio < _SHADE[0]) | (ratio > _SHADE[1]))
 
 
 def _ground(arr: np.ndarray) -> np.ndarray:
     """The colour of the image's border (median of the outermost pixels)."""
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-    return np.median(border, axis=0)
+    return np.asarray(np.median(border, axis=0))
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -187,12 +189,24 @@ def _trim(arr: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return arr[top:bottom, left:right]
 
 
+def _grow(mask: np.ndarray, r: int) -> np.ndarray:
+    """`mask` dilated by a (2r+1)-pixel square."""
+    rows = mask.copy()
+    for d in range(1, r + 1):
+        rows[d:] |= mask[:-d]
+        rows[:-d] |= mask[d:]
+    out = rows.copy()
+    for d in range(1, r + 1):
+        out[:, d:] |= rows[:, :-d]
+        out[:, :-d] |= rows[:, d:]
+    return out
+
+
 def _print_of(garment: np.ndarray, backdrop: np.ndarray) -> np.ndarray | None:
     """The print on a garment (`garment` already cut to it): what differs from the garment's
     own (most common) colour, away from the garment's outline against the backdrop."""
-    near = ~_content(garment, backdrop)
-    grown = Image.fromarray(near.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(9))
-    mask = _content(garment, _dominant(garment)) & (np.asarray(grown) == 0)
+    near = _grow(~_content(garment, backdrop), 4)
+    mask = _content(garment, _dominant(garment)) & ~near
     inner = _trim(garment, mask)
     if inner is None:
         return None
@@ -233,10 +247,13 @@ def _fingerprints(
     out: list[Fingerprint] = []
     seen: set[tuple[str, bytes]] = set()
     for view in _views(arr, capture):
+        squares: dict[int, np.ndarray] = {}  # one resize a side, shared by the kinds
         for kind in kinds:
             func, side = CHANNELS[kind]
-            square = np.asarray(Image.fromarray(view).resize((side, side), Image.Resampling.BOX))
-            channel = func(square)
+            if side not in squares:
+                small = Image.fromarray(view).resize((side, side), Image.Resampling.BOX)
+                squares[side] = np.asarray(small)
+            channel = func(squares[side])
             variants = [channel, channel[:, ::-1]] if mirror else [channel]
             for variant in variants:
                 bits, quality = _pdq(variant)

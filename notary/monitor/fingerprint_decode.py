@@ -96,11 +96,10 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode.startswith("I"):  # 16-bit grey (I;16, I;16B, I): scale, Pillow would clip
         arr = np.asarray(im).astype(np.uint32) >> 8
         im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    transparent = "transparency" in im.info
     if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif im.mode in ("LA", "La", "PA", "RGBa", "1") or (im.mode == "L" and "transparency" in im.info):
-        im = im.convert("RGBA")
-    elif im.mode == "RGB" and "transparency" in im.info:
+        im = im.convert("RGBA" if transparent else "RGB")
+    elif im.mode in ("LA", "La", "PA", "RGBa", "1") or (transparent and im.mode in ("L", "RGB")):
         im = im.convert("RGBA")
     if im.mode == "RGBA":
         white = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -129,7 +128,8 @@ def decode(data: bytes) -> Decoded:
                        f"{MAX_PIXELS:,} pixel limit; the image was not decoded")  # fmt: skip
     try:
         if im.format == "JPEG" or im.format == "MPO":
-            im.draft(None, (WORK_SIDE, WORK_SIDE))  # the codec decodes at 1/2..1/8 scale
+            side = WORK_SIDE * 3 // 4  # the codec decodes at 1/2..1/8 scale, not below this
+            im.draft(None, (side, side))
         im.load()  # the first frame of an animation
         if im.mode == "P" or im.mode.startswith("I") or im.mode == "1":
             im = _to_rgb(im)  # palette and 16-bit before resampling

@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _evalset():  # the bench's generator, loaded from its file (bench/ is not a package)
-    spec = importlib.util.spec_from_file_location("monitor_evalset", REPO / "bench/monitor_evalset.py")
+    spec = importlib.util.spec_from_file_location(
+        "monitor_evalset", REPO / "bench/monitor_evalset.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("monitor_evalset", module)  # dataclasses look their module up
@@ -105,7 +107,9 @@ def _bomb_png(side: int) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
 
 
 def test_bomb_is_too_large_without_allocating_it(tmp_path: Path) -> None:
