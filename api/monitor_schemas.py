@@ -5,12 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, PlainSerializer, StrictBool, WithJsonSchema
 
-from api.schemas import Strict, UtcDateTime
+from api.schemas import Strict, UtcDateTime, utc_text
 from notary.monitor.alerts import AlertView, Side
 from notary.monitor.captures import CaptureView
 from notary.monitor.watch import MAX_WATCH_TAGS, WatchSettings
+
+
+def _maybe_utc_text(at: datetime | None) -> str | None:
+    return None if at is None else utc_text(at)
+
+
+MaybeUtcDateTime = Annotated[
+    datetime | None,
+    PlainSerializer(_maybe_utc_text, return_type=str | None, when_used="json"),
+    WithJsonSchema({"type": ["string", "null"], "format": "date-time"}),
+]
+"""A time that may not exist yet (null), else as UtcDateTime."""
 
 
 class WatchIn(Strict):
@@ -83,7 +95,7 @@ class AlertSideOut(BaseModel):
     evidence_id: str
     sha256: str
     received_at: UtcDateTime
-    anchored_at: UtcDateTime | None = Field(
+    anchored_at: MaybeUtcDateTime = Field(
         description="Block time of its final anchor: it existed no later than this"
     )
     block_number: int | None
@@ -103,7 +115,7 @@ class AlertOut(BaseModel):
     id: str
     status: str = Field(description="new, acknowledged or dismissed")
     created_at: UtcDateTime
-    status_at: UtcDateTime | None
+    status_at: MaybeUtcDateTime
     kind: str = Field(description="The fingerprint kind that matched, e.g. pdq")
     distance: int = Field(
         description="Hamming distance of the fingerprints (0..256): a "
