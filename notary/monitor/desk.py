@@ -44,6 +44,9 @@ from notary.monitor.watcher import Watcher
 from notary.monitor.workers import Fingerprinter
 from notary.store.orgs import OrgView
 
+CAPTURE_SYNC_SECONDS = 1.0
+"""A capture is matched against designs other instances on the same database committed
+up to this long ago (this process's own deposits and watch-list changes count at once)."""
 MAX_FINGERPRINTS_GIVEN = 16
 """Most client-computed fingerprints one hash deposit may carry."""
 
@@ -144,7 +147,7 @@ class Monitor:
             result = await self.fingerprinter.run(fingerprint_capture, upload.data)
             if result.status is not ImageStatus.OK:
                 raise ImageRefusedError(result.detail, result.status.value)
-            await asyncio.to_thread(self.watcher.sync)
+            await asyncio.to_thread(self.watcher.sync, CAPTURE_SYNC_SECONDS)
             matches = self.watcher.match(result.fingerprints)
         except BaseException:
             if upload.file.spool is not None:

@@ -16,6 +16,7 @@ id order (one writer thread) and nothing is missed.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ class Watcher:
         self._high = 0
         """The highest design_fingerprints.id read."""
         self._lists: dict[int, tuple[WatchSettings, datetime]] = {}
+        self._synced = 0.0
+        """time.monotonic() of the last sync."""
 
     def rebuild(self) -> int:
         """Build the index from the database; the number of designs watched.
@@ -127,9 +130,13 @@ class Watcher:
             self.index.load(watched())
             return len(self.index)
 
-    def sync(self) -> None:
-        """Read what changed since the last call (new fingerprints, changed watch lists)."""
+    def sync(self, max_age: float = 0.0) -> None:
+        """Read what changed since the last call (new fingerprints, changed watch lists);
+        with `max_age`, only if the last read is older than that many seconds."""
+        if max_age and time.monotonic() - self._synced < max_age:
+            return
         with self._lock, transaction(self.factory) as session:
+            self._synced = time.monotonic()
             lists = watch.all_lists(session)
             changed = [
                 org
