@@ -321,6 +321,7 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
     existing = _existing(session, org, [r.sha256 for r, _ in checked])
     outcomes: list[DepositOutcome] = []
     fresh: dict[bytes, _NewRow] = {}
+    hooks: dict[bytes, OnCreated] = {}
     entropy = secrets.token_bytes(RANDOM_PER_ROW * len(checked))  # one syscall, not 2 per row
     hasher = LeafHasher(depositor_of(org))
     for n, (request, metadata) in enumerate(checked):
@@ -349,13 +350,11 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             random = entropy[n * RANDOM_PER_ROW : (n + 1) * RANDOM_PER_ROW]
             row = _NewRow.of(hasher, request, metadata, now, random)
             fresh[request.sha256] = row
+            if request.on_created is not None:  # only the request that creates the row
+                hooks[request.sha256] = request.on_created
             outcomes.append(DepositOutcome(row.public_id, True, row.view()))
     if fresh:
         insert_evidence(session, [row.values(org) for row in fresh.values()])
-        hooks: dict[bytes, OnCreated] = {}
-        for r, _ in checked:  # the first request of a content is the one that creates it
-            if r.on_created is not None and r.sha256 in fresh:
-                hooks.setdefault(r.sha256, r.on_created)
         tagged = [
             row
             for row in fresh.values()
