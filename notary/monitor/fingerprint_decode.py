@@ -16,6 +16,7 @@ raise out, never allocate what the header merely claims, and never take long:
 - a truncated or undecodable file is CORRUPT (Pillow's LOAD_TRUNCATED_IMAGES stays off);
 - animated GIF or WebP: the first frame is the image (a listing's first frame is what a
   shopper sees; later frames are not fingerprinted);
+- a JPEG or WebP's EXIF orientation (phone photos) is applied, as a viewer shows it;
 - CMYK JPEG is converted to RGB; palette, grey, 16-bit grey (scaled, not clipped) likewise;
   transparency (alpha, or a palette's transparent colour) is composited on white, as a
   shop page shows a transparent product image.
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 MAX_PIXELS = 36_000_000
 """Largest image decoded (6,000 x 6,000: a 50 cm print at 300 dpi). Larger headers are
@@ -107,6 +108,15 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def _upright(im: Image.Image) -> Image.Image:
+    """`im` turned by its EXIF orientation (a phone photo, as a viewer shows it); a damaged
+    EXIF block leaves it as stored rather than refusing the pixels."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except _HEADER_ERRORS:
+        return im
+
+
 def decode(data: bytes) -> Decoded:
     """`data` decoded into a working copy (RGB, longest side <= WORK_SIDE), or a status."""
     if len(data) < 16:  # no image format's signature and header fit in fewer bytes
@@ -131,6 +141,7 @@ def decode(data: bytes) -> Decoded:
             side = WORK_SIDE * 3 // 4  # the codec decodes at 1/2..1/8 scale, not below this
             im.draft(None, (side, side))
         im.load()  # the first frame of an animation
+        im = _upright(im)
         if im.mode == "P" or im.mode.startswith("I") or im.mode == "1":
             im = _to_rgb(im)  # palette and 16-bit before resampling
         scale = WORK_SIDE / max(im.size)

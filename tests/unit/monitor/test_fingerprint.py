@@ -96,10 +96,10 @@ def test_truncated_jpeg_is_corrupt(bear: Image.Image) -> None:
 
 
 def _bomb_png(side: int) -> bytes:
-    """A real decompression bomb: a 1-bit PNG of `side` x `side` zeros (~1 MB compressed;
+    """A real decompression bomb: a 1-bit PNG of `side` x `side` zeros (~0.5 MB compressed;
     Pillow would hold side*side bytes decoded)."""
     row = b"\x00" * (1 + (side + 7) // 8)
-    z = zlib.compressobj(9)
+    z = zlib.compressobj(1)
     body = b"".join(z.compress(row) for _ in range(side)) + z.flush()
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
@@ -188,6 +188,19 @@ def test_sixteen_bit_and_palette_pngs(bear: Image.Image) -> None:
     palette = fp.fingerprint_design(_save(bear.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"))
     assert palette.status is ImageStatus.OK
     assert _closest(palette, fp.fingerprint_design(_save(bear, "PNG"))) <= 8
+
+
+def test_exif_orientation_is_applied(bear: Image.Image) -> None:
+    """A phone stores pixels sideways and an EXIF orientation; shops show them upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    sideways = _save(bear.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95, exif=exif)
+    got = fp.fingerprint_design(sideways)
+    upright = fp.fingerprint_design(_save(bear, "JPEG", quality=95))
+    assert got.status is ImageStatus.OK
+    assert _closest(got, upright) <= 8
+    stripped = fp.fingerprint_design(_save(bear.transpose(Image.Transpose.ROTATE_90), "JPEG"))
+    assert _closest(stripped, upright) > fp.match_radius("pdq")  # what ignoring it gives
 
 
 def test_webp_is_fingerprinted(bear: Image.Image) -> None:
