@@ -28,6 +28,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.UnknownOrganizationError, 422, "unknown_organization"),
     (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
+    (e.ImageRefusedError, 422, "image_refused"),  # the code is the status's: _code
     (e.InvalidFingerprintError, 400, "invalid_fingerprint"),
     (e.ValidationError, 422, "invalid_input"),
     (e.KeyExpiredError, 401, "key_expired"),
@@ -53,7 +54,18 @@ def _code(exc: e.NotaryError, status: int, code: str) -> tuple[int, str]:
     other body over its limit."""
     if isinstance(exc, JsonInputError):
         return (413, "payload_too_large") if exc.code == "too_large" else (422, exc.code)
+    if isinstance(exc, e.ImageRefusedError):
+        return status, IMAGE_CODES.get(exc.status, code)
     return status, code
+
+
+IMAGE_CODES: dict[str, str] = {
+    "not_image": "not_an_image",
+    "unsupported": "unsupported_image",
+    "corrupt": "corrupt_image",
+    "too_large": "image_too_large",
+}
+"""The code of a refused capture, by the fingerprinter's status."""
 
 
 _MEANINGS: dict[int, str] = {
@@ -67,7 +79,8 @@ _MEANINGS: dict[int, str] = {
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
     "duplicate_key, invalid_certificate, invalid_metadata (with `field`), "
-    "cannot_share_with_self, unknown_organization, invalid_webhook_url ...",
+    "cannot_share_with_self, unknown_organization, invalid_webhook_url, not_an_image, "
+    "unsupported_image, corrupt_image, image_too_large ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "

@@ -15,10 +15,12 @@ from api.limits import BodyLimits
 from api.observe import RequestLog
 from api.routes import (
     admin,
+    alerts,
     audit,
     evidence,
     health,
     metrics,
+    monitor,
     public,
     reconciliation,
     shares,
@@ -67,6 +69,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
             # the file (up to the upload limit), the certificate, the multipart framing
             ("POST", "/v1/verify"): settings.max_upload_bytes + MAX_CERTIFICATE_BYTES + 65536,
             ("POST", "/v1/evidence"): None,  # streamed, with its own limit (413 as it streams)
+            ("POST", "/v1/monitor/captures"): None,  # the same
         },
         default=MAX_OTHER_BODY_BYTES,
     )
@@ -85,6 +88,8 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         reconciliation,
         metrics,
         webhooks,
+        monitor,
+        alerts,
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)

@@ -154,10 +154,23 @@ class MetadataIn(RootModel[dict[str, Any]]):
         return declared
 
 
+class FingerprintIn(Strict):
+    """A perceptual fingerprint the client computed itself (`notary deposit --hash-only`)."""
+
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    hex: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
 class HashDepositIn(Strict):
     sha256: Hex64
     sm3: Hex64 | None = None
     metadata: MetadataIn = Field(default_factory=MetadataIn)
+    fingerprints: Annotated[list[FingerprintIn], Field(max_length=16)] = Field(
+        default_factory=list,
+        description="Perceptual fingerprints of the file, computed by the client (the file "
+        "never leaves it), so captures can be matched against this design. Stored apart "
+        "from the evidence: never in the leaf or the certificate.",
+    )
 
 
 class BulkDepositIn(Strict):
@@ -189,6 +202,11 @@ class EventOut(BaseModel):
     detail: str
 
 
+class FingerprintStatusOut(BaseModel):
+    status: str
+    detail: str
+
+
 class EvidenceOut(BaseModel):
     id: str
     status: str
@@ -206,6 +224,11 @@ class EvidenceOut(BaseModel):
     ipfs: IpfsOut | None = None
     certificate_url: str
     history: list[EventOut] | None = None
+    fingerprint: FingerprintStatusOut | None = Field(
+        default=None,
+        description="Perceptual fingerprint status (early warning): ok, not_image, "
+        "unsupported, corrupt, too_large or not_fingerprinted. In the single view only.",
+    )
 
     @classmethod
     def of(
@@ -246,6 +269,11 @@ class EvidenceOut(BaseModel):
             certificate_url=f"/v1/evidence/{v.public_id}/certificate",
             history=[EventOut.model_construct(at=at, kind=k, detail=d) for at, k, d in v.history]
             if with_history
+            else None,
+            fingerprint=FingerprintStatusOut.model_construct(
+                status=v.fingerprint[0], detail=v.fingerprint[1]
+            )
+            if v.fingerprint is not None
             else None,
         )
 

@@ -46,6 +46,9 @@ class Upload:
 
     file: FileContent
     declared: Metadata
+    data: bytes | None = None
+    """The file's bytes when `receive` was asked to keep up to `keep_bytes` of them and the
+    file fit; None otherwise (the perceptual fingerprinter of notary.monitor needs them)."""
 
 
 @dataclass
@@ -65,9 +68,11 @@ async def receive(
     body: AsyncIterator[bytes],
     max_bytes: int,
     spool_dir: Path | None = None,
+    keep_bytes: int = 0,
 ) -> Upload:
     """Parse a multipart body chunk by chunk into an Upload: ValidationError for bad input,
-    PayloadTooLargeError past `max_bytes`, StorageError when the spool cannot keep the file."""
+    PayloadTooLargeError past `max_bytes`, StorageError when the spool cannot keep the file.
+    A file of at most `keep_bytes` bytes is also kept in memory (Upload.data)."""
     media, params = parse_options_header(content_type or "")
     boundary = params.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
@@ -83,6 +88,7 @@ async def receive(
     file: _File | None = None
     spool: SpoolFile | None = None
     meta_buf = bytearray()
+    kept_bytes: bytearray | None = bytearray() if keep_bytes > 0 else None
     size = 0
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -111,7 +117,7 @@ async def receive(
             file.media_type = ctype.decode("latin-1") if ctype else None
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        nonlocal size
+        nonlocal size, kept_bytes
         if part.name == "file":
             assert file is not None
             size += end - start
@@ -121,6 +127,11 @@ async def receive(
             file.hasher.update(piece)
             if spool is not None:
                 spool.write(piece)
+            if kept_bytes is not None:
+                if size > keep_bytes:
+                    kept_bytes = None  # too large to keep: let it go at once
+                else:
+                    kept_bytes += piece
         elif part.name == "metadata":
             meta_buf.extend(data[start:end])
             if len(meta_buf) > MAX_METADATA_PART_BYTES:
@@ -156,7 +167,8 @@ async def receive(
     kept = None
     if spool is not None:  # the fsync can take seconds: not on the event loop
         kept = await asyncio.to_thread(spool.keep)
-    return Upload(FileContent(hashes, file.name, file.media_type, kept), declared)
+    data = bytes(kept_bytes) if kept_bytes is not None else None
+    return Upload(FileContent(hashes, file.name, file.media_type, kept), declared, data)
 
 
 async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:

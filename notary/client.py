@@ -303,6 +303,37 @@ def _retry_after(response: httpx.Response) -> float:
         return 0.0
 
 
+FINGERPRINTS_KEY: Final = "fingerprints"
+IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif"})
+"""Files whose perceptual fingerprints a hash-only deposit computes locally."""
+MAX_LOCAL_FINGERPRINT_BYTES: Final = 64 * 1024 * 1024
+"""Larger images are not fingerprinted locally (the server's own limit for uploads)."""
+
+
+def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
+    """The perceptual fingerprints of an image file, computed here so that a hash-only
+    deposit can be watched for copies while the file never leaves the studio; empty for
+    other files, or when the monitor's packages (Pillow, pdqhash) are not installed."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES or size > MAX_LOCAL_FINGERPRINT_BYTES:
+        return []
+    try:
+        from notary.monitor.fingerprint import MIN_QUALITY, ImageStatus, fingerprint_design
+    except ImportError:  # the base install: hashes only
+        return []
+    try:
+        result = fingerprint_design(path.read_bytes())
+    except OSError:
+        return []
+    if result.status is not ImageStatus.OK:
+        return []
+    # the server cannot check a given fingerprint's quality: send only usable ones
+    return [
+        {"kind": f.kind, "hex": f.bits.hex()}
+        for f in result.fingerprints
+        if f.quality >= MIN_QUALITY
+    ]
+
+
 class NotaryClient:
     """A thin, retrying client of /v1."""
 
@@ -436,6 +467,37 @@ class NotaryClient:
         result: dict[str, Any] = r.json()
         return result
 
+    # -- early warning -----------------------------------------------------------------
+
+    def capture(self, path: str | Path, **metadata: MetadataValue) -> dict[str, Any]:
+        """Submit a suspect image (`source_url` required; `shop`, `price`, `captured_at`)."""
+        path = Path(path)
+        declared = json.dumps(metadata, ensure_ascii=False)
+
+        def files(stack: ExitStack) -> dict[str, Any]:
+            handle = stack.enter_context(path.open("rb"))
+            return {
+                "file": (path.name, handle, "application/octet-stream"),
+                "metadata": (None, declared),
+            }
+
+        result: dict[str, Any] = self._send("POST", "/v1/monitor/captures", files=files).json()
+        return result
+
+    def alerts(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The organization's alerts, newest first (one page of up to `limit`)."""
+        params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
+        r = self._http.get("/v1/alerts", params=params)
+        if r.status_code >= 400:
+            _raise_for(r)
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    def alert_action(self, alert_id: str, action: str) -> dict[str, Any]:
+        """`acknowledge` or `dismiss` an alert; the alert as it is now."""
+        result: dict[str, Any] = self._send("POST", f"/v1/alerts/{alert_id}/{action}").json()
+        return result
+
     def accepts_metadata(self, key: str) -> bool:
         """Whether the server takes metadata `key`, as its OpenAPI document says (cached).
 
@@ -451,6 +513,19 @@ class NotaryClient:
             except (errors.NotaryError, ValueError, KeyError, TypeError, AttributeError):
                 self._accepts[key] = False
         return self._accepts[key]
+
+    def accepts_fingerprints(self) -> bool:
+        """Whether the server takes client-computed fingerprints with hash deposits (its
+        OpenAPI document lists `fingerprints` in HashDepositIn; cached). Older servers
+        refuse unknown fields, so none are sent to them."""
+        if FINGERPRINTS_KEY not in self._accepts:
+            try:
+                document = self._send("GET", "/openapi.json").json()
+                schema = document["components"]["schemas"]["HashDepositIn"]
+                self._accepts[FINGERPRINTS_KEY] = FINGERPRINTS_KEY in schema["properties"]
+            except (errors.NotaryError, ValueError, KeyError, TypeError, AttributeError):
+                self._accepts[FINGERPRINTS_KEY] = False
+        return self._accepts[FINGERPRINTS_KEY]
 
     def deposit_folder(
         self, folder: str | Path, *, hash_only: bool = False, progress: Progress | None = None
@@ -502,6 +577,7 @@ class NotaryClient:
                 if progress:
                     progress(1)
             return results
+        with_fingerprints = self.accepts_fingerprints()
         for chunk in _chunks(list(entries), BULK_SIZE):
             items = []
             for entry in chunk:
@@ -515,9 +591,14 @@ class NotaryClient:
                 if digest.size == 0:  # emptied since it was checked
                     raise errors.ValidationError(f"{display(entry.path)}: {EMPTY_FILE}")
                 metadata = {"name": entry.name, "size": digest.size, **declared(entry)}
-                items.append(
-                    {"sha256": digest.sha256.hex(), "sm3": digest.sm3.hex(), "metadata": metadata}
-                )
+                item: dict[str, Any] = {
+                    "sha256": digest.sha256.hex(),
+                    "sm3": digest.sm3.hex(),
+                    "metadata": metadata,
+                }
+                if with_fingerprints and (given := local_fingerprints(entry.path, digest.size)):
+                    item["fingerprints"] = given
+                items.append(item)
             results.extend(self.deposit_hashes(items)["items"])
             if progress:
                 progress(len(chunk))

@@ -9,6 +9,7 @@
     │   ├── WebhookUrlError                 a webhook endpoint URL that cannot be used
     │   ├── WebhookVerificationError        a webhook message whose signature does not hold
     │   ├── MetadataError                   deposit metadata refused; `field` names it
+    │   ├── ImageRefusedError               a capture that is no usable image; `status` says why
     │   ├── InvalidFingerprintError         a perceptual fingerprint that cannot be used
     │   └── CertificateFormatError          certificate JSON that does not match the schema
     │       └── UnsupportedVersionError     a certificate of a version this code cannot read
@@ -59,6 +60,16 @@ class MetadataError(ValidationError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class ImageRefusedError(ValidationError):
+    """A capture (notary.monitor) that cannot be matched: not an image, an ignored format,
+    corrupt, or too large to decode (a decompression bomb). `status` is the fingerprinter's
+    (notary.monitor.fingerprint.ImageStatus value); nothing is recorded."""
+
+    def __init__(self, message: str, status: str = "not_image") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PayloadTooLargeError(ValidationError):

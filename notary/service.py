@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,9 +32,8 @@ from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent
-from notary.deposit.files import deposit_received
 from notary.deposit.ratelimit import RateLimiter
-from notary.deposit.request import DepositOutcome, DepositRequest
+from notary.deposit.request import DepositOutcome, DepositRequest, OnCreated
 from notary.deposit.writer import DepositWriter
 from notary.errors import (
     ChainError,
@@ -52,6 +51,11 @@ from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
+from notary.monitor.alerts import AlertPage, AlertView
+from notary.monitor.captures import CaptureView
+from notary.monitor.designs import MAX_FINGERPRINT_BYTES
+from notary.monitor.desk import Monitor, Received
+from notary.monitor.watch import WatchSettings
 from notary.ops.metrics import Metrics, lock_held
 from notary.share import access as share_access
 from notary.share import access_log as share_log
@@ -123,6 +127,8 @@ class NotaryService:
         self._anchoring: AnchoringSupervisor | None = None
         self.metrics = self._metrics() if settings.metrics else None
         """The series of GET /metrics (notary.ops.metrics); None when turned off."""
+        self.monitor = Monitor(self.factory, self.deposits, self.ipfs, self.spool_dir)
+        """Early warning (notary.monitor): its watch index is built from the database here."""
 
     def start(self) -> None:
         """Start anchoring and pinning in the anchoring process (notary.anchoring.process)."""
@@ -133,6 +139,7 @@ class NotaryService:
         if self._anchoring is not None:
             self._anchoring.stop()
         self.deposits.stop()
+        self.monitor.stop()
         self.parts.close()
 
     def readiness(self) -> Readiness:
@@ -302,14 +309,32 @@ class NotaryService:
         file: FileContent,
         declared: Metadata,
         idempotency_key: str | None = None,
+        data: bytes | None = None,
     ) -> DepositOutcome:
         """Record a received file (notary.deposit.files): its spool copy is kept only when
-        this deposit created the evidence."""
-        outcome = await deposit_received(self.deposits, org, file, declared, idempotency_key)
+        this deposit created the evidence. With its bytes (`data`, at most
+        `fingerprint_bytes`), it is fingerprinted first and its fingerprints are recorded
+        with it (notary.monitor)."""
+        received = Received(file, declared, data)
+        outcome = await self.monitor.deposit_file(org, received, idempotency_key)
         if self.metrics is not None and outcome.created:
             self.metrics.deposits.labels("file").inc()
         log.debug("deposited 1", extra={"evidence": outcome.public_id})
         return outcome
+
+    @property
+    def fingerprint_bytes(self) -> int:
+        """Largest upload whose bytes are kept in memory to be fingerprinted."""
+        return MAX_FINGERPRINT_BYTES
+
+    def deposit_hook(self, fingerprints: list[tuple[str, str]]) -> OnCreated | None:
+        """The hook storing a hash deposit's client-computed fingerprints ((kind, hex)
+        pairs); None without any. ValidationError for a malformed one."""
+        return self.monitor.client_fingerprints(fingerprints)
+
+    def designs_changed(self) -> None:
+        """Bring the watch index up to date after deposits that carried fingerprints."""
+        self.monitor.designs_changed()
 
     # -- reads -------------------------------------------------------------------------
 
@@ -549,3 +574,62 @@ class NotaryService:
         """Webhook messages not delivered yet and not given up."""
         with self.factory() as session:
             return backlog(session)
+
+    # -- early warning (notary.monitor) ------------------------------------------------
+
+    def watch_list(self, org: OrgView) -> WatchSettings:
+        """Which of the organization's designs are watched (default: all, no disclosure)."""
+        return self.monitor.watch_list(org)
+
+    def set_watch_list(self, org: OrgView, settings: WatchSettings) -> WatchSettings:
+        """Replace the watch list; the watch index follows at once."""
+        return self.monitor.set_watch_list(org, settings)
+
+    async def capture(
+        self, org: OrgView, file: FileContent, declared: Metadata, data: bytes | None
+    ) -> CaptureView:
+        """Deposit a capture as the caller's evidence, match it against every watched
+        design and record an alert for each match's owner, all in one transaction."""
+        return await self.monitor.capture(org, Received(file, declared, data))
+
+    def alerts(
+        self,
+        org: OrgView,
+        status: str | None = None,
+        design_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AlertPage:
+        """The caller's alerts, newest first."""
+        return self.monitor.alerts(
+            org, status=status, design_id=design_id, since=since, limit=limit, cursor=cursor
+        )
+
+    def alert(self, org: OrgView, alert_id: str) -> AlertView:
+        """One of the caller's alerts; NotFoundError for anyone else's."""
+        return self.monitor.alert(org, alert_id)
+
+    def acknowledge_alert(self, org: OrgView, alert_id: str) -> AlertView:
+        return self.monitor.set_alert_status(org, alert_id, "acknowledged")
+
+    def dismiss_alert(self, org: OrgView, alert_id: str) -> AlertView:
+        return self.monitor.set_alert_status(org, alert_id, "dismissed")
+
+    def alert_thumbnail(self, org: OrgView, alert_id: str, side: str) -> bytes:
+        """A small PNG of the alert's design or capture (the owner's way to see it)."""
+        return self.monitor.thumbnail(org, alert_id, side)
+
+    def alert_capture_certificate(self, org: OrgView, alert_id: str) -> Certificate:
+        """The capture's certificate, to the owner of the alert only (ConflictError until
+        the capture is anchored)."""
+        parts = self.monitor.parts(org, alert_id)
+        return issued.certificate(self.factory, self.trees, parts.finder, parts.capture_evidence_id)
+
+    def alert_report(self, org: OrgView, alert_id: str) -> dict[str, Any]:
+        """The match report (JSON): both certificates' times and what they prove."""
+        return self.monitor.report(org, alert_id)
+
+    def alert_report_pdf(self, org: OrgView, alert_id: str) -> bytes:
+        """The match report as a PDF (the court kit's fonts; ConfigError without one)."""
+        return self.monitor.report_pdf(org, alert_id)

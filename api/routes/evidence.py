@@ -118,13 +118,19 @@ def _hex32(checked: str) -> bytes:
     return bytes.fromhex(checked[2:] if checked.startswith("0x") else checked)
 
 
-def _request(item: HashDepositIn, key: str | None = None) -> DepositRequest:
+def _request(item: HashDepositIn, service: NotaryService, key: str | None = None) -> DepositRequest:
+    hook = (
+        service.deposit_hook([(f.kind, f.hex) for f in item.fingerprints])
+        if item.fingerprints
+        else None
+    )
     return DepositRequest(
         sha256=_hex32(item.sha256),
         sm3=_hex32(item.sm3) if item.sm3 else None,
         metadata=item.metadata.as_metadata() if item.metadata.model_fields_set else {},
         kind="hash",
         idempotency_key=key,
+        on_created=hook,
     )
 
 
@@ -175,7 +181,9 @@ async def _deposit(
 async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
     org, service, wait = await _inputs(request)
     key = request.headers.get("idempotency-key")
-    outcomes = await _deposit(service, org, [_request(body, key=key)])
+    outcomes = await _deposit(service, org, [_request(body, service, key=key)])
+    if body.fingerprints and outcomes[0].created:
+        await run_in_threadpool(service.designs_changed)
     current = await _current(service, org, outcomes, wait)
     return _json(_answer(outcomes, current)[0], _status(outcomes))
 
@@ -194,8 +202,10 @@ async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
 @checks_key(depositor)
 async def deposit_hashes(body: BulkDepositIn, request: Request) -> Response:
     org, service, wait = await _inputs(request)
-    requests = await run_in_threadpool(lambda: [_request(item) for item in body.items])
+    requests = await run_in_threadpool(lambda: [_request(item, service) for item in body.items])
     outcomes = await _deposit(service, org, requests)
+    if any(r.on_created is not None for r in requests):
+        await run_in_threadpool(service.designs_changed)
     current = await _current(service, org, outcomes, wait)
 
     def render() -> Response:  # 10,000 items: off the event loop
@@ -229,8 +239,11 @@ async def deposit_file(request: Request) -> Response:
         request.stream(),
         service.max_upload_bytes,
         spool_dir=service.upload_spool,
+        keep_bytes=service.fingerprint_bytes,
     )
-    outcomes = [await service.deposit_file(org, upload.file, upload.declared, idempotency_key)]
+    outcomes = [
+        await service.deposit_file(org, upload.file, upload.declared, idempotency_key, upload.data)
+    ]
     current = await _current(service, org, outcomes, wait)
     return _json(_answer(outcomes, current)[0], _status(outcomes))
 

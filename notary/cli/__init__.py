@@ -1,9 +1,9 @@
 """The `notary` command. Exit codes and user-facing messages live here and nowhere else.
 
 Subcommands are registered by importing their modules: `chain` (devnet, deploy, stamp,
-verify, build), `deposit` (deposit, export: the API client), `server` (serve, admin: needs
-the `[server]` extra), `audit` (rebuild, log) and `certificate` (pdf: needs the `[pdf]`
-extra).
+verify, build), `deposit` (deposit, export: the API client), `monitor` (monitor scan,
+alerts: the API client), `server` (serve, admin: needs the `[server]` extra), `audit`
+(rebuild, log) and `certificate` (pdf: needs the `[pdf]` extra).
 """
 
 from notary.cli import (  # noqa: F401  (registers the subcommands)
@@ -11,6 +11,7 @@ from notary.cli import (  # noqa: F401  (registers the subcommands)
     certificate,
     chain,
     deposit,
+    monitor,
     server,
 )
 from notary.cli.common import app

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent, file_metadata
-from notary.deposit.request import DepositOutcome, DepositRequest
+from notary.deposit.request import DepositOutcome, DepositRequest, OnCreated
 from notary.deposit.spool import drop
 from notary.deposit.writer import DepositWriter
 from notary.store.orgs import OrgView
 
 
 def file_request(
-    file: FileContent, declared: Metadata, idempotency_key: str | None = None
+    file: FileContent,
+    declared: Metadata,
+    idempotency_key: str | None = None,
+    on_created: OnCreated | None = None,
 ) -> DepositRequest:
     """The deposit of a received file: its hashes, its metadata (notary.deposit.content),
     its CID and the name of its spool copy."""
@@ -32,6 +35,7 @@ def file_request(
         idempotency_key=idempotency_key,
         cid=file.hashes.cid,
         spool=file.spool.name if file.spool is not None else None,
+        on_created=on_created,
     )
 
 
@@ -41,6 +45,7 @@ async def deposit_received(
     file: FileContent,
     declared: Metadata,
     idempotency_key: str | None = None,
+    on_created: OnCreated | None = None,
 ) -> DepositOutcome:
     """Deposit a received file through the writer; resume once it is committed.
 
@@ -51,7 +56,9 @@ async def deposit_received(
     or dropped once the writer has answered.
     """
     try:
-        request = file_request(file, declared, idempotency_key)  # may refuse the metadata
+        request = file_request(
+            file, declared, idempotency_key, on_created
+        )  # may refuse the metadata
     except Exception:
         _drop(file.spool)
         raise

@@ -15,7 +15,7 @@ import functools
 import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, cast
 
@@ -59,6 +59,10 @@ _EVIDENCE_TAG = cast(Table, EvidenceTag.__table__)
 _EVIDENCE_FIELD = cast(Table, EvidenceField.__table__)
 
 
+OnCreated = Callable[[Session, int], None]
+"""A request's hook run in the recording transaction once its evidence row exists."""
+
+
 @dataclass(frozen=True)
 class DepositRequest:
     """One thing to deposit: content hashes plus metadata."""
@@ -72,6 +76,11 @@ class DepositRequest:
     """The content's CID under the unixfs-v1-2025 profile (files)."""
     spool: str | None = None
     """Spool file holding the bytes until they are pinned (files)."""
+    on_created: OnCreated | None = field(default=None, compare=False)
+    """Called with the session and the new evidence row's id when this request creates the
+    evidence, inside the transaction that records it: rows that must exist exactly when the
+    evidence does (its fingerprints, a capture and its alerts: notary.monitor) commit with
+    it or not at all. Not called for content that was deposited before."""
 
 
 Checked = list[tuple[DepositRequest, Metadata]]
@@ -312,6 +321,7 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
     existing = _existing(session, org, [r.sha256 for r, _ in checked])
     outcomes: list[DepositOutcome] = []
     fresh: dict[bytes, _NewRow] = {}
+    hooks: dict[bytes, OnCreated] = {}
     entropy = secrets.token_bytes(RANDOM_PER_ROW * len(checked))  # one syscall, not 2 per row
     hasher = LeafHasher(depositor_of(org))
     for n, (request, metadata) in enumerate(checked):
@@ -340,13 +350,17 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             random = entropy[n * RANDOM_PER_ROW : (n + 1) * RANDOM_PER_ROW]
             row = _NewRow.of(hasher, request, metadata, now, random)
             fresh[request.sha256] = row
+            if request.on_created is not None:  # only the request that creates the row
+                hooks[request.sha256] = request.on_created
             outcomes.append(DepositOutcome(row.public_id, True, row.view()))
     if fresh:
         insert_evidence(session, [row.values(org) for row in fresh.values()])
         tagged = [
-            row for row in fresh.values() if _tags(row.metadata) or indexed_values(row.metadata)
+            row
+            for row in fresh.values()
+            if _tags(row.metadata) or indexed_values(row.metadata) or row.sha256 in hooks
         ]
-        if tagged:  # ids are needed only for the tag and field rows
+        if tagged:  # ids are needed only for the tag and field rows and the hooks
             ids: dict[str, int] = {}
             for start in range(0, len(tagged), QUERY_CHUNK):
                 names = [row.public_id for row in tagged[start : start + QUERY_CHUNK]]
@@ -369,6 +383,10 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             ]
             if fields:
                 session.execute(insert(_EVIDENCE_FIELD), fields)
+            for row in tagged:
+                hook = hooks.get(row.sha256)
+                if hook is not None:
+                    hook(session, ids[row.public_id])
     return outcomes
 
 

@@ -46,10 +46,15 @@ PIN_FAILED: Final = "evidence.pin_failed"
 SHARE_ACCESSED: Final = "share.accessed"
 """Another organization read shared evidence through its share, or someone looked its
 certificate up by id and SHA-256 without a key (sent to the owner)."""
+ALERT_CREATED: Final = "alert.created"
+"""A capture matched one of the organization's watched designs (notary.monitor): the data
+names the alert, the design, the distance and where the copy was found (alert_path; the
+alert itself has both certificates and thumbnails). Enqueued in the transaction that
+records the capture and its alerts."""
 PING: Final = "webhook.ping"
 """Sent by POST /v1/webhooks/{id}/test only; cannot be subscribed to."""
 
-EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED, SHARE_ACCESSED)
+EVENT_TYPES: Final = (ANCHORED, REANCHORED, PINNED, PIN_FAILED, SHARE_ACCESSED, ALERT_CREATED)
 """The event types an endpoint may subscribe to."""
 
 
@@ -209,12 +214,14 @@ def share_accessed(
 
 
 def body(delivery: WebhookDelivery, public_url: str) -> bytes:
-    """The JSON body of a message; the same bytes at every attempt. A `certificate_path` in
-    the data gets its absolute `certificate_url` beside it (NOTARY_PUBLIC_URL)."""
+    """The JSON body of a message; the same bytes at every attempt. A `certificate_path`
+    (`alert_path`) in the data gets its absolute `certificate_url` (`alert_url`) beside it
+    (NOTARY_PUBLIC_URL)."""
     data = dict(delivery.data)
-    path = data.get("certificate_path")
-    if isinstance(path, str):
-        data["certificate_url"] = public_url.rstrip("/") + path
+    for key in ("certificate", "alert"):
+        path = data.get(f"{key}_path")
+        if isinstance(path, str):
+            data[f"{key}_url"] = public_url.rstrip("/") + path
     created = delivery.created_at.replace(tzinfo=UTC, microsecond=0)
     document = {
         "id": delivery.public_id,

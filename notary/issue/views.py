@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,13 @@ from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmak
 
 from notary.errors import NotFoundError
 from notary.store.db import QUERY_CHUNK, transaction
-from notary.store.models import BatchEvent, BatchStatus, Evidence, EvidenceEvent
+from notary.store.models import (
+    BatchEvent,
+    BatchStatus,
+    Evidence,
+    EvidenceEvent,
+    FingerprintStatus,
+)
 from notary.store.orgs import OrgView
 
 _ON_CHAIN = (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value)
@@ -38,6 +44,9 @@ class EvidenceView:
     pin_state: str = "none"
     pin_error: str = ""
     """Why the last pin attempt failed (empty when none did)."""
+    fingerprint: tuple[str, str] | None = None
+    """(status, detail) of its perceptual fingerprints (notary.monitor); in the single
+    view only (None in lists)."""
 
 
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
@@ -107,7 +116,19 @@ def _view(session: Session, e: Evidence) -> EvidenceView:
     )
     received = (e.received_at, "received", f"{e.kind} deposit recorded")
     later = sorted([*own, *of_batch], key=lambda event: event[0])  # stable: batch order kept
-    return summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))
+    seen = summary(e, (received, *((at, kind, detail) for at, kind, detail in later)))
+    return replace(seen, fingerprint=_fingerprint(session, e))
+
+
+def _fingerprint(session: Session, e: Evidence) -> tuple[str, str]:
+    """Status and detail of the evidence's fingerprints: not_fingerprinted without a row
+    (a hash deposit whose client sent none, a file deposited before early warning)."""
+    row = session.get(FingerprintStatus, e.id)
+    if row is not None:
+        return row.status, row.detail
+    if e.kind == "hash":
+        return "not_fingerprinted", "a hash deposit whose client sent no fingerprints"
+    return "not_fingerprinted", "deposited before files were fingerprinted"
 
 
 def owned_rows(

@@ -46,7 +46,7 @@ def chunk_count(rows: int) -> int:
     """How many chunks for `rows` rows: chunks of about log2(rows) - 1 bits, so that each
     table slot holds about two rows (Norouzi et al. take log2(rows); one bit less halves the
     probes for a few more candidates, which measured faster), between 12 and 16 chunks."""
-    if rows < 2:
+    if rows < 3:  # log2(2) - 1 == 0: two rows divided by zero
         return 16
     return int(min(16, max(12, round(BITS / (math.log2(rows) - 1)))))
 

@@ -359,3 +359,98 @@ class EvidenceField(Base):
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256), primary_key=True)
+
+
+class FingerprintState(StrEnum):
+    """Whether a piece of evidence has perceptual fingerprints (notary.monitor)."""
+
+    OK = "ok"  # fingerprinted (by the service, or given by the client for a hash)
+    NOT_IMAGE = "not_image"  # not an image: nothing to match, nothing to watch
+    UNSUPPORTED = "unsupported"  # an image format the fingerprinter ignores
+    CORRUPT = "corrupt"  # truncated or undecodable
+    TOO_LARGE = "too_large"  # over the pixel (decompression bomb) or byte limit
+
+
+class DesignFingerprint(Base):
+    """One perceptual fingerprint of one piece of evidence (notary.monitor.fingerprint).
+
+    Kept apart from the evidence row, the leaf and the certificate on purpose: a
+    fingerprint says what an image looks like, not what it is, so it proves nothing and
+    must never become part of what is anchored."""
+
+    __tablename__ = "design_fingerprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    bits: Mapped[bytes] = mapped_column(LargeBinary(32))
+    quality: Mapped[int]
+
+
+class FingerprintStatus(Base):
+    """The fingerprinting outcome of one piece of evidence, written in the transaction
+    that records the deposit (so no committed file deposit is ever without one). A hash
+    deposit has a row only when its client sent fingerprints."""
+
+    __tablename__ = "fingerprint_status"
+
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(512), default="")
+    source: Mapped[str] = mapped_column(String(8))  # "server" or "client"
+
+
+class WatchList(Base):
+    """Which of an organization's designs are watched; no row: all, no disclosure."""
+
+    __tablename__ = "watch_lists"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))  # "all" or "tags"
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    disclose_to_finders: Mapped[bool]
+    updated_at: Mapped[datetime]
+
+
+class Capture(Base):
+    """A suspect image found elsewhere, deposited as evidence of the finder."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    source_url: Mapped[str] = mapped_column(String(2048))
+    shop: Mapped[str] = mapped_column(String(256), default="")
+    price: Mapped[str] = mapped_column(String(64), default="")
+    captured_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class AlertStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DISMISSED = "dismissed"
+
+
+class Alert(Base):
+    """A capture that matched a watched design: for the design's owner only."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("design_id", "capture_id", name="uq_alerts_design_capture"),
+        Index("ix_alerts_org", "organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    """The design's owner: the only organization that sees the alert."""
+    design_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    distance: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    status_at: Mapped[datetime | None]

@@ -106,6 +106,7 @@ def test_register_refuse_list_delete_and_isolation(hooked: Server) -> None:
             "evidence.pinned",
             "evidence.pin_failed",
             "share.accessed",
+            "alert.created",
         }
         assert everything["secret"] != created["secret"]
 
