@@ -29,7 +29,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
     (e.ImageRefusedError, 422, "image_refused"),  # the code is the status's: _code
-    (e.InvalidFingerprintError, 400, "invalid_fingerprint"),
+    (e.InvalidFingerprintError, 422, "invalid_fingerprint"),
     (e.ValidationError, 422, "invalid_input"),
     (e.KeyExpiredError, 401, "key_expired"),
     (e.AuthenticationError, 401, "unauthorized"),
@@ -69,8 +69,7 @@ IMAGE_CODES: dict[str, str] = {
 
 
 _MEANINGS: dict[int, str] = {
-    400: "A multipart body that cannot be parsed (bad_request), or a perceptual fingerprint "
-    "that is not 64 hex digits of a known kind (invalid_fingerprint).",
+    400: "A multipart body that cannot be parsed (bad_request).",
     401: "No API key, or an unknown or revoked one (unauthorized), or one past its expiry "
     "(key_expired).",
     403: "The key's organization may not do this (forbidden).",
@@ -80,7 +79,7 @@ _MEANINGS: dict[int, str] = {
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
     "duplicate_key, invalid_certificate, invalid_metadata (with `field`), "
     "cannot_share_with_self, unknown_organization, invalid_webhook_url, not_an_image, "
-    "unsupported_image, corrupt_image, image_too_large ...",
+    "unsupported_image, corrupt_image, image_too_large, invalid_fingerprint ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "

@@ -352,6 +352,12 @@ def test_hash_deposit_with_client_fingerprints_is_watched(world) -> None:
             json={"sha256": "cd" * 32, "fingerprints": [{"kind": "pdq", "hex": "zz" * 32}]},
         )
         assert bad.status_code == 422
+        unknown = a.post(
+            "/v1/evidence/hash",
+            json={"sha256": "cd" * 32, "fingerprints": [{"kind": "md5", "hex": "ab" * 32}]},
+        )
+        assert unknown.status_code == 422, unknown.text  # documented, like every bad input
+        assert unknown.json()["error"]["code"] == "invalid_fingerprint"
         r = a.post(
             "/v1/evidence/hash",
             json={"sha256": hashlib.sha256(data).hexdigest(), "fingerprints": given},

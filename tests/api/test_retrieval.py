@@ -76,6 +76,7 @@ def test_bundle_verifies_with_notary_verify_alone(api, chain, tmp_path) -> None:
         "设计稿 v2.png.cert.pdf",
         "设计稿 v2.png.car",
         "certificate.md",
+        "certificate-v2.md",
         "README.txt",
         "bundle.json",
     }
