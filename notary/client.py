@@ -334,6 +334,23 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
     ]
 
 
+def _multipart(
+    path: Path, metadata: Mapping[str, MetadataValue]
+) -> Callable[[ExitStack], dict[str, Any]]:
+    """The multipart fields of an upload (the file and its declared metadata), opened anew
+    for each attempt: `_send` calls it with the attempt's ExitStack, which closes the file."""
+    declared = json.dumps(metadata, ensure_ascii=False)
+
+    def files(stack: ExitStack) -> dict[str, Any]:
+        handle = stack.enter_context(path.open("rb"))
+        return {
+            "file": (path.name, handle, "application/octet-stream"),
+            "metadata": (None, declared),
+        }
+
+    return files
+
+
 class NotaryClient:
     """A thin, retrying client of /v1."""
 
@@ -448,19 +465,10 @@ class NotaryClient:
         self, path: Path, metadata: dict[str, MetadataValue], wait: float = 0
     ) -> dict[str, Any]:
         key = str(uuid.uuid4())
-        declared = json.dumps(metadata, ensure_ascii=False)
-
-        def files(stack: ExitStack) -> dict[str, Any]:
-            handle = stack.enter_context(path.open("rb"))
-            return {
-                "file": (path.name, handle, "application/octet-stream"),
-                "metadata": (None, declared),
-            }
-
         r = self._send(
             "POST",
             "/v1/evidence",
-            files=files,
+            files=_multipart(path, metadata),
             params={"wait": wait},
             headers={"Idempotency-Key": key},
         )
@@ -471,16 +479,7 @@ class NotaryClient:
 
     def capture(self, path: str | Path, **metadata: MetadataValue) -> dict[str, Any]:
         """Submit a suspect image (`source_url` required; `shop`, `price`, `captured_at`)."""
-        path = Path(path)
-        declared = json.dumps(metadata, ensure_ascii=False)
-
-        def files(stack: ExitStack) -> dict[str, Any]:
-            handle = stack.enter_context(path.open("rb"))
-            return {
-                "file": (path.name, handle, "application/octet-stream"),
-                "metadata": (None, declared),
-            }
-
+        files = _multipart(Path(path), metadata)
         result: dict[str, Any] = self._send("POST", "/v1/monitor/captures", files=files).json()
         return result
 
