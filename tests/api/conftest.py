@@ -7,9 +7,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +43,15 @@ class Server:
     def client(self, who: str | None = "studio") -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def wait_for(found: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    """`found()`'s first truthy answer, asked every 0.1 s; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (result := found()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return result
 
 
 def create_organizations(data_dir: Path, database: str | None) -> dict[str, str]:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from notary.store.models import Role
-from tests.api.conftest import Server, start_server
+from tests.api.conftest import Server, start_server, wait_for
 from tests.api.receiver import Receiver
 
 pytestmark = pytest.mark.devnet
@@ -75,14 +75,6 @@ def _unix(text: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def _wait_for(found: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := found()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -198,12 +190,12 @@ def test_capture_of_a_copy_alerts_the_owner_only(world, receiver, chain, tmp_pat
             small = Image.open(io.BytesIO(thumb.content))
             assert small.format == "PNG" and max(small.size) <= 256
 
-        hooked = _wait_for(lambda: receiver.messages("/a"), "alert.created for A")
+        hooked = wait_for(lambda: receiver.messages("/a"), "alert.created for A")
         body = json.loads(hooked[0]["body"])
         assert body["type"] == "alert.created" and body["data"]["alert_id"] == alert["id"]
         assert receiver.messages("/b") == []
 
-        anchored = _wait_for(
+        anchored = wait_for(
             lambda: (
                 (v := a.get(f"/v1/alerts/{alert['id']}").json())["design"]["anchored_at"]
                 and v["capture"]["anchored_at"]

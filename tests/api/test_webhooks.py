@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from notary import errors
 from notary.client import verify_webhook
-from tests.api.conftest import Server, start_server
+from tests.api.conftest import Server, start_server, wait_for
 from tests.api.receiver import Receiver
 
 pytestmark = pytest.mark.devnet
@@ -50,14 +50,6 @@ def receiver() -> Iterator[Receiver]:
     yield served
     served.shutdown()
     served.server_close()
-
-
-def _wait_for(found: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := found()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return result
 
 
 def _error(response, status: int, code: str) -> None:
@@ -153,7 +145,7 @@ def test_anchored_and_pinned_messages_are_signed_and_match_the_evidence(
                 and json.loads(m["body"])["data"]["evidence_id"] == evidence_id
             ]
 
-        anchored = _wait_for(lambda: of("evidence.anchored"), "evidence.anchored", 120)[0]
+        anchored = wait_for(lambda: of("evidence.anchored"), "evidence.anchored", 120)[0]
         evidence = studio.get(f"/v1/evidence/{evidence_id}").json()
         assert evidence["status"] == "anchored"  # the message came after the change
         document = verify_webhook(hook["secret"], anchored["headers"], anchored["body"])
@@ -169,7 +161,7 @@ def test_anchored_and_pinned_messages_are_signed_and_match_the_evidence(
         assert body["anchor"]["root"] == certificate["anchor"]["root"]
         assert body["anchor"]["chain_id"] == certificate["anchor"]["chain_id"]
 
-        pinned = _wait_for(lambda: of("evidence.pinned"), "evidence.pinned", 120)[0]
+        pinned = wait_for(lambda: of("evidence.pinned"), "evidence.pinned", 120)[0]
         pin = verify_webhook(hook["secret"], pinned["headers"], pinned["body"])["data"]
         assert pin["cid"] == evidence["ipfs"]["cid"]
 
@@ -211,7 +203,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_every_attempt_listed(
             listed = client.get(f"/v1/webhooks/{hook['id']}/deliveries").json()
             return next((d for d in listed if d["status"] == "delivered"), None)
 
-        done = _wait_for(delivered, "the ping after three failures", 30)
+        done = wait_for(delivered, "the ping after three failures", 30)
         assert done["id"] == ping["id"] and done["next_attempt_at"] is None
         attempts = done["attempts"]
         assert [(a["number"], a["status_code"]) for a in attempts] == [
