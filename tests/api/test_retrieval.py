@@ -51,7 +51,9 @@ def test_corrupted_copy_is_never_delivered_complete(api_paused) -> None:
         ev = c.post("/v1/evidence", files={"file": ("a.png", data)}).json()
         assert ev["ipfs"]["pin_state"] == "pending"  # nothing pins on this server
         assert c.get(f"/v1/evidence/{ev['id']}/file").content == data  # from the spool
-        (spooled,) = api_paused.service.spool_dir.iterdir()
+        # The session's paused server may hold other files deposited by other test files.
+        spool = api_paused.service.spool_dir
+        (spooled,) = [p for p in spool.iterdir() if p.is_file() and p.read_bytes() == data]
         tampered = bytearray(spooled.read_bytes())
         tampered[1000] ^= 1
         spooled.write_bytes(bytes(tampered))
