@@ -16,6 +16,7 @@ from api.observe import RequestLog
 from api.routes import (
     admin,
     audit,
+    consortium,
     evidence,
     health,
     metrics,
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)
+    app.include_router(consortium.router)  # signed by members, no API key
     app.include_router(web.router)  # the static verifier page: no key
     _declare_key_scheme(app)
     docs.install(app)

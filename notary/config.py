@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         description="Consortium mode: k, the endorsements each anchor needs (genesis policy; "
         "on chain it changes only by a quorum of endorsers).",
     )
+    consortium_proposal_seconds: float = Field(
+        default=3000,
+        gt=0,
+        le=3540,
+        description="Consortium mode: a batch proposed this long ago without k endorsements is "
+        "proposed again with a fresh batch time (the registry refuses batch times over 3600 s "
+        "old at the anchoring block).",
+    )
     endorser_api_port: int | None = Field(
         default=None,
         ge=1,

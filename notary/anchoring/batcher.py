@@ -36,12 +36,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.crashpoints import crash_point
+from notary.anchoring.endorsement import EndorsementRound, signed_batch
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.reconcile import Reconciler, clear, events
-from notary.chain.artifact import published_code_hashes
+from notary.chain.artifact import consortium_build, published_code_hashes
+from notary.chain.consortium import ConsortiumWriter
 from notary.chain.finality import Finality
-from notary.chain.registry import AnchorReceipt, RegistryWriter
+from notary.chain.registry import AnchorReceipt, RegistryReader, RegistryWriter
 from notary.core import manifest
+from notary.core.keccak import keccak256
 from notary.errors import (
     AlreadyAnchoredError,
     AlreadyKnownError,
@@ -76,15 +79,23 @@ class Batcher:
     def __init__(
         self,
         factory: sessionmaker[Session],
-        writer: RegistryWriter,
+        writer: RegistryWriter | ConsortiumWriter,
         policy: BatchPolicy | None = None,
         finality: Finality | None = None,
+        proposal_seconds: float = 3000,
     ) -> None:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        self.finality = finality or Finality(writer.reader(), "auto", 0)
-        self.reconciler = Reconciler(factory, writer.reader(), self.finality)
+        reader = RegistryReader(writer.w3, writer.address, writer.rpc_url)
+        self.finality = finality or Finality(reader, "auto", 0)
+        self.reconciler = Reconciler(factory, reader, self.finality)
+        self.endorsing: EndorsementRound | None = (
+            EndorsementRound(factory, writer, proposal_seconds)
+            if isinstance(writer, ConsortiumWriter)
+            else None
+        )
+        """The endorsement round, on a ConsortiumRegistry only (notary.anchoring.endorsement)."""
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -130,6 +141,7 @@ class Batcher:
                     Batch.status.in_(
                         [
                             BatchStatus.BUILT.value,
+                            BatchStatus.AWAITING_ENDORSEMENT.value,
                             BatchStatus.SIGNED.value,
                             BatchStatus.CONFIRMING.value,
                         ]
@@ -143,7 +155,12 @@ class Batcher:
 
     def check_registry(self) -> None:
         """Refuse to send anything to an address that does not hold the published registry."""
-        if self.writer.code_hash() not in published_code_hashes():
+        expected = (
+            {keccak256(consortium_build().runtime_code)}
+            if self.endorsing is not None
+            else published_code_hashes()
+        )
+        if self.writer.code_hash() not in expected:
             raise ChainError(
                 f"no published registry at {self.writer.address} (chain reset? run `notary deploy`)"
             )
@@ -201,11 +218,20 @@ class Batcher:
     # -- advancing ---------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Finish every BUILT or SIGNED batch. Returns how many got to the chain."""
+        """Finish every BUILT, AWAITING_ENDORSEMENT or SIGNED batch. Returns how many were
+        looked at."""
         with transaction(self.factory) as session:
             open_ids = session.scalars(
                 select(Batch.id)
-                .where(Batch.status.in_([BatchStatus.BUILT.value, BatchStatus.SIGNED.value]))
+                .where(
+                    Batch.status.in_(
+                        [
+                            BatchStatus.BUILT.value,
+                            BatchStatus.AWAITING_ENDORSEMENT.value,
+                            BatchStatus.SIGNED.value,
+                        ]
+                    )
+                )
                 .order_by(Batch.id)
             ).all()
         for batch_id in open_ids:
@@ -223,6 +249,13 @@ class Batcher:
             batch = self._load(batch_id)
             if batch.status in (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value):
                 return
+            waiting = (BatchStatus.BUILT.value, BatchStatus.AWAITING_ENDORSEMENT.value)
+            if batch.status in waiting and self.endorsing is not None:
+                signatures = self.endorsing.signatures(batch)
+                if signatures is None:
+                    return  # waits for its endorsements; nothing is lost meanwhile
+                self._sign(batch, signatures)
+                continue
             if batch.status == BatchStatus.BUILT.value:
                 self._sign(batch)
                 continue
@@ -230,9 +263,13 @@ class Batcher:
                 return
         raise ChainError(f"batch {batch_id} could not be anchored after {MAX_ATTEMPTS} tries")
 
-    def _sign(self, batch: Batch) -> None:
+    def _sign(self, batch: Batch, signatures: list[bytes] | None = None) -> None:
         try:
-            signed = self.writer.sign_anchor(batch.root, batch.leaf_count, batch.manifest)
+            if isinstance(self.writer, ConsortiumWriter):
+                assert signatures is not None
+                signed = self.writer.sign_anchor(signed_batch(batch), signatures)
+            else:
+                signed = self.writer.sign_anchor(batch.root, batch.leaf_count, batch.manifest)
         except AlreadyAnchoredError:
             found = self.writer.find_anchor(batch.root)
             if found is None:

@@ -199,6 +199,14 @@ class ConsortiumWriter(ConsortiumReader):
         super().__init__(w3, address, rpc_url)
         self.account = account
 
+    def reader(self) -> ConsortiumReader:
+        """The same registry through the same connection, without the key."""
+        return ConsortiumReader(self.w3, self.address, self.rpc_url)
+
+    def broadcast(self, raw: bytes) -> None:
+        """Send signed transaction bytes (AlreadyKnownError when the node holds them)."""
+        broadcast(self.w3, raw, self.rpc_url)
+
     def anchor(self, batch: Batch, signatures: Sequence[bytes]) -> AnchorReceipt:
         """Anchor `batch` with endorsements sorted by signer (eip712.sorted_signatures).
         AlreadyAnchoredError / MissingRoleError / TransactionFailedError (naming the

@@ -65,8 +65,7 @@ def check_policy(settings: Settings) -> None:
     n, k = settings.consortium_endorsers, settings.consortium_threshold
     if not 1 <= k <= n:
         raise ConfigError(
-            f"NOTARY_CONSORTIUM_THRESHOLD={k} must be between 1 and "
-            f"NOTARY_CONSORTIUM_ENDORSERS={n}"
+            f"NOTARY_CONSORTIUM_THRESHOLD={k} must be between 1 and NOTARY_CONSORTIUM_ENDORSERS={n}"
         )
 
 
@@ -89,9 +88,7 @@ def ensure_endorsers(settings: Settings) -> list[tuple[EndorserRecord, LocalAcco
 def genesis(notary: str, endorsers: list[EndorserRecord]) -> list[MemberChange]:
     """Genesis members: the notary account, then the endorsers."""
     members = [
-        MemberChange(
-            notary, Role.NOTARY, organization_id(NOTARY_ORGANIZATION), NOTARY_ORGANIZATION
-        )
+        MemberChange(notary, Role.NOTARY, organization_id(NOTARY_ORGANIZATION), NOTARY_ORGANIZATION)
     ]
     members += [
         MemberChange(e.address, Role.ENDORSER, organization_id(e.name), e.name) for e in endorsers

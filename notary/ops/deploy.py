@@ -20,9 +20,9 @@ from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, deploy_r
 from notary.chain.transactions import send
 from notary.config import Settings
 from notary.errors import ConfigError
+from notary.ops import consortium
 from notary.ops.deployment import Deployment, load_deployment, save_deployment
 from notary.ops.endpoints import resolve_rpc_url
-from notary.ops import consortium
 from notary.ops.keys import ensure_dev_keys, load_key
 
 DEV_NOTARY_FUNDING_WEI = 100 * 10**18

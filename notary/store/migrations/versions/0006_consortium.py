@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("batch_id", "signer"),
     )
-    op.create_index(
-        op.f("ix_endorsements_batch_id"), "endorsements", ["batch_id"], unique=False
-    )
+    op.create_index(op.f("ix_endorsements_batch_id"), "endorsements", ["batch_id"], unique=False)
     op.create_table(
         "endorser_contacts",
         sa.Column("address", sa.String(length=42), nullable=False),
