@@ -27,6 +27,9 @@ from eth_utils.address import to_checksum_address
 
 from notary.errors import ValidationError
 
+Signer = LocalAccount
+"""A local signing account (for modules that must not import eth_account themselves)."""
+
 DOMAIN_NAME: Final = "NotaryConsortium"
 DOMAIN_VERSION: Final = "1"
 

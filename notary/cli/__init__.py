@@ -2,8 +2,8 @@
 
 Subcommands are registered by importing their modules: `chain` (devnet, deploy, stamp,
 verify, build), `deposit` (deposit, export: the API client), `server` (serve, admin: needs
-the `[server]` extra), `audit` (rebuild, log) and `certificate` (pdf: needs the `[pdf]`
-extra).
+the `[server]` extra), `audit` (rebuild, log), `endorser` (run) and `certificate` (pdf:
+needs the `[pdf]` extra).
 """
 
 from notary.cli import (  # noqa: F401  (registers the subcommands)
@@ -11,6 +11,7 @@ from notary.cli import (  # noqa: F401  (registers the subcommands)
     certificate,
     chain,
     deposit,
+    endorser,
     server,
 )
 from notary.cli.common import app
