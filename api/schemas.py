@@ -532,3 +532,12 @@ class ReportIn(BaseModel):
 
 class SignerOut(BaseModel):
     signer: str
+
+
+class EndorserOut(BaseModel):
+    address: str
+    name: str = Field(description="The organization's name, as registered on chain.")
+    last_seen: datetime | None = Field(
+        description="When this notary last received a signed word from it (UTC); null: never."
+    )
+    last_word: str = Field(description="What it last said: heartbeat, endorsed or refused ROOT.")

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notary.anchoring.assembly import Anchoring
 from notary.anchoring.process import AnchoringSupervisor
-from notary.anchoring.proposals import Proposal, Proposals
+from notary.anchoring.proposals import EndorserSeen, Proposal, Proposals
 from notary.anchoring.report import ReconciliationReport, reconciliation_report
 from notary.chain.artifact import consortium_build, published_code_hashes
 from notary.chain.consortium import ConsortiumWriter
@@ -214,6 +214,10 @@ class NotaryService:
     def consortium_proposals(self) -> list[Proposal]:
         """Batches awaiting endorsement (keyless: the endorsers need no API key)."""
         return self._consortium().pending()
+
+    def endorsers_seen(self) -> list[EndorserSeen]:
+        """Every current endorser and when this notary last heard from it."""
+        return self._consortium().endorsers()
 
     def endorse(self, root: bytes, batch_time: int, signature: bytes) -> str:
         """Store an endorsement that recovers to a current endorser; its signer."""

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path
 
 from api.deps import Service
 from api.errors import documented
-from api.schemas import EndorsementIn, ProposalOut, ReportIn, SignerOut
+from api.schemas import EndorsementIn, EndorserOut, ProposalOut, ReportIn, SignerOut
 from api.strict import StrictRoute
 from notary.chain.eip712 import Report
 from notary.errors import ValidationError
@@ -94,3 +94,17 @@ def report(body: ReportIn, service: Service) -> SignerOut:
     (root of 32 zero bytes, no reason) marks the endorser as seen (GET /v1/ready)."""
     signed = Report(_bytes32(body.root), body.batch_time, body.refusal, body.sent_at)
     return SignerOut(signer=service.endorser_report(signed, _signature(body.signature)))
+
+
+@router.get(
+    "/endorsers",
+    response_model=list[EndorserOut],
+    summary="The current endorsers and when each was last heard from (no key)",
+)
+def endorsers(service: Service) -> list[EndorserOut]:
+    """From the registry's members (names as on chain) and this notary's record of the
+    endorsers' signed heartbeats, endorsements and refusals."""
+    return [
+        EndorserOut(address=e.address, name=e.name, last_seen=e.last_seen, last_word=e.last_word)
+        for e in service.endorsers_seen()
+    ]

@@ -59,6 +59,12 @@ def devnet_up(as_json: JsonFlag = False) -> None:
             f"block {status.block_number}); IPFS node {status.ipfs_api}",
             highlight=False,
         )
+        for e in status.endorsers:
+            out.print(
+                f"  endorser {e.address} {e.name} (pid {e.pid}, log {e.log})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @devnet_app.command("down")
@@ -93,6 +99,17 @@ def devnet_status(as_json: JsonFlag = False) -> None:
                     "peer_id": status.ipfs_peer_id,
                     "agent": status.ipfs_agent,
                 },
+                "endorsers": [
+                    {
+                        "address": e.address,
+                        "organization": e.name,
+                        "running": e.pid is not None,
+                        "pid": e.pid,
+                        "last_seen": e.last_seen,
+                        "log": str(e.log),
+                    }
+                    for e in status.endorsers
+                ],
             }
         )
     else:
@@ -113,6 +130,14 @@ def devnet_status(as_json: JsonFlag = False) -> None:
             )
         else:
             out.print(f"IPFS node: not running ({status.ipfs_api})", highlight=False)
+        for e in status.endorsers:
+            process = f"running (pid {e.pid})" if e.pid is not None else "NOT running"
+            seen = f"last seen by the notary {e.last_seen}" if e.last_seen else "not seen yet"
+            out.print(
+                f"endorser {e.address} {e.name}: {process}, {seen}; log {e.log}",
+                highlight=False,
+                soft_wrap=True,
+            )
     raise typer.Exit(EXIT_OK if status.running else EXIT_INVALID)
 
 
