@@ -25,6 +25,13 @@ V1_REGISTRY_CODE_HASH: Final = bytes.fromhex(
 """keccak256 of the runtime code of EvidenceRegistry v1 (solc 0.8.37, settings in the artifact)."""
 PUBLISHED_CODE_HASHES: Final = frozenset({V1_REGISTRY_CODE_HASH})
 """Every registry build a version 1 certificate may name (docs/certificate.md, section 5)."""
+V2_REGISTRY_CODE_HASH: Final = bytes.fromhex(
+    "9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049"
+)
+"""keccak256 of the runtime code of ConsortiumRegistry (solc 0.8.37), frozen for certificate
+version 2 (docs/certificate-v2.md, section 3): the only registry a version 2 certificate may
+name. Not in PUBLISHED_CODE_HASHES: a version 1 certificate never names it."""
+PUBLISHED_CODE_HASHES_V2: Final = frozenset({V2_REGISTRY_CODE_HASH})
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,8 @@ def registry_build() -> Build:
 @cache
 def consortium_build() -> Build:
     """The ConsortiumRegistry build shipped with this package (not a v1 registry: its code
-    hash is not in PUBLISHED_CODE_HASHES; certificate version 2 will publish it)."""
+    hash is not in PUBLISHED_CODE_HASHES; certificate version 2 publishes it,
+    V2_REGISTRY_CODE_HASH)."""
     return _load("ConsortiumRegistry")
 
 
@@ -63,6 +71,6 @@ def _load(name: str) -> Build:
     )
 
 
-def published_code_hashes() -> frozenset[bytes]:
-    """Runtime code hashes of every registry build this verifier accepts (published)."""
-    return PUBLISHED_CODE_HASHES
+def published_code_hashes(version: int = 1) -> frozenset[bytes]:
+    """Runtime code hashes of every registry build a certificate of `version` may name."""
+    return PUBLISHED_CODE_HASHES_V2 if version == 2 else PUBLISHED_CODE_HASHES

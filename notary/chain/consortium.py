@@ -172,6 +172,45 @@ class ConsortiumReader(RegistryReader):
             )
         return Configuration(block, nonce, threshold, tuple(members.values()))
 
+    def configuration_before(
+        self, block: int, log_index: int
+    ) -> tuple[Configuration, dict[str, int]]:
+        """Members and policy in force for the log at (`block`, `log_index`): replayed from
+        the MemberSet, MemberRemoved and PolicySet events before it in chain order, so a
+        change later in the same block does not count (the certificate v2 verifier reads
+        the configuration an anchor was checked against this way). Also: every account
+        that stopped being an ENDORSER before then, with the block where it last did."""
+        members: dict[str, Member] = {}
+        left: dict[str, int] = {}
+        threshold = nonce = 0
+        seen_policy = False
+        for log in self._config_logs(block):
+            if (log["blockNumber"], log["logIndex"]) >= (block, log_index):
+                break
+            args = log["args"]
+            if log["event"] in ("MemberSet", "MemberRemoved"):
+                account = str(args["account"])
+                was = members.get(account)
+                if was is not None and was.role is Role.ENDORSER:
+                    left[account] = int(log["blockNumber"])
+            if log["event"] == "MemberSet":
+                members[account] = Member(
+                    account, Role(args["role"]), bytes(args["organization"]), str(args["name"])
+                )
+                if members[account].role is Role.ENDORSER:
+                    left.pop(account, None)
+            elif log["event"] == "MemberRemoved":
+                members.pop(account, None)
+            else:
+                threshold, nonce = int(args["threshold"]), int(args["configNonce"])
+                seen_policy = True
+        if not seen_policy:
+            raise ValidationError(
+                f"{self.address} has no consortium configuration before block {block}: it "
+                "is not a ConsortiumRegistry"
+            )
+        return Configuration(block, nonce, threshold, tuple(members.values())), left
+
     def _config_logs(self, block: int) -> list[Any]:
         """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
         logs: list[Any] = []

@@ -386,12 +386,12 @@ class _Notes:
 
     @classmethod
     def of(cls, text: bytes, rpc_url: str, with_file: bool, lang: Lang) -> _Notes:
-        from notary.core import certificate as cert_format
+        from notary.core import certificate_v2
         from notary.verify import wording
 
         reminder = wording.trusted_node_reminder(rpc_url, lang.value)
         try:
-            cert = cert_format.loads(text)
+            cert = certificate_v2.loads(text)
         except NotaryError:
             return cls(lang, reminder)  # unreadable: nothing to say about its chain
         return cls(
@@ -423,6 +423,10 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
             meaning = wording.VERDICT_MEANING_ZH.get(verdict.outcome.value, "")
             reason = f"{meaning}。原因:{verdict.reason}"
     out.print(f"[{style}]{label}[/]: {escape(reason)}", highlight=False, soft_wrap=True)
+    endorsed = verdict.facts.get("endorsement")
+    if verdict.outcome == Outcome.VALID and isinstance(endorsed, dict):
+        words = wording.endorsed_words(endorsed, notes.lang.value)
+        out.print(escape(words), highlight=False, soft_wrap=True)
     passed, failed = ("通过", "失败") if zh else ("ok", "FAIL")
     for check in verdict.checks:
         mark = f"[green]{passed}[/]  " if check.passed else f"[red]{failed}[/]"
@@ -434,6 +438,9 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
         proven, not_proven = verdict.proven, verdict.not_proven
         if zh and notes.claims_zh is not None:
             proven, not_proven = notes.claims_zh.proven, notes.claims_zh.not_proven
+            endorsed = verdict.facts.get("endorsement")
+            if isinstance(endorsed, dict):
+                proven = (*proven, wording.endorsed_words(endorsed, "zh"))
         heading_proven, heading_not = wording.HEADINGS[notes.lang.value]
         out.print(heading_proven)
         for line in proven:

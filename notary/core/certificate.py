@@ -119,6 +119,10 @@ class Certificate:
     anchor: AnchorRecord
     steps: tuple[str, ...] = field(default=VERIFICATION_STEPS)
 
+    def document(self) -> dict[str, Any]:
+        """The JSON document (version 1 here; CertificateV2 overrides it)."""
+        return v1_document(self)
+
 
 def utc_text(timestamp: int) -> str:
     """Unix seconds as ISO 8601 UTC text, e.g. 2026-11-21T14:09:18Z."""
@@ -130,7 +134,13 @@ def _hex(value: bytes) -> str:
 
 
 def to_document(cert: Certificate) -> dict[str, Any]:
-    """The JSON document of a certificate (field order as in the specification)."""
+    """The JSON document of a certificate (field order as in the specification); a
+    version 2 certificate (notary.core.certificate_v2) writes its own."""
+    return cert.document()
+
+
+def v1_document(cert: Certificate) -> dict[str, Any]:
+    """The version 1 JSON document of `cert` (field order as in the specification)."""
     a = cert.anchor
     return {
         "format": FORMAT,
@@ -187,6 +197,18 @@ def loads(text: str | bytes) -> Certificate:
     that is not a valid version 1 certificate.
     """
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    document = read_json(raw)
+    _check_kind(document)
+    check_numbers(raw)
+    return from_document(document)
+
+
+def read_json(raw: bytes) -> object:
+    """Section 2 rules 1 and 2 for every version: limits, strict JSON, Unicode text.
+
+    Raises JsonInputError ("too_large", "too_deep") for a certificate refused unread,
+    CertificateFormatError for text that is not one strict JSON text of Unicode strings.
+    """
     if len(raw) <= MAX_CERTIFICATE_BYTES and running_depth(raw) > MAX_CERTIFICATE_DEPTH:
         raise JsonInputError(
             "too_deep",
@@ -199,9 +221,7 @@ def loads(text: str | bytes) -> Certificate:
             raise
         raise CertificateFormatError(str(exc)) from exc
     _check_scalars(document)
-    _check_kind(document)
-    _check_numbers(raw)
-    return from_document(document)
+    return document
 
 
 _BRACKET_BYTES: Final = bytes(b for b in range(256) if b not in b'"[]{}')
@@ -268,7 +288,7 @@ def _not_integer(lexeme: str) -> int:
     )
 
 
-def _check_numbers(text: bytes) -> None:
+def check_numbers(text: bytes) -> None:
     """Rule 3: integers only, as digits (no 1.0, 1e0, -0), at most 2**53 - 1.
 
     JSON Schema counts 1.0 as an integer and Python then reads a float, so the number
@@ -301,7 +321,7 @@ def from_document(document: object) -> Certificate:
             f"certificate does not match the schema at {where}: {error.message}"
         )
     try:
-        return _build(document)
+        return build_parts(document)
     except ValidationError as exc:
         raise CertificateFormatError(f"certificate is not valid: {exc}") from exc
 
@@ -342,12 +362,17 @@ def _ecma_pattern(
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-@cache
-def _validator() -> Any:  # noqa: ANN401  (jsonschema builds the class at run time)
+def ecma_validator(published: dict[str, Any]) -> Any:  # noqa: ANN401  (built at run time)
+    """A draft 2020-12 validator of `published` whose `pattern` has ECMA-262 semantics."""
     cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
         jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
     )
-    return cls(schema())
+    return cls(published)
+
+
+@cache
+def _validator() -> Any:  # noqa: ANN401  (jsonschema builds the class at run time)
+    return ecma_validator(schema())
 
 
 def _parse_ranges(text: str) -> tuple[tuple[int, int], ...]:
@@ -384,7 +409,9 @@ def _b(text: str) -> bytes:
     return bytes.fromhex(text.removeprefix("0x"))
 
 
-def _build(d: dict[str, Any]) -> Certificate:
+def build_parts(d: dict[str, Any]) -> Certificate:
+    """The Certificate of a schema-valid document (the parts every version shares), after
+    the rules of section 2 beyond the schema (time text, EIP-55, depositor)."""
     ev, lf, an = d["evidence"], d["leaf"], d["anchor"]
     evidence = EvidenceRecord(
         sha256=_b(ev["sha256"]),

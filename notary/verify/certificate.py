@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import BinaryIO
 
 from eth_utils.address import to_checksum_address
 
 from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import OnChainAnchor, RegistryReader, connect_reader
-from notary.core import certificate as cert_format
+from notary.core import certificate_v2
 from notary.core.certificate import AnchorRecord, Certificate, utc_text
+from notary.core.certificate_v2 import CertificateV2
 from notary.core.hashing import hash_stream
 from notary.core.leaf import metadata_digest, sm3_leaf_value
 from notary.core.merkle import process_proof
@@ -34,27 +34,15 @@ from notary.errors import (
     ChainUnavailableError,
     UnsupportedVersionError,
 )
-from notary.verify import wording
+from notary.verify import endorsement, wording
+from notary.verify.steps import Check as Check
+from notary.verify.steps import Failed as _Failed
+from notary.verify.steps import Outcome as Outcome
+from notary.verify.steps import Run as _Run
 from notary.verify.wording import claims
-
-
-class Outcome(StrEnum):
-    VALID = "valid"
-    INVALID = "invalid"
-    CANNOT_DECIDE = "cannot_decide"
-
 
 LABELS = {outcome: wording.LABELS["en"][outcome.value] for outcome in Outcome}
 """What a clerk reads for each outcome (notary.verify.wording has them in Chinese too)."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One step of the procedure and its result."""
-
-    name: str
-    passed: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -67,38 +55,6 @@ class Verdict:
     facts: dict[str, object] = field(default_factory=dict)
 
 
-class _Failed(Exception):
-    def __init__(self, outcome: Outcome, reason: str) -> None:
-        super().__init__(reason)
-        self.outcome = outcome
-        self.reason = reason
-
-
-class _Run:
-    def __init__(self) -> None:
-        self.checks: list[Check] = []
-
-    def check(self, name: str, passed: bool, ok: str, failed: str) -> None:
-        self.checks.append(Check(name, passed, ok if passed else failed))
-        if not passed:
-            raise _Failed(Outcome.INVALID, failed)
-
-    def compare(
-        self, name: str, ok: str, source: str, pairs: list[tuple[str, object, object]]
-    ) -> None:
-        """Fail naming every field whose chain value differs from the certificate's."""
-        wrong = [
-            f"{field_} is {_show(chain)} {source}, {_show(stated)} in the certificate"
-            for field_, chain, stated in pairs
-            if chain != stated
-        ]
-        self.check(name, not wrong, ok, "; ".join(wrong))
-
-    def cannot_decide(self, name: str, reason: str) -> None:
-        self.checks.append(Check(name, False, reason))
-        raise _Failed(Outcome.CANNOT_DECIDE, reason)
-
-
 def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
@@ -109,14 +65,6 @@ def _address(text: str) -> str:
         return str(to_checksum_address(text))
     except ValueError:
         return text
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bytes):
-        return _hex(value)
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
 
 
 def _offline(run: _Run, cert: Certificate, file: BinaryIO | None) -> None:
@@ -192,16 +140,19 @@ def _synced(run: _Run, registry: RegistryReader, a: AnchorRecord, rpc_url: str) 
     )
 
 
-def _registry_code(run: _Run, registry: RegistryReader, a: AnchorRecord) -> None:
-    """Step 7: the code at the address is a published build, and the certificate says so."""
+def _registry_code(run: _Run, registry: RegistryReader, a: AnchorRecord, version: int) -> None:
+    """Step 7: the code at the address is a published build, and the certificate says so.
+    Version 1 names EvidenceRegistry, version 2 ConsortiumRegistry (its own published hash)."""
     code_hash = registry.code_hash()
-    published = ", ".join(_hex(h) for h in sorted(published_code_hashes()))
+    accepted = published_code_hashes(version)
+    build = "ConsortiumRegistry" if version == 2 else "EvidenceRegistry"
+    published = ", ".join(_hex(h) for h in sorted(accepted))
     run.check(
         "registry code",
-        code_hash in published_code_hashes(),
-        f"the code at {a.registry} is the published EvidenceRegistry build ({_hex(code_hash)})",
+        code_hash in accepted,
+        f"the code at {a.registry} is the published {build} build ({_hex(code_hash)})",
         f"the code at {a.registry} (hash {_hex(code_hash)}) is not the published "
-        f"EvidenceRegistry build (published: {published})",
+        f"{build} build (published: {published})",
     )
     run.check(
         "registry code hash field",
@@ -236,7 +187,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
         )
     run.checks.append(Check("chain id", True, f"node serves chain {chain_id}"))
     _synced(run, registry, a, rpc_url)
-    _registry_code(run, registry, a)
+    _registry_code(run, registry, a, 2 if isinstance(cert, CertificateV2) else 1)
     record = registry.anchor_of(a.root)
     run.check(
         "root anchored",
@@ -275,9 +226,13 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
         "the registry contract's verify(root, proof, leaf) does not accept the leaf and proof",
     )
     _transaction(run, registry, a, block.transactions)
+    facts: dict[str, object] = {}
+    if isinstance(cert, CertificateV2):
+        facts["endorsement"] = endorsement.online(run, cert, registry).as_facts()
     return {
         "confirmations": registry.latest_block_number() - a.block_number,
         "notary": record.notary,
+        **facts,
     }
 
 
@@ -355,7 +310,7 @@ def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None)
     Raises JsonInputError ("too_large", "too_deep") when the certificate is refused unread.
     """
     try:
-        cert = cert_format.loads(certificate)
+        cert = certificate_v2.loads(certificate)
     except UnsupportedVersionError as exc:
         return Verdict(Outcome.CANNOT_DECIDE, f"{exc}; use a newer verifier")
     except CertificateFormatError as exc:
@@ -364,6 +319,8 @@ def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None)
     facts: dict[str, object] = {}
     try:
         _offline(run, cert, file)
+        if isinstance(cert, CertificateV2):
+            endorsement.offline(run, cert)
         facts = _online(run, cert, rpc_url)
     except _Failed as failed:
         return Verdict(failed.outcome, failed.reason, tuple(run.checks))
@@ -398,4 +355,8 @@ def _valid(
         "depositor": cert.leaf.depositor,
         "file_checked": with_file,
     }
-    return Verdict(Outcome.VALID, said.reason, checks, said.proven, said.not_proven, facts)
+    proven = said.proven
+    endorsed = facts.get("endorsement")
+    if isinstance(endorsed, dict):
+        proven = (*proven, wording.endorsed_words(endorsed))
+    return Verdict(Outcome.VALID, said.reason, checks, proven, said.not_proven, facts)

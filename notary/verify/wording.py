@@ -52,6 +52,12 @@ CHECK_NAMES_ZH: Final = {
     "transaction status": "交易状态",
     "anchored event": "上链事件",
     "event fields": "事件字段",
+    "endorsers distinct": "背书成员不重复",
+    "endorsement signatures": "背书签名",
+    "endorsers were members": "背书成员资格",
+    "endorsement policy": "背书策略",
+    "endorsement quorum": "背书数量",
+    "recorded endorsement": "链上背书记录",
 }
 """Chinese names of the checks; their details (hashes, numbers) stay as they are."""
 
@@ -162,3 +168,17 @@ def trusted_node_reminder(rpc_url: str, lang: Lang = "en") -> str:
     if lang == "zh":
         return f"本结果读取自节点 {rpc_url};法院必须使用其信任的节点核验。"
     return f"read from the node at {rpc_url}; a court must check against a node it trusts."
+
+
+def endorsed_words(endorsement: dict[str, object], lang: Lang = "en") -> str:
+    """Who endorsed a version 2 anchor, in plain words, from the verdict's
+    facts["endorsement"] (notary.verify.endorsement.EndorsementSummary.as_facts):
+    "Endorsed by 2 of the 3 endorsing members (2 required): 某互联网法院 (0x…), …"."""
+    by = endorsement["endorsed_by"]
+    assert isinstance(by, list)
+    count, members, k = len(by), endorsement["endorsing_members"], endorsement["threshold"]
+    if lang == "zh":
+        names = "、".join(f"{e['organization']}({e['member']})" for e in by)
+        return f"由 {members} 个背书成员中的 {count} 个背书(要求 {k} 个):{names}。"
+    names = ", ".join(f"{e['organization']} ({e['member']})" for e in by)
+    return f"Endorsed by {count} of the {members} endorsing members ({k} required): {names}."

@@ -90,7 +90,7 @@ def test_verify_exit_codes_for_undecidable_cases(chain, tmp_path) -> None:
     assert down.returncode == 2 and down.stdout.startswith("CANNOT DECIDE")
     future = tmp_path / "future.json"
     doc = json.loads(cert.read_text("utf-8"))
-    doc["version"] = 2
+    doc["version"] = 3  # 2 is read since certificate v2
     future.write_text(json.dumps(doc))
     newer = run_cli(chain.settings, "verify", "-c", str(future), "--rpc", chain.rpc_url)
     assert newer.returncode == 2 and "newer" in newer.stdout

@@ -271,7 +271,7 @@ def test_malformed_json(chain) -> None:
 
 def test_future_schema_version(chain, stamped) -> None:
     doc = load(stamped.certificates[0])
-    doc["version"] = 2
+    doc["version"] = 3  # 2 is read since certificate v2
     verdict = check(doc, chain.rpc_url, stamped.files[0])
     assert verdict.outcome is Outcome.CANNOT_DECIDE and "newer" in verdict.reason
 

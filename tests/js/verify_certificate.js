@@ -1,4 +1,5 @@
-// An independent certificate verifier, written from docs/certificate.md alone.
+// An independent certificate verifier, written from docs/certificate.md (version 1) and
+// docs/certificate-v2.md (version 2: endorsements, secp256k1 from ethereum-cryptography) alone.
 // It shares no code with the notary: its own strict JSON reader and hand-written schema
 // checks (section 2), Node's crypto for SHA-256/SM3, @openzeppelin/merkle-tree for the leaf
 // and proof, ethereum-cryptography's keccak for code hashes and EIP-55, fetch for JSON-RPC.
@@ -15,6 +16,9 @@ const { keccak256 } = require(path.join(modules, 'ethereum-cryptography', 'kecca
 
 // Section 5: the published runtime code hash of EvidenceRegistry, frozen for version 1.
 const PUBLISHED_CODE_HASHES = ['0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e'];
+// certificate-v2.md section 3: ConsortiumRegistry, frozen for version 2 (and only for it).
+const PUBLISHED_CODE_HASHES_V2 = ['0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049'];
+const { secp256k1 } = require(path.join(modules, 'ethereum-cryptography', 'secp256k1.js'));
 const ANCHORED_TOPIC = '0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d';
 const MAX_BYTES = 1048576, MAX_DEPTH = 64, MAX_SAFE = 2n ** 53n - 1n;
 const ENCODING = ['string', 'bytes32', 'bytes32', 'bytes32', 'string', 'bytes32'];
@@ -130,9 +134,11 @@ function exactKeys(o, where, required) {
   for (const k of Object.keys(o)) if (!required.includes(k)) invalid('unknown field ' + where + '.' + k);
   for (const k of required) if (!(k in o)) invalid('missing ' + where + '.' + k);
 }
-function schema(c) {  // rule 5: the published JSON Schema, checked by hand
-  exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification']);
-  if (c.version !== 1) invalid('version must be 1');
+function schema(c) {  // rule 5: the published JSON Schema (v1 or v2), checked by hand
+  const v2 = c.version === 2;
+  exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification'].concat(v2 ? ['depositor_signature'] : []));
+  if (c.version !== 1 && !v2) invalid('version must be 1 or 2');
+  if (v2 && c.depositor_signature !== null) invalid('depositor_signature is reserved: null in version 2');
   const ev = c.evidence, lf = c.leaf, a = c.anchor, vf = c.verification;
   exactKeys(ev, 'evidence', ['sha256', 'sm3', 'metadata']);
   if (!str(ev.sha256) || !HEX32.test(ev.sha256)) invalid('evidence.sha256 must be 64 lower-case hex digits');
@@ -158,7 +164,22 @@ function schema(c) {  // rule 5: the published JSON Schema, checked by hand
   if (!str(lf.hash) || !HEX32X.test(lf.hash)) invalid('leaf.hash');
   if (!Array.isArray(c.proof) || c.proof.length > 64 || !c.proof.every((p) => str(p) && HEX32X.test(p))) invalid('proof');
   exactKeys(a, 'anchor', ['chain_id', 'registry', 'registry_code_hash', 'root', 'sequence', 'leaf_count',
-    'notary', 'manifest', 'tx_hash', 'block_number', 'block_hash', 'block_time', 'block_time_utc']);
+    'notary', 'manifest', 'tx_hash', 'block_number', 'block_hash', 'block_time', 'block_time_utc'].concat(v2 ? ['batch_time', 'endorsement'] : []));
+  if (v2) {
+    if (!integer(a.batch_time) || a.batch_time < 0) invalid('anchor.batch_time must be an integer >= 0');
+    exactKeys(a.endorsement, 'anchor.endorsement', ['threshold', 'endorsements']);
+    const en = a.endorsement;
+    if (!integer(en.threshold) || en.threshold < 1 || en.threshold > 65535) invalid('anchor.endorsement.threshold');
+    if (!Array.isArray(en.endorsements) || en.endorsements.length < 1 || en.endorsements.length > 64) invalid('anchor.endorsement.endorsements: 1 to 64');
+    en.endorsements.forEach((e, n) => {
+      const where = 'anchor.endorsement.endorsements[' + n + ']';
+      exactKeys(e, where, ['member', 'organization_id', 'organization', 'signature']);
+      if (!str(e.member) || !ADDRESS.test(e.member)) invalid(where + '.member must be an address');
+      if (!str(e.organization_id) || !HEX32X.test(e.organization_id)) invalid(where + '.organization_id');
+      if (!str(e.organization) || codePoints(e.organization) < 1 || codePoints(e.organization) > 128) invalid(where + '.organization');
+      if (!str(e.signature) || !/^0x[0-9a-f]{130}$/.test(e.signature)) invalid(where + '.signature');
+    });
+  }
   for (const [k, min] of [['chain_id', 1], ['sequence', 1], ['leaf_count', 1], ['block_number', 0], ['block_time', 0]]) {
     if (!integer(a[k]) || a[k] < min) invalid('anchor.' + k + ' must be an integer >= ' + min);
   }
@@ -200,9 +221,16 @@ function rules(c) {  // rule 6: beyond the schema
   }
   if (Buffer.byteLength(canonical(ev.metadata), 'utf8') > 16384) invalid('canonical metadata over 16384 bytes');
   if (!printable(depositor) || depositor.startsWith(' ') || depositor.endsWith(' ')) invalid('depositor not printable');
-  for (const k of ['registry', 'notary']) {
-    const d = a[k].slice(2);
-    if (d !== d.toLowerCase() && d !== d.toUpperCase() && eip55(a[k]) !== a[k]) invalid('anchor.' + k + ' has a wrong EIP-55 checksum');
+  const addresses = [['anchor.registry', a.registry], ['anchor.notary', a.notary]];
+  if (c.version === 2) {
+    a.endorsement.endorsements.forEach((e, n) => {
+      addresses.push(['anchor.endorsement.endorsements[' + n + '].member', e.member]);
+      if (Buffer.byteLength(e.organization, 'utf8') > 128) invalid('an organization name over 128 UTF-8 bytes');
+    });
+  }
+  for (const [k, addr] of addresses) {
+    const d = addr.slice(2);
+    if (d !== d.toLowerCase() && d !== d.toUpperCase() && eip55(addr) !== addr) invalid(k + ' has a wrong EIP-55 checksum');
   }
   const date = new Date(a.block_time * 1000);
   const utc = Number.isNaN(date.getTime()) ? '' : date.toISOString().replace(/\.000Z$/, 'Z');
@@ -217,7 +245,7 @@ function read(bytes) {  // section 6 step 1
   const doc = parseJson(text);
   if (!isObj(doc)) invalid('not a JSON object');
   if (doc.format !== 'evidence-notary-certificate') invalid('not an evidence notary certificate');
-  if (isInt(doc.version) && BigInt(doc.version.lexeme) > 1n) cannotDecide('certificate version ' + doc.version.lexeme + ' is newer than this verifier');
+  if (isInt(doc.version) && BigInt(doc.version.lexeme) > 2n) cannotDecide('certificate version ' + doc.version.lexeme + ' is newer than this verifier');
   const c = numbersToIntegers(doc);
   scalarValues(c);
   schema(c);
@@ -266,6 +294,7 @@ async function main() {
   const leafHash = StandardMerkleTree.of([v], ENCODING).root;  // a one-leaf tree's root is the leaf hash
   if (leafHash !== leaf.hash) invalid('leaf hash');
   if (!StandardMerkleTree.verify(a.root, ENCODING, v, c.proof)) invalid('merkle proof');
+  if (c.version === 2) endorsementsOffline(c);  // v2 steps E1, E2
   if (rpc === 'offline') throw new Verdict('offline-valid', 'steps 1 to 5 passed');
   // step 6
   const chainId = BigInt(await call('eth_chainId', []));
@@ -275,7 +304,8 @@ async function main() {
   // step 7
   const code = await call('eth_getCode', [a.registry, 'latest']);
   const codeHash = hex(keccak256(Buffer.from(code.slice(2), 'hex')));
-  if (!PUBLISHED_CODE_HASHES.includes(codeHash)) invalid('the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published EvidenceRegistry build');
+  const published = c.version === 2 ? PUBLISHED_CODE_HASHES_V2 : PUBLISHED_CODE_HASHES;
+  if (!published.includes(codeHash)) invalid('the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published ' + (c.version === 2 ? 'ConsortiumRegistry' : 'EvidenceRegistry') + ' build');
   if (a.registry_code_hash !== codeHash) invalid('anchor.registry_code_hash is not the registry code hash ' + codeHash);
   // step 8
   const rec = await call('eth_call', [{ to: a.registry, data: '0xcf4ff901' + a.root.slice(2) }, 'latest']);
@@ -321,11 +351,99 @@ async function main() {
     ['anchor.block_time', uint(word(log.data, 1)), BigInt(a.block_time)],
     ['anchor.manifest', abiString(log.data, Number(uint(word(log.data, 3)))).toString('hex'), Buffer.from(a.manifest, 'utf8').toString('hex')],
   ], 'in the Anchored event');
+  if (c.version === 2) {
+    const endorsement = await endorsementsOnline(c, BigInt(log.logIndex));  // v2 steps E3 to E5
+    throw Object.assign(new Verdict('valid', 'existed no later than ' + a.block_time_utc), { endorsement });
+  }
   throw new Verdict('valid', 'existed no later than ' + a.block_time_utc);
+}
+
+// ---- Version 2: endorsements (docs/certificate-v2.md section 4) ----
+const kec = (buf) => Buffer.from(keccak256(buf));
+const u256 = (n) => Buffer.from(BigInt(n).toString(16).padStart(64, '0'), 'hex');
+const b32 = (h) => Buffer.from(h.slice(2).padStart(64, '0'), 'hex');
+const DOMAIN_TYPEHASH = kec(Buffer.from('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'));
+const ENDORSEMENT_TYPEHASH = kec(Buffer.from('Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)'));
+const HALF_N = secp256k1.CURVE.n / 2n;
+const TOPIC = (sig) => hex(kec(Buffer.from(sig)));
+const MEMBER_SET = TOPIC('MemberSet(address,uint8,bytes32,string,uint64)');
+const MEMBER_REMOVED = TOPIC('MemberRemoved(address,uint64)');
+const POLICY_SET = TOPIC('PolicySet(uint16,uint256,uint64)');
+
+function endorsementDigest(a, batchTime, chainId) {
+  const domain = kec(Buffer.concat([DOMAIN_TYPEHASH, kec(Buffer.from('NotaryConsortium')), kec(Buffer.from('1')),
+    u256(chainId), b32(a.registry.toLowerCase())]));
+  const struct = kec(Buffer.concat([ENDORSEMENT_TYPEHASH, b32(a.root), u256(a.leaf_count),
+    kec(Buffer.from(a.manifest, 'utf8')), u256(batchTime)]));
+  return kec(Buffer.concat([Buffer.from([0x19, 0x01]), domain, struct]));
+}
+function recoverSigner(digest, signature) {
+  const raw = Buffer.from(signature.slice(2), 'hex');
+  const s = BigInt('0x' + raw.subarray(32, 64).toString('hex')), v = raw[64];
+  if (s > HALF_N || (v !== 27 && v !== 28)) return null;  // OpenZeppelin ECDSA refuses these
+  try {
+    const sig = secp256k1.Signature.fromCompact(raw.subarray(0, 64)).addRecoveryBit(v - 27);
+    const pub = sig.recoverPublicKey(digest).toRawBytes(false);
+    return hex(kec(Buffer.from(pub.subarray(1))).subarray(12));
+  } catch (e) { return null; }
+}
+function endorsementsOffline(c) {
+  const a = c.anchor, list = a.endorsement.endorsements;
+  let previous = -1n;
+  for (const e of list) {
+    const n = BigInt(e.member);
+    if (n === previous || list.filter((o) => BigInt(o.member) === n).length > 1) invalid('member ' + e.member + ' endorses twice');
+    if (n < previous) invalid('endorsements are not in ascending order of member address');
+    previous = n;
+  }
+  const digest = endorsementDigest(a, a.batch_time, a.chain_id);
+  for (const e of list) {
+    const signer = recoverSigner(digest, e.signature);
+    if (signer !== e.member.toLowerCase()) invalid('the signature given for ' + e.member + ' recovers to ' + signer + ', not to that member, over this batch, chain and registry');
+  }
+}
+async function endorsementsOnline(c, anchoredLogIndex) {
+  const a = c.anchor, block = BigInt(a.block_number);
+  const logs = await call('eth_getLogs', [{ address: a.registry, fromBlock: '0x0', toBlock: '0x' + block.toString(16),
+    topics: [[MEMBER_SET, MEMBER_REMOVED, POLICY_SET]] }]);
+  const before = logs.filter((l) => BigInt(l.blockNumber) < block || (BigInt(l.blockNumber) === block && BigInt(l.logIndex) < anchoredLogIndex))
+    .sort((x, y) => (BigInt(x.blockNumber) === BigInt(y.blockNumber) ? Number(BigInt(x.logIndex) - BigInt(y.logIndex)) : Number(BigInt(x.blockNumber) - BigInt(y.blockNumber))));
+  const members = new Map();
+  let k = null;
+  for (const l of before) {
+    if (l.topics[0] === MEMBER_SET) {
+      const name = abiString(l.data, Number(uint(word(l.data, 1)))).toString('utf8');
+      members.set('0x' + l.topics[1].slice(26), { role: Number(uint(word(l.data, 0))), organization: l.topics[2], name });
+    } else if (l.topics[0] === MEMBER_REMOVED) {
+      members.delete('0x' + l.topics[1].slice(26));
+    } else {
+      k = Number(uint(word(l.data, 0)));
+    }
+  }
+  if (k === null) invalid('the registry has no consortium configuration before the anchor');
+  const endorsers = [...members.entries()].filter(([, m]) => m.role === 2);
+  for (const e of a.endorsement.endorsements) {
+    const m = members.get(e.member.toLowerCase());
+    if (!m || m.role !== 2) invalid(e.member + ' was not an ENDORSER member when the batch was anchored in block ' + block);
+    if (m.organization !== e.organization_id || m.name !== e.organization) invalid('the chain names member ' + e.member + ' otherwise (organization id or name)');
+  }
+  if (a.endorsement.threshold !== k) invalid('anchor.endorsement.threshold is ' + a.endorsement.threshold + ', the policy at the anchor required ' + k);
+  if (a.endorsement.endorsements.length < k) invalid('fewer distinct endorsers than the policy required');
+  const rec = await call('eth_call', [{ to: a.registry, data: '0x9ca566e3' + a.root.slice(2) }, 'latest']);
+  const count = Number(uint(word(rec, 3)));
+  const chainEndorsers = [...Array(count).keys()].map((n) => '0x' + word(rec, 4 + n).slice(24));
+  differ([
+    ['anchor.batch_time', uint(word(rec, 0)), BigInt(a.batch_time)],
+    ['anchor.endorsement.threshold', uint(word(rec, 1)), BigInt(a.endorsement.threshold)],
+    ['the endorsers', chainEndorsers.join(','), a.endorsement.endorsements.map((e) => e.member.toLowerCase()).join(',')],
+  ], 'in the registry (endorsementOf)');
+  return { endorsed_by: a.endorsement.endorsements.map((e) => e.member), endorsing_members: endorsers.length, threshold: k };
 }
 
 main().catch((e) => {
   const verdict = e instanceof Verdict ? e : new Verdict('cannot_decide', 'verifier error: ' + e.message);
-  process.stdout.write(JSON.stringify({ outcome: verdict.outcome, reason: verdict.message }) + '\n');
+  const out = { outcome: verdict.outcome, reason: verdict.message };
+  if (verdict.endorsement) out.endorsement = verdict.endorsement;
+  process.stdout.write(JSON.stringify(out) + '\n');
   process.exit({ valid: 0, 'offline-valid': 0, invalid: 1, cannot_decide: 2 }[verdict.outcome]);
 });

@@ -306,7 +306,7 @@ def _write_vectors(out: Path, good: dict[str, Any], look: dict[str, Any], deploy
     )
     put(
         "future-version",
-        {**good, "version": 2},
+        {**good, "version": 3},
         "design.txt",
         "cannot_decide",
         "a version this verifier does not know",
@@ -420,7 +420,7 @@ def _write_hostile(out: Path, exotic: dict[str, Any]) -> None:
     )
     put(
         "future-version-with-float",
-        good.replace('"version": 1,', '"version": 2,', 1).replace(
+        good.replace('"version": 1,', '"version": 3,', 1).replace(
             '"leaf_count": 3,', '"leaf_count": 3.0,', 1
         ),
         "cannot_decide",
