@@ -27,13 +27,12 @@ from notary.anchoring.assembly import Anchoring
 from notary.anchoring.process import AnchoringSupervisor
 from notary.anchoring.proposals import EndorserSeen, Proposal, Proposals
 from notary.anchoring.report import ReconciliationReport, reconciliation_report
-from notary.chain.artifact import consortium_build, published_code_hashes
+from notary.chain.artifact import published_code_hashes
 from notary.chain.consortium import ConsortiumWriter
 from notary.chain.eip712 import Report
 from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
-from notary.core.keccak import keccak256
 from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent
 from notary.deposit.files import deposit_received
@@ -131,11 +130,7 @@ class NotaryService:
             else None
         )
         """The endorsement round's notary side (consortium mode only)."""
-        self.code_hashes = (
-            frozenset({keccak256(consortium_build().runtime_code)})
-            if self.proposals is not None
-            else published_code_hashes()
-        )
+        self.code_hashes = published_code_hashes(2 if self.proposals is not None else 1)
         """The registry code this service anchors on (the published v1 build, or the
         ConsortiumRegistry build in consortium mode)."""
         self._anchoring: AnchoringSupervisor | None = None

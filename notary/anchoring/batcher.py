@@ -39,12 +39,11 @@ from notary.anchoring.crashpoints import crash_point
 from notary.anchoring.endorsement import EndorsementRound, signed_batch
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.reconcile import Reconciler, clear, events
-from notary.chain.artifact import consortium_build, published_code_hashes
+from notary.chain.artifact import published_code_hashes
 from notary.chain.consortium import ConsortiumWriter
 from notary.chain.finality import Finality
 from notary.chain.registry import AnchorReceipt, RegistryReader, RegistryWriter
 from notary.core import manifest
-from notary.core.keccak import keccak256
 from notary.errors import (
     AlreadyAnchoredError,
     AlreadyKnownError,
@@ -156,9 +155,7 @@ class Batcher:
     def check_registry(self) -> None:
         """Refuse to send anything to an address that does not hold the published registry."""
         expected = (
-            {keccak256(consortium_build().runtime_code)}
-            if self.endorsing is not None
-            else published_code_hashes()
+            published_code_hashes(2) if self.endorsing is not None else published_code_hashes()
         )
         if self.writer.code_hash() not in expected:
             raise ChainError(
@@ -337,9 +334,12 @@ class Batcher:
         """The batch's transaction is mined: CONFIRMING until its block is final."""
         a = result.anchor
         final = self.reconciler.is_final(a.block_number)
+        endorsed = self.endorsing.on_chain(a.root) if self.endorsing is not None else None
         with transaction(self.factory) as session:
             row = session.get(Batch, batch_id)
             assert row is not None
+            if endorsed is not None:
+                EndorsementRound.keep_recorded(session, row, endorsed)
             row.status = BatchStatus.CONFIRMING.value
             row.tx_hash, row.block_hash = result.tx_hash, result.block_hash
             row.sequence, row.block_number, row.block_time = a.sequence, a.block_number, a.timestamp

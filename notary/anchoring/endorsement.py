@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.reconcile import events
 from notary.chain.consortium import ConsortiumReader
+from notary.chain.consortium import Endorsement as OnChainEndorsement
 from notary.chain.eip712 import Batch as SignedBatch
 from notary.chain.eip712 import Role, sorted_signatures
 from notary.store.db import transaction
@@ -112,3 +113,18 @@ class EndorsementRound:
             row = session.get(Batch, batch_id)
             assert row is not None
             row.status = BatchStatus.AWAITING_ENDORSEMENT.value
+
+    def on_chain(self, root: bytes) -> OnChainEndorsement:
+        """What the registry recorded with the anchor of `root`: batch time, k, endorsers."""
+        return self.reader.endorsement_of(root)
+
+    @staticmethod
+    def keep_recorded(session: Session, batch: Batch, recorded: OnChainEndorsement) -> None:
+        """Keep exactly the endorsements the registry recorded with the anchor (the
+        certificate carries them) and the k in force; the batch time is the anchored one."""
+        signers = {s.lower() for s in recorded.endorsers}
+        for row in session.scalars(select(Endorsement).where(Endorsement.batch_id == batch.id)):
+            if row.signer.lower() not in signers or row.batch_time != recorded.batch_time:
+                session.delete(row)
+        batch.batch_time = recorded.batch_time
+        batch.endorsement_threshold = recorded.threshold

@@ -166,6 +166,8 @@ class Proposals:
                     batch_time=batch_time,
                     registry_address=self.reader.address,
                     signer=signer,
+                    organization=member.organization,
+                    name=member.name[:128],
                     signature=signature,
                     received_at=_now(),
                 )

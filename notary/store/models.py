@@ -92,6 +92,8 @@ class Batch(Base):
     created_at: Mapped[datetime]
     batch_time: Mapped[int | None]
     """Consortium: the batch time proposed to the endorsers (what they sign, Unix seconds)."""
+    endorsement_threshold: Mapped[int | None]
+    """Consortium: the k the registry recorded with the anchor (endorsementOf(root))."""
     tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
     nonce: Mapped[int | None]
@@ -122,6 +124,10 @@ class Endorsement(Base):
     batch_time: Mapped[int]
     registry_address: Mapped[str] = mapped_column(String(42))
     signer: Mapped[str] = mapped_column(String(42))
+    organization: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """The signer's organization id as the registry listed it when the endorsement came."""
+    name: Mapped[str] = mapped_column(String(128))
+    """The signer's organization name, likewise (certificate v2 carries both)."""
     signature: Mapped[bytes] = mapped_column(LargeBinary(65))
     received_at: Mapped[datetime]
 

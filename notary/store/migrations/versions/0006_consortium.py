@@ -30,6 +30,7 @@ def upgrade() -> None:
     _foreign_keys(False)
     with op.batch_alter_table("batches") as batch:
         batch.add_column(sa.Column("batch_time", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("endorsement_threshold", sa.Integer(), nullable=True))
         batch.alter_column(
             "status",
             existing_type=sa.String(length=16),
@@ -44,6 +45,8 @@ def upgrade() -> None:
         sa.Column("batch_time", sa.Integer(), nullable=False),
         sa.Column("registry_address", sa.String(length=42), nullable=False),
         sa.Column("signer", sa.String(length=42), nullable=False),
+        sa.Column("organization", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("signature", sa.LargeBinary(length=65), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["batch_id"], ["batches.id"]),
@@ -72,5 +75,6 @@ def downgrade() -> None:
             type_=sa.String(length=16),
             existing_nullable=False,
         )
+        batch.drop_column("endorsement_threshold")
         batch.drop_column("batch_time")
     _foreign_keys(True)
