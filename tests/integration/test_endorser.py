@@ -49,10 +49,10 @@ class FakeNotary:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(json.dumps(notary.proposals).encode())
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 notary.posts.append((self.path, body))
                 self._answer(json.dumps({"signer": "?"}).encode())
@@ -132,7 +132,10 @@ def _pinned_manifest(ipfs: KuboRpc, n: int) -> tuple[bytes, bytes, str]:
 def _refusal(notary: FakeNotary, node: EndorserNode) -> str:
     (report,) = notary.reports()
     signed = Report(
-        bytes.fromhex(report["root"][2:]), report["batch_time"], report["refusal"], report["sent_at"]
+        bytes.fromhex(report["root"][2:]),
+        report["batch_time"],
+        report["refusal"],
+        report["sent_at"],
     )
     signature = bytes.fromhex(report["signature"][2:])
     assert recover_reporter(signature, CHAIN_ID, REGISTRY, signed) == node.address
