@@ -42,7 +42,7 @@ from notary.anchoring.reconcile import Reconciler, clear, events
 from notary.chain.artifact import published_code_hashes
 from notary.chain.consortium import ConsortiumWriter
 from notary.chain.finality import Finality
-from notary.chain.registry import AnchorReceipt, RegistryReader, RegistryWriter
+from notary.chain.registry import AnchorReceipt, RegistryWriter
 from notary.core import manifest
 from notary.errors import (
     AlreadyAnchoredError,
@@ -86,7 +86,7 @@ class Batcher:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        reader = RegistryReader(writer.w3, writer.address, writer.rpc_url)
+        reader = writer.reader()  # a ConsortiumReader has the same views and events
         self.finality = finality or Finality(reader, "auto", 0)
         self.reconciler = Reconciler(factory, reader, self.finality)
         self.endorsing: EndorsementRound | None = (

@@ -260,7 +260,9 @@ class ConsortiumWriter(ConsortiumReader):
             "anchor",
             args=[batch.root, batch.leaf_count, batch.manifest, batch.batch_time, list(signatures)],
         )
-        return sign(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+        return sign(
+            self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url, pending=True
+        )
 
     def change_config(
         self,
