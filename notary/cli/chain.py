@@ -143,7 +143,8 @@ def devnet_status(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
-    """Deploy the published EvidenceRegistry build (or reuse the recorded one)."""
+    """Deploy the published EvidenceRegistry build (or reuse the recorded one); in consortium
+    mode (NOTARY_CONSORTIUM_ENDORSERS > 0) a ConsortiumRegistry with fresh endorser keys."""
     from notary.ops.deploy import deploy as run_deploy
 
     try:
@@ -161,12 +162,14 @@ def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
                 "block_number": d.block_number,
                 "runtime_code_hash": d.runtime_code_hash,
                 "notary": d.notary,
+                "kind": d.kind,
             }
         )
         return
     verb = "reusing" if result.reused else "deployed"
+    contract = "ConsortiumRegistry" if d.kind == "consortium" else "EvidenceRegistry"
     out.print(
-        f"{verb} EvidenceRegistry at {d.registry} on chain {d.chain_id} "
+        f"{verb} {contract} at {d.registry} on chain {d.chain_id} "
         f"(block {d.block_number}); notary account {d.notary}",
         highlight=False,
     )

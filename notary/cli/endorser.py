@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from notary.cli.common import HELP_OPTIONS, app, fail, load_settings
-from notary.errors import NotaryError
+from notary.errors import ChainError, NotaryError
 
 endorser_app = typer.Typer(
     help="The consortium's endorser node: checks and signs the notary's batches.",
@@ -79,7 +79,10 @@ def run(
             poll_seconds=poll,
         )
         node = EndorserNode(account, config)
-        node.connect_chain()
+        try:
+            node.connect_chain()
+        except ChainError as exc:  # the node is down for now: `run` tries again
+            logging.getLogger("notary.endorser").warning("chain node unreachable: %s", exc)
     except NotaryError as exc:
         fail(str(exc))
     stop = threading.Event()
