@@ -6,7 +6,8 @@ It forwards every request, except that a test can make it
 - say it is syncing (`syncing`),
 - be a node that has only reached block `behind`: it answers `eth_blockNumber` with it,
   makes state reads at a tag ("latest", ...) at that block, and has no later blocks,
-  transactions or receipts.
+  transactions or receipts;
+- serve no logs (`no_logs`): `eth_getLogs` answers [] (a node whose log index is missing).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class RpcProxy:
         self.errors: list[dict[str, object]] = []
         self.syncing = False
         self.behind: int | None = None
+        self.no_logs = False
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +70,8 @@ class RpcProxy:
         head = self.behind
         if method == "eth_getBlockByNumber" and params[0] == "finalized" and self.errors:
             return {"error": self.errors.pop(0)}
+        if method == "eth_getLogs" and self.no_logs:
+            return {"result": []}
         if method == "eth_syncing" and self.syncing:
             return {"result": SYNCING}
         if head is not None:

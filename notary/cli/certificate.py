@@ -51,6 +51,7 @@ def pdf(
 ) -> None:
     """Write the PDF certificate of CERTIFICATE: Chinese and English, with a QR code."""
     from notary.core import certificate as cert_format
+    from notary.core import certificate_v2
     from notary.files import write_atomic
 
     try:
@@ -65,7 +66,7 @@ def pdf(
     try:
         with certificate.open("rb") as fh:
             text = fh.read(cert_format.MAX_CERTIFICATE_BYTES + 1)
-        cert = cert_format.loads(text)
+        cert = certificate_v2.loads(text)  # version 1 or 2
         document = render(
             cert, link_for(verify_url, cert.evidence.sha256, evidence_id), evidence_id
         )

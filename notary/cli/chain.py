@@ -245,7 +245,9 @@ than 64 levels, bad arguments).
 
 The registry's code must be the published EvidenceRegistry build. Its runtime code hash \
 (keccak256 of eth_getCode), frozen for certificate version 1 and published in \
-docs/certificate.md section 5, is {hashes}
+docs/certificate.md section 5, is {hashes}. Version 2 certificates (consortium \
+endorsements, docs/certificate-v2.md) must name the published ConsortiumRegistry \
+build instead, {hashes_v2}; the verdict then says who endorsed the batch.
 """
 
 
@@ -253,6 +255,12 @@ def _published() -> str:
     from notary.chain.artifact import PUBLISHED_CODE_HASHES
 
     return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES))
+
+
+def _published_v2() -> str:
+    from notary.chain.artifact import PUBLISHED_CODE_HASHES_V2
+
+    return ", ".join("0x" + h.hex() for h in sorted(PUBLISHED_CODE_HASHES_V2))
 
 
 class Lang(StrEnum):
@@ -294,7 +302,7 @@ def _inputs(
     return found, file
 
 
-@app.command(help=_VERIFY_HELP.format(hashes=_published()))
+@app.command(help=_VERIFY_HELP.format(hashes=_published(), hashes_v2=_published_v2()))
 def verify(
     target: Annotated[
         Path | None,

@@ -22,6 +22,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 
 from notary.core.certificate import Certificate
+from notary.core.certificate_v2 import CertificateV2
 from notary.court.fonts import Font, cjk_font
 from notary.court.qr import modules
 from notary.verify.wording import beijing_words, claims, dev_chain_warning, utc_words
@@ -328,7 +329,10 @@ class _Page:
 
 
 def _endorsers(cert: Certificate) -> str:
-    """Who endorsed the anchor. Version 1 certificates carry no endorsements; when a version
-    that does arrives, its members are listed here."""
-    del cert
-    return f"{NONE}  (第 1 版证书无背书 / version 1 certificates carry none)"
+    """Who endorsed the anchor, as the certificate names them (notary verify checks each
+    against the chain: docs/certificate-v2.md). Version 1 certificates carry none."""
+    if not isinstance(cert, CertificateV2):
+        return f"{NONE}  (第 1 版证书无背书 / version 1 certificates carry none)"
+    e = cert.endorsement
+    names = "; ".join(f"{x.organization} ({x.member})" for x in e.endorsements)
+    return f"{names}  (要求 {e.threshold} 个 / {e.threshold} required)"

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from eth_utils.address import to_checksum_address
 
 from notary.chain.artifact import published_code_hashes
+from notary.chain.consortium import ConsortiumReader, connect_consortium_reader
 from notary.chain.registry import OnChainAnchor, RegistryReader, connect_reader
 from notary.core import certificate_v2
 from notary.core.certificate import AnchorRecord, Certificate, utc_text
@@ -177,7 +178,11 @@ def _anchor_fields(record: OnChainAnchor, a: AnchorRecord) -> list[tuple[str, ob
 
 def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     a = cert.anchor
-    registry = connect_reader(rpc_url, a.registry, retries=False)
+    registry = (
+        connect_consortium_reader(rpc_url, a.registry, retries=False)
+        if isinstance(cert, CertificateV2)
+        else connect_reader(rpc_url, a.registry, retries=False)
+    )
     chain_id = registry.chain_id()
     if chain_id != a.chain_id:
         run.cannot_decide(
@@ -228,6 +233,7 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     _transaction(run, registry, a, block.transactions)
     facts: dict[str, object] = {}
     if isinstance(cert, CertificateV2):
+        assert isinstance(registry, ConsortiumReader)
         facts["endorsement"] = endorsement.online(run, cert, registry).as_facts()
     return {
         "confirmations": registry.latest_block_number() - a.block_number,

@@ -138,12 +138,22 @@ def _recovers(
         )
 
 
-def online(run: Run, cert: CertificateV2, registry: RegistryReader) -> EndorsementSummary:
+def online(run: Run, cert: CertificateV2, reader: ConsortiumReader) -> EndorsementSummary:
     """E3 to E5 against the node (the v1 steps have passed: the anchor is on this chain)."""
     a = cert.anchor
-    reader = ConsortiumReader(registry.w3, a.registry, registry.rpc_url)
-    log_index = _anchored_log_index(registry, cert)
-    config, left = reader.configuration_before(a.block_number, log_index)
+    log_index = _anchored_log_index(reader, cert)
+    try:
+        config, left = reader.configuration_before(a.block_number, log_index)
+    except ValidationError:
+        # The published code emits PolicySet in its constructor: no such event means the
+        # node's logs are incomplete (pruned, not indexed), not that the certificate lies.
+        run.cannot_decide(
+            "endorsers were members",
+            f"the node at {reader.rpc_url} returns no configuration events of {a.registry} up "
+            f"to block {a.block_number}, although the published ConsortiumRegistry emits them "
+            "when deployed: its logs are incomplete, ask another node",
+        )
+        raise
     endorsers = {m.account: m for m in config.endorsers}
     reported = []
     for e in cert.endorsement.endorsements:

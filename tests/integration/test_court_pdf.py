@@ -148,3 +148,22 @@ def test_bad_certificate_is_one_clear_error(tmp_path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "broken.cert.json" in result.stderr
     assert not (tmp_path / "broken.cert.pdf").exists()
+
+
+def test_a_version_2_certificate_prints_its_endorsers(tmp_path) -> None:
+    v2 = REPO_ROOT / "tests" / "vectors" / "v2" / "valid.cert.json"
+    cert = tmp_path / "design.txt.cert.json"
+    cert.write_bytes(v2.read_bytes())
+    result = run_cli(Settings(data_dir=tmp_path / "data"), "certificate", "pdf", str(cert))
+    assert result.returncode == 0, result.stderr
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "design.txt.cert.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = re.sub(r"\s+", "", text)
+    endorsement = json.loads(v2.read_text("utf-8"))["anchor"]["endorsement"]
+    for e in endorsement["endorsements"]:
+        assert e["organization"] in flat and e["member"].lower() in flat.lower()
+    assert "2required" in flat and "carry none" not in text

@@ -23,6 +23,7 @@ from notary.ops.keys import dev_account
 from notary.ops.toolchain import anvil_binary
 from notary.verify.certificate import Outcome, verify
 from tests.conftest import VECTORS, free_port, make_settings, run_cli, run_node
+from tests.rpc_proxy import RpcProxy
 from tests.vectors.v2.make_vectors import ORGS, REGULATOR, Vector, scenario
 
 pytestmark = [pytest.mark.devnet, pytest.mark.node]
@@ -181,3 +182,16 @@ def test_a_node_of_another_chain_cannot_decide(
         verdict = verify(json.dumps(valid.document, ensure_ascii=False), other)
     assert verdict.outcome is Outcome.CANNOT_DECIDE
     assert "serves chain 4242" in verdict.reason
+
+
+def test_a_node_without_the_registrys_logs_cannot_decide(golden_v2: str) -> None:
+    """The published registry emits its configuration when deployed; a node that returns no
+    such log (log index pruned or missing) cannot tell who was a member: cannot decide."""
+    cert = V2 / "valid-without-file.cert.json"
+    with RpcProxy(golden_v2) as proxy:
+        proxy.no_logs = True
+        verdict = verify(cert.read_bytes(), proxy.url)
+        js, _ = _javascript(cert, proxy.url, None)
+    assert verdict.outcome is Outcome.CANNOT_DECIDE, verdict.reason
+    assert "logs are incomplete" in verdict.reason
+    assert js == "cannot_decide"

@@ -420,7 +420,7 @@ async function endorsementsOnline(c, anchoredLogIndex) {
       k = Number(uint(word(l.data, 0)));
     }
   }
-  if (k === null) invalid('the registry has no consortium configuration before the anchor');
+  if (k === null) cannotDecide('the node returns no configuration events of the registry: its logs are incomplete, ask another node');
   const endorsers = [...members.entries()].filter(([, m]) => m.role === 2);
   for (const e of a.endorsement.endorsements) {
     const m = members.get(e.member.toLowerCase());
