@@ -170,6 +170,17 @@ def _pipeline(consortium: dict[str, Any], client: httpx.Client) -> None:
             return "awaiting_endorsement" in _statuses(client, waiting).values()
 
         _wait(some_waiting, "a batch awaiting endorsement")
+        status = subprocess.run(
+            [NOTARY, "devnet", "status", "--json"],
+            env=consortium["env"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        endorsers = json.loads(status.stdout)["endorsers"]
+        assert sorted(e["running"] for e in endorsers) == [False, False, True]
+        assert {e["organization"] for e in endorsers} >= {"杭州互联网法院 (devnet)"}
+        assert all(e["last_seen"] for e in endorsers)  # each was heard from before
         ready = httpx.get(url + "/v1/ready", timeout=10).json()
         assert ready["ready"] is True  # waiting for endorsers is not "not ready"
         assert int(ready["detail"]["awaiting_endorsement"]) >= 1
@@ -191,6 +202,14 @@ def _pipeline(consortium: dict[str, Any], client: httpx.Client) -> None:
         "every acknowledged deposit anchored",
         timeout=120,
     )
+
+    # each endorser's key: fresh, owner-only, never in its log
+    for i in (1, 2, 3):
+        key_file = data / "keys" / f"endorser-{i}.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        secret = key_file.read_text().strip().removeprefix("0x")
+        log = (data / "devnet" / f"endorser-{i}.log").read_text()
+        assert "serving registry" in log and secret not in log
 
     deployment = load_deployment(consortium["settings"])
     assert deployment is not None and deployment.kind == "consortium"
