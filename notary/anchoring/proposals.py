@@ -66,7 +66,8 @@ class Proposals:
         self.factory = factory
         self.reader = reader
         self._chain_id: int | None = None
-        self._members: dict[str, tuple[float, Member]] = {}
+        self._members: dict[str, Member] = {}
+        self._members_at = -MEMBER_CACHE_SECONDS - 1.0
 
     def chain_id(self) -> int:
         if self._chain_id is None:
@@ -74,13 +75,15 @@ class Proposals:
         return self._chain_id
 
     def _endorser(self, address: str) -> Member:
-        """The member record of a current ENDORSER; ForbiddenError for anyone else."""
-        cached = self._members.get(address)
-        if cached is None or time.monotonic() - cached[0] > MEMBER_CACHE_SECONDS:
-            cached = (time.monotonic(), self.reader.member(address))
-            self._members[address] = cached
-        member = cached[1]
-        if member.role is not Role.ENDORSER:
+        """The member record of a current ENDORSER; ForbiddenError for anyone else. The
+        member list is read from the chain at most every MEMBER_CACHE_SECONDS, so a flood
+        of posts signed by strangers costs a signature recovery each, not a chain call."""
+        now = time.monotonic()
+        if now - self._members_at > MEMBER_CACHE_SECONDS:
+            self._members = {m.account.lower(): m for m in self.reader.members()}
+            self._members_at = now
+        member = self._members.get(address.lower())
+        if member is None or member.role is not Role.ENDORSER:
             raise ForbiddenError(
                 f"{address} is not a current endorser of the registry {self.reader.address}"
             )
