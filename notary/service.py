@@ -248,7 +248,8 @@ class NotaryService:
         )
         m.gauge(
             "notary_batches_under_way",
-            "Batches formed but not final yet, by status (built, signed, confirming).",
+            "Batches formed but not final yet, by status (built, awaiting_endorsement: "
+            "consortium mode, fewer than k endorsements yet; signed, confirming).",
             lambda: stats.batches_under_way(factory),
             label="status",
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,6 +186,11 @@ def _pipeline(consortium: dict[str, Any], client: httpx.Client) -> None:
         assert ready["ready"] is True  # waiting for endorsers is not "not ready"
         assert int(ready["detail"]["awaiting_endorsement"]) >= 1
         assert "of 3 seen in the last 60 s" in ready["detail"]["endorsers"]
+        metrics = httpx.get(url + "/metrics", timeout=10).text
+        gauge = re.search(
+            r'notary_batches_under_way\{status="awaiting_endorsement"\} (\S+)', metrics
+        )
+        assert gauge is not None and float(gauge.group(1)) >= 1
         time.sleep(DEPOSIT_SECONDS)
         assert "anchored" not in set(_statuses(client, waiting).values())
         assert "confirming" not in set(_statuses(client, waiting).values())
