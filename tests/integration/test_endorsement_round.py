@@ -12,10 +12,12 @@ import json
 import secrets
 import time
 
+import httpx
 import pytest
 from eth_account import Account
 from sqlalchemy import select
 
+from api.main import create_app
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.pinner import Pinner
 from notary.anchoring.proposals import Proposals
@@ -26,17 +28,20 @@ from notary.chain.registry import connect
 from notary.core import certificate as cert_format
 from notary.core.keccak import keccak256
 from notary.deposit.request import DepositRequest, deposit
+from notary.endorser.node import EndorserNode, NodeConfig
 from notary.errors import ConflictError, ForbiddenError, ValidationError
 from notary.ipfs.client import KuboRpc
 from notary.issue.certificates import certificate
 from notary.issue.trees import TreeCache
 from notary.issue.views import view
 from notary.ops.devnet import rpc_call
+from notary.ops.keys import write_key
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchEvent, BatchStatus, Endorsement
 from notary.store.models import Role as OrgRole
 from notary.store.orgs import create_organization
 from notary.verify.certificate import Outcome, verify
+from tests.api.conftest import serve_in_thread
 
 pytestmark = pytest.mark.devnet
 
@@ -153,3 +158,92 @@ def test_a_batch_is_proposed_endorsed_and_anchored_once(chain, store, registry, 
     assert doc["version"] == 2
     verdict = verify(text, chain.rpc_url)
     assert verdict.outcome is Outcome.VALID, verdict
+
+
+def test_endorser_processes_over_http_refuse_a_root_the_manifest_does_not_rebuild(
+    chain, registry, tmp_path
+) -> None:
+    """A real notary API (uvicorn) whose batch root is corrupted after its manifest was
+    pinned (the fault injected): the three endorsers refuse it, their refusals are in the
+    batch's history, nothing is anchored; a sound batch after it is endorsed and anchored."""
+    notary_key = tmp_path / "keys" / "notary.key"
+    write_key(notary_key, registry.account)
+    ipfs_api = f"http://127.0.0.1:{chain.settings.ipfs_port}"
+    settings = chain.settings.model_copy(
+        update={
+            "data_dir": tmp_path / "notary",
+            "rpc_url": chain.rpc_url,
+            "registry": registry.address,
+            "ipfs_api": ipfs_api,
+            "notary_key_file": notary_key,
+            "database_url": None,
+            "consortium_endorsers": 3,
+            "consortium_threshold": 2,
+        }
+    )
+    app = create_app(settings, start_batcher=False)
+    url, server, thread = serve_in_thread(app)
+    nodes = [
+        EndorserNode(
+            account,
+            NodeConfig(
+                notary_url=url, ipfs_api=ipfs_api, registry=registry.address, rpc_url=chain.rpc_url
+            ),
+        )
+        for account in ENDORSERS
+    ]
+    ipfs = KuboRpc(ipfs_api)
+    try:
+        factory = app.state.service.factory
+        org = create_organization(factory, "studio-h", "Studio H", OrgRole.DEPOSITOR)
+        batcher = Batcher(factory, registry, BatchPolicy(max_leaves=100, interval_seconds=0))
+        pinner = Pinner(factory, ipfs, tmp_path / "spool")
+
+        def new_batch(salt: str) -> Batch:
+            requests = [
+                DepositRequest(hashlib.sha256(f"{salt} {i}".encode()).digest(), None, {}, "hash")
+                for i in range(3)
+            ]
+            deposit(factory, org, requests)
+            batcher.run_once(force=True)
+            assert pinner.pin_manifests() == 1
+            with transaction(factory) as session:
+                return session.scalars(select(Batch).order_by(Batch.id.desc())).first()
+
+        bad = new_batch("corrupted")
+        forged = keccak256(b"a root the manifest does not rebuild")
+        with transaction(factory) as session:  # the fault: the notary's root is wrong
+            session.get(Batch, bad.id).root = forged
+        batcher.run_once()
+        for node in nodes:
+            node.connect_chain()
+            assert node.cycle() == 0
+        with transaction(factory) as session:
+            refusals = session.scalars(
+                select(BatchEvent.detail).where(
+                    BatchEvent.batch_id == bad.id, BatchEvent.kind == "endorsement_refused"
+                )
+            ).all()
+            assert session.scalars(select(Endorsement)).all() == []
+        assert len(refusals) == 3 and all("rebuild root" in r for r in refusals)
+        batcher.run_once()
+        with transaction(factory) as session:
+            assert session.get(Batch, bad.id).status == BatchStatus.AWAITING_ENDORSEMENT.value
+        assert registry.anchor_of(forged).sequence == 0
+        seen = httpx.get(url + "/v1/consortium/endorsers", timeout=10).json()
+        assert {e["address"] for e in seen if e["last_seen"]} == {a.address for a in ENDORSERS}
+
+        good = new_batch("sound")
+        batcher.run_once()
+        assert sum(node.cycle() for node in nodes) == 3
+        batcher.run_once()
+        with transaction(factory) as session:
+            assert session.get(Batch, good.id).status == BatchStatus.ANCHORED.value
+        assert len(registry.endorsement_of(good.root).endorsers) >= 2
+    finally:
+        ipfs.close()
+        for node in nodes:
+            node.http.close()
+            node.ipfs.close()
+        server.should_exit = True
+        thread.join(timeout=30)
