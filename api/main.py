@@ -17,6 +17,7 @@ from api.routes import (
     admin,
     alerts,
     audit,
+    consortium,
     evidence,
     health,
     metrics,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)
+    app.include_router(consortium.router)  # signed by members, no API key
     app.include_router(web.router)  # the static verifier page: no key
     _declare_key_scheme(app)
     docs.install(app)

@@ -522,3 +522,50 @@ class AccessEntryOut(BaseModel):
             share=e.share,
             case_ref=e.case_ref,
         )
+
+
+class ProposalOut(BaseModel):
+    """A batch awaiting endorsement: what an endorser checks and signs (docs/consortium.md)."""
+
+    root: str = Field(description="0x-hex Merkle root.")
+    leaf_count: int
+    manifest: str = Field(description="CID of the batch manifest on IPFS.")
+    batch_time: int = Field(description="Unix seconds, as proposed by the notary.")
+    chain_id: int
+    registry: str
+    endorsements: int = Field(description="Endorsements stored so far.")
+    threshold: int = Field(description="k: endorsements the anchor needs.")
+
+
+class EndorsementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batch_time: int = Field(ge=0, lt=2**64)
+    signature: str = Field(
+        description="0x-hex 65-byte EIP-712 Endorsement signature.", max_length=132
+    )
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root: str = Field(description="0x-hex root refused; 32 zero bytes for a heartbeat.")
+    batch_time: int = Field(ge=0, lt=2**64)
+    refusal: str = Field(default="", max_length=400)
+    sent_at: int = Field(ge=0, lt=2**64)
+    signature: str = Field(
+        description="0x-hex 65-byte EIP-712 EndorserReport signature.", max_length=132
+    )
+
+
+class SignerOut(BaseModel):
+    signer: str
+
+
+class EndorserOut(BaseModel):
+    address: str
+    name: str = Field(description="The organization's name, as registered on chain.")
+    last_seen: datetime | None = Field(
+        description="When this notary last received a signed word from it (UTC); null: never."
+    )
+    last_word: str = Field(description="What it last said: heartbeat, endorsed or refused ROOT.")

@@ -101,6 +101,38 @@ class Settings(BaseSettings):
         "opens <public_url>/verify (the web verifier) for its evidence, and absolute links "
         "in webhook messages (certificate_url) start with it.",
     )
+    consortium_endorsers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Consortium mode: the number of ENDORSER members. 0 (the default for "
+        "now) deploys and anchors through the single-operator EvidenceRegistry; n > 0 makes "
+        "`notary deploy` / `notary devnet up` deploy a ConsortiumRegistry with the notary "
+        "account and n endorsers (fresh keys in <data>/keys/endorser-<i>.key), and makes the "
+        "batcher wait for NOTARY_CONSORTIUM_THRESHOLD endorsements before each anchor.",
+    )
+    consortium_threshold: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Consortium mode: k, the endorsements each anchor needs (genesis policy; "
+        "on chain it changes only by a quorum of endorsers).",
+    )
+    consortium_proposal_seconds: float = Field(
+        default=3000,
+        gt=0,
+        le=3540,
+        description="Consortium mode: a batch proposed this long ago without k endorsements is "
+        "proposed again with a fresh batch time (the registry refuses batch times over 3600 s "
+        "old at the anchoring block).",
+    )
+    endorser_api_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the notary API the devnet's endorser processes poll; defaults "
+        "to NOTARY_API_PORT.",
+    )
     devnet_port: int = Field(default=DEVNET_PORT, ge=1, le=65535)
     ipfs_port: int = Field(default=5001, ge=1, le=65535, description="Devnet IPFS RPC port.")
     ipfs_api: str | None = Field(
@@ -157,6 +189,11 @@ class Settings(BaseSettings):
     def _absolute(cls, path: Path | None) -> Path | None:
         """Resolve once at the entry point: child processes and records get absolute paths."""
         return path.expanduser().absolute() if path is not None else None
+
+    @property
+    def consortium(self) -> bool:
+        """Whether batches are anchored on a ConsortiumRegistry with k endorsements."""
+        return self.consortium_endorsers > 0
 
     @property
     def keys_dir(self) -> Path:

@@ -25,8 +25,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notary.anchoring.assembly import Anchoring
 from notary.anchoring.process import AnchoringSupervisor
+from notary.anchoring.proposals import EndorserSeen, Proposal, Proposals
 from notary.anchoring.report import ReconciliationReport, reconciliation_report
 from notary.chain.artifact import published_code_hashes
+from notary.chain.consortium import ConsortiumWriter
+from notary.chain.eip712 import Report
 from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
@@ -124,6 +127,16 @@ class NotaryService:
         writer is the anchoring process's (notary.anchoring.assembly)."""
         self.spool_dir = self.parts.spool_dir
         self.ipfs = self.parts.ipfs
+        writer = self.parts.writer
+        self.proposals = (
+            Proposals(self.factory, writer.reader())
+            if isinstance(writer, ConsortiumWriter)
+            else None
+        )
+        """The endorsement round's notary side (consortium mode only)."""
+        self.code_hashes = published_code_hashes(2 if self.proposals is not None else 1)
+        """The registry code this service anchors on (the published v1 build, or the
+        ConsortiumRegistry build in consortium mode)."""
         self._anchoring: AnchoringSupervisor | None = None
         self.metrics = self._metrics() if settings.metrics else None
         """The series of GET /metrics (notary.ops.metrics); None when turned off."""
@@ -154,7 +167,7 @@ class NotaryService:
         try:
             detail["chain_id"] = str(self.registry.chain_id())
             chain = True
-            registry = self.registry.code_hash() in published_code_hashes()
+            registry = self.registry.code_hash() in self.code_hashes
             if not registry:
                 detail["registry"] = f"no published registry at {self.registry.address}"
         except ChainError as exc:
@@ -167,12 +180,54 @@ class NotaryService:
             except IpfsError as exc:
                 detail["ipfs"] = str(exc)
                 ipfs = False
+        if self.proposals is not None:
+            self._consortium_readiness(detail)
         if self._anchoring is not None:
             anchoring = self._anchoring
             detail["anchoring"] = (
                 f"running (pid {anchoring.pid})" if anchoring.running else "restarting"
             )
         return Readiness(database, chain, registry, detail, ipfs)
+
+    def _consortium_readiness(self, detail: dict[str, str]) -> None:
+        """Endorsers seen recently and batches awaiting endorsement (not part of `ready`:
+        deposits are accepted while batches wait)."""
+        assert self.proposals is not None
+        detail["awaiting_endorsement"] = str(self.proposals.awaiting())
+        try:
+            seen = self.proposals.endorsers()
+        except ChainError as exc:
+            detail["endorsers"] = f"unknown: {exc}"
+            return
+        recent = [e for e in seen if Proposals.recently(e)]
+        detail["endorsers"] = (
+            f"{len(recent)} of {len(seen)} seen in the last 60 s: "
+            + ", ".join(f"{e.name} ({e.address})" for e in recent)
+        ).rstrip(": ")
+
+    def _consortium(self) -> Proposals:
+        if self.proposals is None:
+            raise NotFoundError(
+                "this notary anchors on a single-operator registry: there is no consortium "
+                "(NOTARY_CONSORTIUM_ENDORSERS is 0)"
+            )
+        return self.proposals
+
+    def consortium_proposals(self) -> list[Proposal]:
+        """Batches awaiting endorsement (keyless: the endorsers need no API key)."""
+        return self._consortium().pending()
+
+    def endorsers_seen(self) -> list[EndorserSeen]:
+        """Every current endorser and when this notary last heard from it."""
+        return self._consortium().endorsers()
+
+    def endorse(self, root: bytes, batch_time: int, signature: bytes) -> str:
+        """Store an endorsement that recovers to a current endorser; its signer."""
+        return self._consortium().endorse(root, batch_time, signature)
+
+    def endorser_report(self, report: Report, signature: bytes) -> str:
+        """Record an endorser's signed refusal or heartbeat; its signer."""
+        return self._consortium().report(report, signature)
 
     def _metrics(self) -> Metrics:
         """The registry, with the series read from the database, the chain and IPFS nodes
@@ -200,7 +255,8 @@ class NotaryService:
         )
         m.gauge(
             "notary_batches_under_way",
-            "Batches formed but not final yet, by status (built, signed, confirming).",
+            "Batches formed but not final yet, by status (built, awaiting_endorsement: "
+            "consortium mode, fewer than k endorsements yet; signed, confirming).",
             lambda: stats.batches_under_way(factory),
             label="status",
         )

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.pinner import Pinner
+from notary.chain.consortium import ConsortiumWriter, connect_consortium_writer
 from notary.chain.finality import Finality
-from notary.chain.registry import connect_writer
+from notary.chain.registry import RegistryWriter, connect_writer
 from notary.config import Settings
 from notary.deposit.spool import spool_dir
 from notary.errors import ConfigError, StorageError
@@ -39,10 +40,17 @@ class Anchoring:
         self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.rpc_url = resolve_rpc_url(settings)
         account = load_key(settings.notary_key_path, settings)
-        self.writer = connect_writer(self.rpc_url, resolve_registry(settings), account)
+        registry = resolve_registry(settings)
+        self.writer: RegistryWriter | ConsortiumWriter = (
+            connect_consortium_writer(self.rpc_url, registry, account)
+            if settings.consortium
+            else connect_writer(self.rpc_url, registry, account)
+        )
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
         finality = Finality(self.writer.reader(), settings.finality, settings.confirmations)
-        self.batcher = Batcher(self.factory, self.writer, policy, finality)
+        self.batcher = Batcher(
+            self.factory, self.writer, policy, finality, settings.consortium_proposal_seconds
+        )
         retries = RetryPolicy(
             settings.webhook_retry_base_seconds,
             settings.webhook_retry_max_seconds,
@@ -61,6 +69,11 @@ class Anchoring:
         if api is not None:
             self.ipfs = KuboRpc(api, settings.ipfs_token)
             self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
+        elif settings.consortium:
+            raise ConfigError(
+                "consortium mode needs an IPFS node (NOTARY_IPFS_API or the devnet's): the "
+                "endorsers fetch each batch manifest from it"
+            )
 
     def start_loops(self, stop: threading.Event) -> list[threading.Thread]:
         """Run the batcher (recovery first, inside its loop), the webhook deliverer and the

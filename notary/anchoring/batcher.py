@@ -36,9 +36,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.crashpoints import crash_point
+from notary.anchoring.endorsement import EndorsementRound, signed_batch
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.reconcile import Reconciler, clear, events
 from notary.chain.artifact import published_code_hashes
+from notary.chain.consortium import ConsortiumWriter
 from notary.chain.finality import Finality
 from notary.chain.registry import AnchorReceipt, RegistryWriter
 from notary.core import manifest
@@ -76,15 +78,23 @@ class Batcher:
     def __init__(
         self,
         factory: sessionmaker[Session],
-        writer: RegistryWriter,
+        writer: RegistryWriter | ConsortiumWriter,
         policy: BatchPolicy | None = None,
         finality: Finality | None = None,
+        proposal_seconds: float = 3000,
     ) -> None:
         self.factory = factory
         self.writer = writer
         self.policy = policy or BatchPolicy()
-        self.finality = finality or Finality(writer.reader(), "auto", 0)
-        self.reconciler = Reconciler(factory, writer.reader(), self.finality)
+        reader = writer.reader()  # a ConsortiumReader has the same views and events
+        self.finality = finality or Finality(reader, "auto", 0)
+        self.reconciler = Reconciler(factory, reader, self.finality)
+        self.endorsing: EndorsementRound | None = (
+            EndorsementRound(factory, writer, proposal_seconds)
+            if isinstance(writer, ConsortiumWriter)
+            else None
+        )
+        """The endorsement round, on a ConsortiumRegistry only (notary.anchoring.endorsement)."""
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -130,6 +140,7 @@ class Batcher:
                     Batch.status.in_(
                         [
                             BatchStatus.BUILT.value,
+                            BatchStatus.AWAITING_ENDORSEMENT.value,
                             BatchStatus.SIGNED.value,
                             BatchStatus.CONFIRMING.value,
                         ]
@@ -143,7 +154,10 @@ class Batcher:
 
     def check_registry(self) -> None:
         """Refuse to send anything to an address that does not hold the published registry."""
-        if self.writer.code_hash() not in published_code_hashes():
+        expected = (
+            published_code_hashes(2) if self.endorsing is not None else published_code_hashes()
+        )
+        if self.writer.code_hash() not in expected:
             raise ChainError(
                 f"no published registry at {self.writer.address} (chain reset? run `notary deploy`)"
             )
@@ -201,11 +215,20 @@ class Batcher:
     # -- advancing ---------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Finish every BUILT or SIGNED batch. Returns how many got to the chain."""
+        """Finish every BUILT, AWAITING_ENDORSEMENT or SIGNED batch. Returns how many were
+        looked at."""
         with transaction(self.factory) as session:
             open_ids = session.scalars(
                 select(Batch.id)
-                .where(Batch.status.in_([BatchStatus.BUILT.value, BatchStatus.SIGNED.value]))
+                .where(
+                    Batch.status.in_(
+                        [
+                            BatchStatus.BUILT.value,
+                            BatchStatus.AWAITING_ENDORSEMENT.value,
+                            BatchStatus.SIGNED.value,
+                        ]
+                    )
+                )
                 .order_by(Batch.id)
             ).all()
         for batch_id in open_ids:
@@ -223,6 +246,13 @@ class Batcher:
             batch = self._load(batch_id)
             if batch.status in (BatchStatus.CONFIRMING.value, BatchStatus.ANCHORED.value):
                 return
+            waiting = (BatchStatus.BUILT.value, BatchStatus.AWAITING_ENDORSEMENT.value)
+            if batch.status in waiting and self.endorsing is not None:
+                signatures = self.endorsing.signatures(batch)
+                if signatures is None:
+                    return  # waits for its endorsements; nothing is lost meanwhile
+                self._sign(batch, signatures)
+                continue
             if batch.status == BatchStatus.BUILT.value:
                 self._sign(batch)
                 continue
@@ -230,9 +260,13 @@ class Batcher:
                 return
         raise ChainError(f"batch {batch_id} could not be anchored after {MAX_ATTEMPTS} tries")
 
-    def _sign(self, batch: Batch) -> None:
+    def _sign(self, batch: Batch, signatures: list[bytes] | None = None) -> None:
         try:
-            signed = self.writer.sign_anchor(batch.root, batch.leaf_count, batch.manifest)
+            if isinstance(self.writer, ConsortiumWriter):
+                assert signatures is not None
+                signed = self.writer.sign_anchor(signed_batch(batch), signatures)
+            else:
+                signed = self.writer.sign_anchor(batch.root, batch.leaf_count, batch.manifest)
         except AlreadyAnchoredError:
             found = self.writer.find_anchor(batch.root)
             if found is None:
@@ -300,9 +334,12 @@ class Batcher:
         """The batch's transaction is mined: CONFIRMING until its block is final."""
         a = result.anchor
         final = self.reconciler.is_final(a.block_number)
+        endorsed = self.endorsing.on_chain(a.root) if self.endorsing is not None else None
         with transaction(self.factory) as session:
             row = session.get(Batch, batch_id)
             assert row is not None
+            if endorsed is not None:
+                EndorsementRound.keep_recorded(session, row, endorsed)
             row.status = BatchStatus.CONFIRMING.value
             row.tx_hash, row.block_hash = result.tx_hash, result.block_hash
             row.sequence, row.block_number, row.block_time = a.sequence, a.block_number, a.timestamp

@@ -238,6 +238,14 @@ class ConsortiumWriter(ConsortiumReader):
         super().__init__(w3, address, rpc_url)
         self.account = account
 
+    def reader(self) -> ConsortiumReader:
+        """The same registry through the same connection, without the key."""
+        return ConsortiumReader(self.w3, self.address, self.rpc_url)
+
+    def broadcast(self, raw: bytes) -> None:
+        """Send signed transaction bytes (AlreadyKnownError when the node holds them)."""
+        broadcast(self.w3, raw, self.rpc_url)
+
     def anchor(self, batch: Batch, signatures: Sequence[bytes]) -> AnchorReceipt:
         """Anchor `batch` with endorsements sorted by signer (eip712.sorted_signatures).
         AlreadyAnchoredError / MissingRoleError / TransactionFailedError (naming the
@@ -252,7 +260,9 @@ class ConsortiumWriter(ConsortiumReader):
             "anchor",
             args=[batch.root, batch.leaf_count, batch.manifest, batch.batch_time, list(signatures)],
         )
-        return sign(self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url)
+        return sign(
+            self.w3, self.account, {"to": self.address, "data": data}, self.rpc_url, pending=True
+        )
 
     def change_config(
         self,

@@ -27,6 +27,9 @@ from eth_utils.address import to_checksum_address
 
 from notary.errors import ValidationError
 
+Signer = LocalAccount
+"""A local signing account (for modules that must not import eth_account themselves)."""
+
 DOMAIN_NAME: Final = "NotaryConsortium"
 DOMAIN_VERSION: Final = "1"
 
@@ -54,6 +57,15 @@ CONFIG_CHANGE_FIELDS: Final = [
     {"name": "nonce", "type": "uint64"},
     {"name": "deadline", "type": "uint64"},
 ]
+REPORT_FIELDS: Final = [
+    {"name": "root", "type": "bytes32"},
+    {"name": "batchTime", "type": "uint64"},
+    {"name": "refusal", "type": "string"},
+    {"name": "sentAt", "type": "uint64"},
+]
+"""An endorser's signed word to the notary, never sent to the chain: a refusal of the batch
+(root, batchTime) with its reason, or (root zero, empty refusal) a heartbeat. Same domain
+as the endorsements, so the notary knows which member said it."""
 SIGNATURE_LENGTH: Final = 65
 
 
@@ -190,6 +202,47 @@ def recover_endorser(signature: bytes, chain_id: int, registry: str, batch: Batc
     """Who endorsed `batch` with `signature` (anyone's address: membership is checked by
     the caller against the members at the anchor's block)."""
     return recover(endorsement_typed_data(chain_id, registry, batch), signature)
+
+
+@dataclass(frozen=True)
+class Report:
+    """An endorser's refusal of a batch (root, batch_time, reason), or a heartbeat (root
+    zero, empty reason); `sent_at` (the endorser's clock) keeps an old one from being
+    replayed as fresh."""
+
+    root: bytes
+    batch_time: int
+    refusal: str
+    sent_at: int
+
+
+def report_typed_data(chain_id: int, registry: str, report: Report) -> dict[str, Any]:
+    """The EIP-712 message of an endorser's report (off chain only)."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, "EndorserReport": REPORT_FIELDS},
+        "primaryType": "EndorserReport",
+        "domain": domain(chain_id, registry),
+        "message": {
+            "root": report.root,
+            "batchTime": report.batch_time,
+            "refusal": report.refusal,
+            "sentAt": report.sent_at,
+        },
+    }
+
+
+def sign_report(account: LocalAccount, chain_id: int, registry: str, report: Report) -> bytes:
+    return sign(account, report_typed_data(chain_id, registry, report))
+
+
+def recover_reporter(signature: bytes, chain_id: int, registry: str, report: Report) -> str:
+    """Who signed `report` (membership is the caller's check)."""
+    return recover(report_typed_data(chain_id, registry, report), signature)
+
+
+def address_of(account: LocalAccount) -> str:
+    """The checksummed address of a local account."""
+    return str(account.address)
 
 
 def sorted_signatures(signed: Iterable[tuple[str, bytes]]) -> list[bytes]:

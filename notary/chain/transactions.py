@@ -43,11 +43,16 @@ class SignedTx:
     nonce: int
 
 
-def sign(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> SignedTx:
+def sign(
+    w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str, *, pending: bool = False
+) -> SignedTx:
     """Complete `tx` (nonce, fees, gas) and sign it locally.
 
     Gas is estimated here, so a call the contract would revert fails now, with the decoded
-    custom error, and nothing is signed or sent.
+    custom error, and nothing is signed or sent. `pending=True` estimates against the
+    pending block: a call that reads block.timestamp (a consortium anchor's batch time
+    must not be after it) is judged at the time it will be mined, not at the newest
+    block's, which on a chain that mines on demand (the devnet) may be long past.
     """
     with chain_errors(rpc_url):
         nonce = w3.eth.get_transaction_count(account.address, "pending")
@@ -58,7 +63,8 @@ def sign(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> SignedT
             "chainId": w3.eth.chain_id,
             **fee_fields(w3),
         }
-        full["gas"] = int(w3.eth.estimate_gas(full) * GAS_MARGIN)
+        estimate = w3.eth.estimate_gas(full, "pending") if pending else w3.eth.estimate_gas(full)
+        full["gas"] = int(estimate * GAS_MARGIN)
     signed = account.sign_transaction(cast(dict[str, Any], full))
     return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), nonce)
 

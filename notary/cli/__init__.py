@@ -3,7 +3,7 @@
 Subcommands are registered by importing their modules: `chain` (devnet, deploy, stamp,
 verify, build), `deposit` (deposit, export: the API client), `monitor` (monitor scan,
 alerts: the API client), `server` (serve, admin: needs the `[server]` extra), `audit`
-(rebuild, log) and `certificate` (pdf: needs the `[pdf]` extra).
+(rebuild, log), `endorser` (run) and `certificate` (pdf: needs the `[pdf]` extra).
 """
 
 from notary.cli import (  # noqa: F401  (registers the subcommands)
@@ -11,6 +11,7 @@ from notary.cli import (  # noqa: F401  (registers the subcommands)
     certificate,
     chain,
     deposit,
+    endorser,
     monitor,
     server,
 )

@@ -59,6 +59,12 @@ def devnet_up(as_json: JsonFlag = False) -> None:
             f"block {status.block_number}); IPFS node {status.ipfs_api}",
             highlight=False,
         )
+        for e in status.endorsers:
+            out.print(
+                f"  endorser {e.address} {e.name} (pid {e.pid}, log {e.log})",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @devnet_app.command("down")
@@ -93,6 +99,17 @@ def devnet_status(as_json: JsonFlag = False) -> None:
                     "peer_id": status.ipfs_peer_id,
                     "agent": status.ipfs_agent,
                 },
+                "endorsers": [
+                    {
+                        "address": e.address,
+                        "organization": e.name,
+                        "running": e.pid is not None,
+                        "pid": e.pid,
+                        "last_seen": e.last_seen,
+                        "log": str(e.log),
+                    }
+                    for e in status.endorsers
+                ],
             }
         )
     else:
@@ -113,12 +130,21 @@ def devnet_status(as_json: JsonFlag = False) -> None:
             )
         else:
             out.print(f"IPFS node: not running ({status.ipfs_api})", highlight=False)
+        for e in status.endorsers:
+            process = f"running (pid {e.pid})" if e.pid is not None else "NOT running"
+            seen = f"last seen by the notary {e.last_seen}" if e.last_seen else "not seen yet"
+            out.print(
+                f"endorser {e.address} {e.name}: {process}, {seen}; log {e.log}",
+                highlight=False,
+                soft_wrap=True,
+            )
     raise typer.Exit(EXIT_OK if status.running else EXIT_INVALID)
 
 
 @app.command()
 def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
-    """Deploy the published EvidenceRegistry build (or reuse the recorded one)."""
+    """Deploy the published EvidenceRegistry build (or reuse the recorded one); in consortium
+    mode (NOTARY_CONSORTIUM_ENDORSERS > 0) a ConsortiumRegistry with fresh endorser keys."""
     from notary.ops.deploy import deploy as run_deploy
 
     try:
@@ -136,12 +162,14 @@ def deploy(rpc: RpcOption = None, as_json: JsonFlag = False) -> None:
                 "block_number": d.block_number,
                 "runtime_code_hash": d.runtime_code_hash,
                 "notary": d.notary,
+                "kind": d.kind,
             }
         )
         return
     verb = "reusing" if result.reused else "deployed"
+    contract = "ConsortiumRegistry" if d.kind == "consortium" else "EvidenceRegistry"
     out.print(
-        f"{verb} EvidenceRegistry at {d.registry} on chain {d.chain_id} "
+        f"{verb} {contract} at {d.registry} on chain {d.chain_id} "
         f"(block {d.block_number}); notary account {d.notary}",
         highlight=False,
     )

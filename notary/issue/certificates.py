@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.core.certificate import AnchorRecord, Certificate, EvidenceRecord
+from notary.core.certificate_v2 import MemberEndorsement, issue_v2
 from notary.core.leaf import validate_metadata
 from notary.core.merkle import MerkleTree
 from notary.errors import ConflictError
@@ -23,6 +24,7 @@ from notary.store.db import transaction
 from notary.store.models import (
     Batch,
     BatchStatus,
+    Endorsement,
     Evidence,
     SupersededAnchor,
 )
@@ -39,7 +41,7 @@ def certificate(
         batch = e.batch
         if batch is None or batch.status != BatchStatus.ANCHORED.value:
             raise ConflictError(_not_yet(e, batch))
-        return _issue(e, trees.get(session, batch), _anchor_of(batch))
+        return _issue(e, trees.get(session, batch), _anchor_of(batch), _endorsed(session, batch))
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ def certificates(
             .order_by(SupersededAnchor.id)
         ).all()
         current = batch.status == BatchStatus.ANCHORED.value
+        if batch.batch_time is not None:
+            # a consortium batch: a superseded anchor's endorsements were discarded when it
+            # was proposed again, so only the current anchor's (v2) certificate is issued
+            old = []
         if not old and not current:
             return []
         tree = trees.get(session, batch)
@@ -79,7 +85,11 @@ def certificates(
             for s in old
         ]
         if current:
-            issued.append(IssuedCertificate(_issue(e, tree, _anchor_of(batch)), True, None, ""))
+            issued.append(
+                IssuedCertificate(
+                    _issue(e, tree, _anchor_of(batch), _endorsed(session, batch)), True, None, ""
+                )
+            )
         return issued
 
 
@@ -121,7 +131,61 @@ def _anchor_of(row: Batch | SupersededAnchor, batch: Batch | None = None) -> Anc
     )
 
 
-def _issue(e: Evidence, tree: MerkleTree, anchor: AnchorRecord) -> Certificate:
-    """The certificate of stored evidence under `anchor`, by the one issuer."""
+@dataclass(frozen=True)
+class _Endorsed:
+    """A consortium anchor's endorsement data (certificate version 2)."""
+
+    batch_time: int
+    threshold: int
+    endorsements: tuple[MemberEndorsement, ...]
+
+
+def _endorsed(session: Session, batch: Batch) -> _Endorsed | None:
+    """The endorsements the registry recorded with the batch's anchor (the batcher kept
+    exactly those), or None for a batch anchored on a single-operator registry."""
+    if batch.batch_time is None:
+        return None
+    if batch.endorsement_threshold is None:
+        raise ConflictError(
+            f"batch 0x{batch.root.hex()} is anchored on a consortium registry, but its "
+            "endorsement record is incomplete: no certificate can be issued"
+        )
+    rows = session.scalars(
+        select(Endorsement).where(
+            Endorsement.batch_id == batch.id, Endorsement.batch_time == batch.batch_time
+        )
+    ).all()
+    return _Endorsed(
+        batch.batch_time,
+        batch.endorsement_threshold,
+        tuple(
+            MemberEndorsement(
+                member=r.signer,
+                organization_id="0x" + r.organization.hex(),
+                organization=r.name,
+                signature="0x" + r.signature.hex(),
+            )
+            for r in rows
+        ),
+    )
+
+
+def _issue(
+    e: Evidence, tree: MerkleTree, anchor: AnchorRecord, endorsed: _Endorsed | None = None
+) -> Certificate:
+    """The certificate of stored evidence under `anchor`, by the one issuer: version 2 with
+    the endorsements for a consortium anchor, version 1 otherwise."""
     record = EvidenceRecord(sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json))
-    return issue(record, e.leaf(), e.leaf_hash, tree, anchor)
+    if endorsed is None:
+        return issue(record, e.leaf(), e.leaf_hash, tree, anchor)
+    return issue_v2(
+        record,
+        e.leaf(),
+        e.leaf_hash,
+        tree,
+        anchor,
+        registry_kind="consortium",
+        batch_time=endorsed.batch_time,
+        threshold=endorsed.threshold,
+        endorsements=endorsed.endorsements,
+    )

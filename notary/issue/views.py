@@ -52,11 +52,14 @@ class EvidenceView:
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
     """The view of `e`; its batch is loaded within the caller's session."""
     batch = e.batch
+    status = e.status
+    if batch is not None and batch.status == BatchStatus.AWAITING_ENDORSEMENT.value:
+        status = batch.status  # batched, and its batch waits for the consortium's endorsers
     if batch is not None and batch.status not in _ON_CHAIN:
         batch = None  # no block to show yet
     return EvidenceView(
         public_id=e.public_id,
-        status=e.status,
+        status=status,
         kind=e.kind,
         sha256=e.sha256,
         sm3=e.sm3,

@@ -13,12 +13,14 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import Wei
 
-from notary.chain.artifact import registry_build
+from notary.chain.artifact import consortium_build, registry_build
+from notary.chain.consortium import deploy_consortium
 from notary.chain.errors import chain_errors
 from notary.chain.registry import NOTARY_ROLE, RegistryWriter, connect, deploy_registry
 from notary.chain.transactions import send
 from notary.config import Settings
 from notary.errors import ConfigError
+from notary.ops import consortium
 from notary.ops.deployment import Deployment, load_deployment, save_deployment
 from notary.ops.endpoints import resolve_rpc_url
 from notary.ops.keys import ensure_dev_keys, load_key
@@ -39,12 +41,19 @@ def _keys(settings: Settings) -> tuple[LocalAccount, LocalAccount]:
     return load_key(settings.admin_key_path, settings), load_key(settings.notary_key_path, settings)
 
 
-def _still_there(w3: Web3, record: Deployment, rpc_url: str) -> bool:
+def _kind(settings: Settings) -> str:
+    return "consortium" if settings.consortium else "evidence"
+
+
+def _still_there(w3: Web3, record: Deployment, rpc_url: str, kind: str) -> bool:
+    if record.kind != kind:
+        return False  # consortium mode turned on or off: deploy the other registry
+    build = consortium_build() if kind == "consortium" else registry_build()
     with chain_errors(rpc_url):
         if int(w3.eth.chain_id) != record.chain_id:
             return False
         code = bytes(w3.eth.get_code(Web3.to_checksum_address(record.registry)))
-    return bool(code) and code == registry_build().runtime_code
+    return bool(code) and code == build.runtime_code
 
 
 def _fund(w3: Web3, admin: LocalAccount, notary: LocalAccount, rpc_url: str) -> None:
@@ -60,8 +69,13 @@ def deploy(settings: Settings, rpc_url: str | None = None) -> DeployResult:
     url = resolve_rpc_url(settings, rpc_url)
     admin, notary = _keys(settings)
     w3 = connect(url)
+    kind = _kind(settings)
+    if settings.consortium:
+        consortium.check_policy(settings)
     record = load_deployment(settings)
-    if record is not None and _still_there(w3, record, url):
+    if record is not None and _still_there(w3, record, url, kind):
+        if kind == "consortium":
+            return DeployResult(record, reused=True)
         writer = RegistryWriter(w3, record.registry, admin, url)
         if not writer.has_role(NOTARY_ROLE, notary.address):
             writer.grant_role(NOTARY_ROLE, notary.address)
@@ -75,6 +89,8 @@ def deploy(settings: Settings, rpc_url: str | None = None) -> DeployResult:
                 f"{settings.devnet_chain_id}); this chain is {chain_id}"
             )
         _fund(w3, admin, notary, url)
+    if kind == "consortium":
+        return _deploy_consortium(settings, w3, admin, notary, url, chain_id)
     receipt = deploy_registry(w3, admin, admin.address, url)
     address = receipt["contractAddress"]
     if address is None:
@@ -90,6 +106,38 @@ def deploy(settings: Settings, rpc_url: str | None = None) -> DeployResult:
         admin=admin.address,
         notary=notary.address,
         rpc_url=url,
+    )
+    save_deployment(settings, deployment)
+    return DeployResult(deployment, reused=False)
+
+
+def _deploy_consortium(
+    settings: Settings,
+    w3: Web3,
+    admin: LocalAccount,
+    notary: LocalAccount,
+    url: str,
+    chain_id: int,
+) -> DeployResult:
+    """A ConsortiumRegistry with the notary account and fresh endorsers as genesis members
+    (the deployer, `admin`, gets no role: the registry has no admin)."""
+    endorsers = [record for record, _ in consortium.ensure_endorsers(settings)]
+    members = consortium.genesis(notary.address, endorsers)
+    address = deploy_consortium(w3, admin, members, settings.consortium_threshold, url)
+    with chain_errors(url):
+        block = int(w3.eth.block_number)
+        code_hash = bytes(Web3.keccak(bytes(w3.eth.get_code(Web3.to_checksum_address(address)))))
+    consortium.save_endorsers(settings, endorsers, settings.consortium_threshold)
+    deployment = Deployment(
+        chain_id=chain_id,
+        registry=address,
+        tx_hash="",
+        block_number=block,
+        runtime_code_hash="0x" + code_hash.hex(),
+        admin=admin.address,
+        notary=notary.address,
+        rpc_url=url,
+        kind="consortium",
     )
     save_deployment(settings, deployment)
     return DeployResult(deployment, reused=False)

@@ -26,6 +26,8 @@ class Deployment:
     admin: str
     notary: str
     rpc_url: str
+    kind: str = "evidence"
+    """"evidence" (EvidenceRegistry, one operator) or "consortium" (ConsortiumRegistry)."""
 
 
 def save_deployment(settings: Settings, deployment: Deployment) -> Path:

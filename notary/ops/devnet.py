@@ -6,6 +6,9 @@
   STATE_INTERVAL_SECONDS and on a clean stop);
 - the IPFS node (hardhat-free-devnet/ipfs/server.mjs: Helia on Node 22, no network), its
   blocks, pins and identity under <data>/ipfs.
+In consortium mode (NOTARY_CONSORTIUM_ENDORSERS > 0) `up` also deploys the
+ConsortiumRegistry (notary.ops.deploy) and starts one `notary endorser run` process per
+endorser (notary.ops.consortium), detached too; `status` lists them.
 `down` sends SIGTERM and waits: anvil writes its state before it exits. A kill -9 of anvil
 can lose at most the last STATE_INTERVAL_SECONDS of blocks; a production chain has no such gap.
 """
@@ -17,6 +20,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -54,6 +58,20 @@ class DevnetStatus:
     ipfs_peer_id: str | None = None
     ipfs_agent: str | None = None
     """The IPFS node's own account of itself (`/api/v0/id`'s AgentVersion)."""
+    endorsers: tuple[EndorserStatus, ...] = ()
+    """Consortium mode: each endorser process of this devnet."""
+
+
+@dataclass(frozen=True)
+class EndorserStatus:
+    """One endorser of the devnet consortium: who, its process, when the notary last heard
+    from it (None: never, or the notary does not answer)."""
+
+    address: str
+    name: str
+    pid: int | None
+    log: Path
+    last_seen: str | None = None
 
 
 def _dir(settings: Settings) -> Path:
@@ -151,7 +169,86 @@ def status(settings: Settings) -> DevnetStatus:
         ipfs_pid,
         ipfs[0] if ipfs else None,
         ipfs[1] if ipfs else None,
+        _endorsers(settings, record),
     )
+
+
+def _notary_url(settings: Settings) -> str:
+    return f"http://{settings.api_host}:{settings.endorser_api_port or settings.api_port}"
+
+
+def _endorsers(settings: Settings, record: dict[str, object]) -> tuple[EndorserStatus, ...]:
+    from notary.ops.consortium import load_endorsers
+
+    pids = record.get("endorser_pids")
+    pids = pids if isinstance(pids, dict) else {}
+    seen = _last_seen(_notary_url(settings))
+    found = []
+    for e in load_endorsers(settings):
+        pid = pids.get(e.address)
+        alive = pid if isinstance(pid, int) and _alive(pid, "endorser") else None
+        log = _dir(settings) / f"endorser-{e.index}.log"
+        found.append(EndorserStatus(e.address, e.name, alive, log, seen.get(e.address)))
+    return tuple(found)
+
+
+def _last_seen(notary_url: str) -> dict[str, str]:
+    """address -> when the notary last heard from it (GET /v1/consortium/endorsers)."""
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (our own http URL)
+            notary_url + "/v1/consortium/endorsers", timeout=2
+        ) as response:
+            items = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return {}
+    if not isinstance(items, list):
+        return {}
+    return {
+        str(i.get("address")): str(i.get("last_seen"))
+        for i in items
+        if isinstance(i, dict) and i.get("last_seen")
+    }
+
+
+def start_endorsers(settings: Settings) -> None:
+    """Consortium mode: deploy the ConsortiumRegistry (or reuse it) and start one `notary
+    endorser run` process per endorser that is not running, each with its own key and log
+    (<data>/devnet/endorser-<i>.log), polling the notary at NOTARY_API_HOST:PORT."""
+    from notary.ops.consortium import load_endorsers
+    from notary.ops.deploy import deploy
+
+    deployment = deploy(settings).deployment
+    record = read_json(settings.data_dir / DEVNET_RECORD) or {}
+    pids = record.get("endorser_pids")
+    pids = dict(pids) if isinstance(pids, dict) else {}
+    for e in load_endorsers(settings):
+        pid = pids.get(e.address)
+        if isinstance(pid, int) and _alive(pid, "endorser"):
+            continue
+        log = _dir(settings) / f"endorser-{e.index}.log"
+        process = _spawn(
+            [
+                sys.executable,
+                "-m",
+                "notary",
+                "endorser",
+                "run",
+                "--key",
+                e.key_file,
+                "--notary-url",
+                _notary_url(settings),
+                "--ipfs-api",
+                str(record.get("ipfs_api")),
+                "--registry",
+                deployment.registry,
+                "--rpc",
+                str(record.get("rpc_url")),
+            ],
+            log,
+        )
+        pids[e.address] = process.pid
+    record["endorser_pids"] = pids
+    write_json(settings.data_dir / DEVNET_RECORD, record)
 
 
 def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -251,6 +348,8 @@ def up(settings: Settings) -> DevnetStatus:
     except DevnetError:
         down(settings)
         raise
+    if settings.consortium:
+        start_endorsers(settings)
     started = status(settings)
     if started.chain_id != settings.devnet_chain_id:
         down(settings)
@@ -283,12 +382,15 @@ def _stop(pid: int | None, name: str) -> bool:
 def down(settings: Settings) -> bool:
     """Stop anvil and the IPFS node (their state is saved). False if neither was running."""
     record = read_json(settings.data_dir / DEVNET_RECORD) or {}
+    pids = record.get("endorser_pids")
+    for pid in (pids if isinstance(pids, dict) else {}).values():
+        _stop(pid if isinstance(pid, int) else None, "endorser")
     stopped_chain = _stop(
         record.get("pid") if isinstance(record.get("pid"), int) else None, "anvil"
     )
     ipfs_pid = record.get("ipfs_pid")
     stopped_ipfs = _stop(ipfs_pid if isinstance(ipfs_pid, int) else None, "server.mjs")
     if record:
-        record.update(pid=None, ipfs_pid=None)
+        record.update(pid=None, ipfs_pid=None, endorser_pids={})
         write_json(settings.data_dir / DEVNET_RECORD, record)
     return stopped_chain or stopped_ipfs

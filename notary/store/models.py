@@ -48,6 +48,7 @@ class PinState(StrEnum):
 
 class BatchStatus(StrEnum):
     BUILT = "built"  # leaves fixed, root computed, no transaction yet
+    AWAITING_ENDORSEMENT = "awaiting_endorsement"  # consortium: proposed, < k endorsements
     SIGNED = "signed"  # transaction signed and stored (hash known), maybe sent
     CONFIRMING = "confirming"  # mined; anchor data recorded; its block is not final yet
     ANCHORED = "anchored"  # its block is final: certificates are issued
@@ -87,8 +88,12 @@ class Batch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     root: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     leaf_count: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime]
+    batch_time: Mapped[int | None]
+    """Consortium: the batch time proposed to the endorsers (what they sign, Unix seconds)."""
+    endorsement_threshold: Mapped[int | None]
+    """Consortium: the k the registry recorded with the anchor (endorsementOf(root))."""
     tx_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
     nonce: Mapped[int | None]
@@ -104,6 +109,38 @@ class Batch(Base):
     block_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     block_time: Mapped[int | None]
     anchored_at: Mapped[datetime | None]
+
+
+class Endorsement(Base):
+    """An endorser's EIP-712 signature of a batch as proposed (root, leaf count, manifest,
+    batch_time), checked to recover to a current ENDORSER of the registry before it is
+    stored. A re-proposal (new batch_time) deletes the batch's old ones."""
+
+    __tablename__ = "endorsements"
+    __table_args__ = (UniqueConstraint("batch_id", "signer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    batch_time: Mapped[int]
+    registry_address: Mapped[str] = mapped_column(String(42))
+    signer: Mapped[str] = mapped_column(String(42))
+    organization: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """The signer's organization id as the registry listed it when the endorsement came."""
+    name: Mapped[str] = mapped_column(String(128))
+    """The signer's organization name, likewise (certificate v2 carries both)."""
+    signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+    received_at: Mapped[datetime]
+
+
+class EndorserContact(Base):
+    """When each endorser last spoke to this notary (a signed heartbeat, endorsement or
+    refusal): GET /v1/ready shows which ones were seen recently."""
+
+    __tablename__ = "endorser_contacts"
+
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    last_seen: Mapped[datetime]
+    last_word: Mapped[str] = mapped_column(String(512), default="")
 
 
 class SupersededAnchor(Base):

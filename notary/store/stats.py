@@ -41,6 +41,7 @@ WAITING: Final = (
 )
 UNDER_WAY: Final = (
     BatchStatus.BUILT.value,
+    BatchStatus.AWAITING_ENDORSEMENT.value,
     BatchStatus.SIGNED.value,
     BatchStatus.CONFIRMING.value,
 )
@@ -89,7 +90,8 @@ def pins(factory: sessionmaker[Session]) -> dict[str, float]:
 
 
 def batches_under_way(factory: sessionmaker[Session]) -> dict[str, float]:
-    """Batches formed but not final yet, by status (built, signed, confirming)."""
+    """Batches formed but not final yet, by status (built, awaiting_endorsement, signed,
+    confirming)."""
     found = dict.fromkeys(UNDER_WAY, 0.0)
     with factory() as session:
         rows = session.execute(

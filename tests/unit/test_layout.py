@@ -36,7 +36,7 @@ LAYERS = [
     {"notary.store"},
     {"notary.deposit", "notary.issue", "notary.hooks"},
     {"notary.anchoring", "notary.share", "notary.monitor"},
-    {"notary.service", "notary.client"},
+    {"notary.service", "notary.client", "notary.endorser"},
     {"notary.cli"},
 ]
 """Packages from the bottom up: a module may import its own layer's packages or lower ones."""

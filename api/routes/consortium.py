@@ -1,0 +1,110 @@
+"""The endorsement round over HTTP: proposals for the endorsers, their endorsements and
+reports (docs/consortium.md; notary.anchoring.proposals).
+
+No API key: an endorser needs neither the notary's database nor its key store. What it
+posts is an EIP-712 signature, which the service stores only when it recovers to a
+current ENDORSER of the registry (403 otherwise); the proposals list holds nothing secret
+(roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api.deps import Service
+from api.errors import documented
+from api.schemas import EndorsementIn, EndorserOut, ProposalOut, ReportIn, SignerOut
+from api.strict import StrictRoute
+from notary.chain.eip712 import Report
+from notary.errors import ValidationError
+
+router = APIRouter(
+    prefix="/v1/consortium",
+    tags=["consortium"],
+    route_class=StrictRoute,
+    responses=documented(404, 422, 503),
+)
+
+ROOT_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
+_SIGNATURE = re.compile(r"^(0x)?[0-9a-fA-F]{130}$")
+
+
+def _bytes32(text: str) -> bytes:
+    if not re.fullmatch(ROOT_PATTERN, text):
+        raise ValidationError("a root is 64 hex digits (0x optional)")
+    return bytes.fromhex(text.removeprefix("0x"))
+
+
+def _signature(text: str) -> bytes:
+    if not _SIGNATURE.fullmatch(text):
+        raise ValidationError("a signature is 65 bytes: 130 hex digits (0x optional)")
+    return bytes.fromhex(text.removeprefix("0x"))
+
+
+@router.get(
+    "/proposals",
+    response_model=list[ProposalOut],
+    summary="Batches awaiting endorsement (for the endorsers; no key)",
+)
+def proposals(service: Service) -> list[ProposalOut]:
+    """Oldest first, at most 100: what each endorser fetches, checks (manifest from IPFS,
+    root, leaf count, batch time against its clock) and signs."""
+    return [
+        ProposalOut(
+            root="0x" + p.root.hex(),
+            leaf_count=p.leaf_count,
+            manifest=p.manifest,
+            batch_time=p.batch_time,
+            chain_id=p.chain_id,
+            registry=p.registry,
+            endorsements=p.endorsements,
+            threshold=p.threshold,
+        )
+        for p in service.consortium_proposals()
+    ]
+
+
+@router.post(
+    "/proposals/{root}/endorsements",
+    response_model=SignerOut,
+    summary="An endorser's EIP-712 endorsement of a proposed batch",
+    responses=documented(403, 409),
+)
+def endorse(
+    root: Annotated[str, Path(max_length=66)], body: EndorsementIn, service: Service
+) -> SignerOut:
+    """Stored when the signature over (root, leaf count, manifest, batch_time) recovers to a
+    current endorser (403 otherwise); 409 when the batch is no longer awaiting endorsement
+    or was proposed again with another batch time."""
+    signer = service.endorse(_bytes32(root), body.batch_time, _signature(body.signature))
+    return SignerOut(signer=signer)
+
+
+@router.post(
+    "/reports",
+    response_model=SignerOut,
+    summary="An endorser's signed refusal of a batch, or its heartbeat",
+    responses=documented(403),
+)
+def report(body: ReportIn, service: Service) -> SignerOut:
+    """A refusal (root, batch_time, reason) goes into the batch's history; a heartbeat
+    (root of 32 zero bytes, no reason) marks the endorser as seen (GET /v1/ready)."""
+    signed = Report(_bytes32(body.root), body.batch_time, body.refusal, body.sent_at)
+    return SignerOut(signer=service.endorser_report(signed, _signature(body.signature)))
+
+
+@router.get(
+    "/endorsers",
+    response_model=list[EndorserOut],
+    summary="The current endorsers and when each was last heard from (no key)",
+)
+def endorsers(service: Service) -> list[EndorserOut]:
+    """From the registry's members (names as on chain) and this notary's record of the
+    endorsers' signed heartbeats, endorsements and refusals."""
+    return [
+        EndorserOut(address=e.address, name=e.name, last_seen=e.last_seen, last_word=e.last_word)
+        for e in service.endorsers_seen()
+    ]
