@@ -57,7 +57,12 @@ class Service:
 def running_devnet(data_dir: Path) -> Iterator[Settings]:
     """A private devnet (anvil + IPFS node) with the registry deployed, torn down on exit."""
     for attempt in range(3):  # a heavily loaded machine may miss the start timeout
-        settings = Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port())
+        settings = Settings(  # single operator: bench/consortium_latency.py measures endorsement
+            data_dir=data_dir,
+            devnet_port=free_port(),
+            ipfs_port=free_port(),
+            consortium_endorsers=0,
+        )
         try:
             devnet.up(settings)
             break

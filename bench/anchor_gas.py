@@ -61,7 +61,12 @@ def cpu_model() -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), devnet_port=free_port(), ipfs_port=free_port())
+        settings = Settings(
+            data_dir=Path(tmp),
+            devnet_port=free_port(),
+            ipfs_port=free_port(),
+            consortium_endorsers=0,
+        )
         devnet.up(settings)
         try:
             deployment = deploy(settings).deployment

@@ -69,7 +69,12 @@ def endorsed_anchor_gas(writer: ConsortiumWriter, signers: list[LocalAccount], s
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), devnet_port=free_port(), ipfs_port=free_port())
+        settings = Settings(  # the v1 registry, measured beside the consortia
+            data_dir=Path(tmp),
+            devnet_port=free_port(),
+            ipfs_port=free_port(),
+            consortium_endorsers=0,
+        )
         devnet.up(settings)
         try:
             deployment = deploy(settings).deployment

@@ -102,14 +102,17 @@ class Settings(BaseSettings):
         "in webhook messages (certificate_url) start with it.",
     )
     consortium_endorsers: int = Field(
-        default=0,
+        default=3,
         ge=0,
         le=64,
-        description="Consortium mode: the number of ENDORSER members. 0 (the default for "
-        "now) deploys and anchors through the single-operator EvidenceRegistry; n > 0 makes "
-        "`notary deploy` / `notary devnet up` deploy a ConsortiumRegistry with the notary "
-        "account and n endorsers (fresh keys in <data>/keys/endorser-<i>.key), and makes the "
-        "batcher wait for NOTARY_CONSORTIUM_THRESHOLD endorsements before each anchor.",
+        description="The number of ENDORSER members `notary deploy` / `notary devnet up` give a "
+        "new registry: n > 0 (3 by default: an internet court, a market regulator and an "
+        "industry association on the devnet) deploys a ConsortiumRegistry with the notary "
+        "account and n endorsers (fresh keys in <data>/keys/endorser-<i>.key, one "
+        "`notary endorser run` process each on the devnet), whose anchors need "
+        "NOTARY_CONSORTIUM_THRESHOLD endorsements (version 2 certificates); 0 deploys the "
+        "single-operator EvidenceRegistry (version 1 certificates). The service itself "
+        "follows the registry it is given, whichever it is.",
     )
     consortium_threshold: int = Field(
         default=2,

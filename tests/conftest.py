@@ -85,6 +85,10 @@ def free_port() -> int:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings of a test devnet: the single-operator registry unless `consortium_endorsers`
+    is given (most tests check what does not depend on the registry; the consortium tests
+    and tests/e2e/test_run_script.py, which runs the defaults, check the other)."""
+    overrides.setdefault("consortium_endorsers", 0)
     return Settings(data_dir=data_dir, devnet_port=free_port(), ipfs_port=free_port(), **overrides)  # type: ignore[arg-type]
 
 
@@ -114,6 +118,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         NOTARY_DATA_DIR=str(settings.data_dir),
         NOTARY_DEVNET_PORT=str(settings.devnet_port),
         NOTARY_IPFS_PORT=str(settings.ipfs_port),
+        NOTARY_CONSORTIUM_ENDORSERS=str(settings.consortium_endorsers),
+        NOTARY_CONSORTIUM_THRESHOLD=str(settings.consortium_threshold),
     )
     return env
 

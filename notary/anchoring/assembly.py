@@ -25,7 +25,12 @@ from notary.deposit.spool import spool_dir
 from notary.errors import ConfigError, StorageError
 from notary.hooks.delivery import Deliverer, RetryPolicy
 from notary.ipfs.client import KuboRpc
-from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+from notary.ops.endpoints import (
+    resolve_ipfs_api,
+    resolve_registry,
+    resolve_registry_kind,
+    resolve_rpc_url,
+)
 from notary.ops.keys import load_key
 from notary.store.db import database_url, make_engine, make_sessionmaker
 
@@ -41,9 +46,10 @@ class Anchoring:
         self.rpc_url = resolve_rpc_url(settings)
         account = load_key(settings.notary_key_path, settings)
         registry = resolve_registry(settings)
+        consortium = resolve_registry_kind(settings, self.rpc_url, registry) == "consortium"
         self.writer: RegistryWriter | ConsortiumWriter = (
             connect_consortium_writer(self.rpc_url, registry, account)
-            if settings.consortium
+            if consortium
             else connect_writer(self.rpc_url, registry, account)
         )
         policy = BatchPolicy(settings.batch_max_leaves, settings.batch_interval_seconds)
@@ -69,7 +75,7 @@ class Anchoring:
         if api is not None:
             self.ipfs = KuboRpc(api, settings.ipfs_token)
             self.pinner = Pinner(self.factory, self.ipfs, self.spool_dir)
-        elif settings.consortium:
+        elif consortium:
             raise ConfigError(
                 "consortium mode needs an IPFS node (NOTARY_IPFS_API or the devnet's): the "
                 "endorsers fetch each batch manifest from it"

@@ -36,11 +36,16 @@ from notary.core.hashing import EMPTY_CONTENT, ContentHash, hash_content
 from notary.core.leaf import Leaf, Metadata, metadata_digest, validate_depositor, validate_metadata
 from notary.core.merkle import MerkleTree, build_tree
 from notary.deposit.content import FileContent, file_metadata
-from notary.errors import IpfsError, ValidationError
+from notary.errors import ConflictError, IpfsError, ValidationError
 from notary.files import write_json, write_text_atomic
 from notary.ipfs.client import IpfsStore, KuboRpc
 from notary.issue.issuer import anchor_record, issue
-from notary.ops.endpoints import resolve_ipfs_api, resolve_registry, resolve_rpc_url
+from notary.ops.endpoints import (
+    resolve_ipfs_api,
+    resolve_registry,
+    resolve_registry_kind,
+    resolve_rpc_url,
+)
 from notary.ops.keys import load_key
 
 MAX_BATCH_LEAVES: Final = 2**32 - 1
@@ -168,6 +173,14 @@ def stamp(
     targets = certificate_paths(files, out_dir)
     rpc_url = resolve_rpc_url(settings)
     address = resolve_registry(settings)
+    if resolve_registry_kind(settings, rpc_url, address) == "consortium":
+        raise ConflictError(
+            f"the registry {address} is a ConsortiumRegistry: each anchor needs the "
+            "endorsements of k member organizations, which only the service's endorsement "
+            "round gathers (deposit through the API: `notary deposit`), and `notary stamp` "
+            "has none. Stamp on a single-operator EvidenceRegistry instead "
+            "(NOTARY_CONSORTIUM_ENDORSERS=0 `notary deploy` in another data directory)."
+        )
     account = load_key(settings.notary_key_path, settings)
     if ipfs is None:
         ipfs = KuboRpc(resolve_ipfs_api(settings), settings.ipfs_token)

@@ -2,7 +2,8 @@
 
 In consortium mode (NOTARY_CONSORTIUM_ENDORSERS = n > 0), `notary deploy` deploys a
 ConsortiumRegistry whose genesis members are the operator's notary account (NOTARY) and n
-ENDORSER organizations: an internet court, a market regulator, then numbered ones. Each
+ENDORSER organizations: an internet court, a market regulator, an industry association,
+then numbered ones. Each
 endorser's key is generated fresh (never an anvil default key) into
 <data>/keys/endorser-<i>.key with mode 0600; endorsers only sign, so they are not funded.
 <data>/consortium.json records them (address, organization id, name, key file) for
@@ -29,8 +30,13 @@ from notary.ops.keys import load_key, write_key
 
 CONSORTIUM_RECORD: Final = "consortium.json"
 NOTARY_ORGANIZATION: Final = "Notary operator (devnet)"
-ENDORSER_NAMES: Final = ("杭州互联网法院 (devnet)", "市场监督管理局 (devnet)")
-"""The first endorsers of the devnet: an internet court and a market regulator."""
+ENDORSER_NAMES: Final = (
+    "杭州互联网法院 (devnet)",
+    "市场监督管理局 (devnet)",
+    "童装行业协会 (devnet)",
+)
+"""The first endorsers of the devnet: an internet court, a market regulator and a
+children's-wear industry association."""
 
 
 @dataclass(frozen=True)

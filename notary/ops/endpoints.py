@@ -3,8 +3,10 @@ setting, else the records of `notary devnet` and `notary deploy` (notary.ops.dep
 
 from __future__ import annotations
 
+from notary.chain.artifact import published_code_hashes
+from notary.chain.registry import connect_reader
 from notary.config import Settings
-from notary.errors import ConfigError
+from notary.errors import ChainError, ConfigError
 from notary.files import read_json
 from notary.ops.deployment import DEVNET_RECORD, load_deployment
 
@@ -58,4 +60,29 @@ def resolve_ipfs_api(settings: Settings, given: str | None = None) -> str:
         settings,
         "ipfs_api",
         "no IPFS node: set NOTARY_IPFS_API, or `notary devnet up`",
+    )
+
+
+def resolve_registry_kind(settings: Settings, rpc_url: str, registry: str) -> str:
+    """Which registry `registry` is: "consortium" (ConsortiumRegistry: anchors need k
+    endorsements) or "evidence" (the single-operator EvidenceRegistry).
+
+    The chain decides, not NOTARY_CONSORTIUM_ENDORSERS (which says only what `notary deploy`
+    deploys): the deployment record when it names this address, else the runtime code at the
+    address compared with the published builds. A chain that does not answer, with no record,
+    leaves the setting to decide; code that is neither build is a ConfigError."""
+    record = load_deployment(settings)
+    if record is not None and record.registry.lower() == registry.lower():
+        return record.kind
+    try:
+        code_hash = connect_reader(rpc_url, registry, retries=False).code_hash()
+    except ChainError:
+        return "consortium" if settings.consortium else "evidence"
+    if code_hash in published_code_hashes(2):
+        return "consortium"
+    if code_hash in published_code_hashes(1):
+        return "evidence"
+    raise ConfigError(
+        f"{registry} on {rpc_url} holds neither a published EvidenceRegistry nor a "
+        "ConsortiumRegistry build (NOTARY_REGISTRY, or redeploy with `notary deploy`)"
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -237,3 +238,52 @@ def _pipeline(consortium: dict[str, Any], client: httpx.Client) -> None:
         assert json.loads(raw)["version"] == 2
         verdict = verify(raw, deployment.rpc_url)
         assert verdict.outcome is Outcome.VALID, verdict
+
+
+def _cli(consortium: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NOTARY, *args], env=consortium["env"], capture_output=True, text=True, timeout=180
+    )
+
+
+def test_auditor_tools_read_a_consortium_registry(consortium, tmp_path) -> None:
+    """The walkthrough's audit step on the default (consortium) devnet: the audit API, `notary
+    audit rebuild --all / anchors / log / members / reconcile` read the ConsortiumRegistry;
+    `notary stamp`, which has no endorsement round, refuses it plainly."""
+    url, key = consortium["url"], consortium["key"]
+    with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as c:
+        ids = [
+            c.post("/v1/evidence/hash", json={"sha256": secrets.token_hex(32)}).json()["id"]
+            for _ in range(3)
+        ]
+        devnet.start_endorsers(consortium["settings"])  # whatever an earlier test stopped
+        _wait(lambda: set(_statuses(c, set(ids)).values()) == {"anchored"}, "anchors", 120)
+    _cli(consortium, "admin", "create-org", "court", "--name", "Court", "--role", "auditor")
+    auditor = _cli(consortium, "admin", "create-key", "court").stdout.strip()
+    with httpx.Client(
+        base_url=url, timeout=60, headers={"Authorization": f"Bearer {auditor}"}
+    ) as a:
+        listed = a.get("/v1/audit/anchors", params={"first": 1, "count": 1000})
+        assert listed.status_code == 200, listed.text
+        anchors = listed.json()["anchors"] if isinstance(listed.json(), dict) else listed.json()
+    assert anchors and all(x["tx_hash"].startswith("0x") for x in anchors)
+
+    rebuilt = _cli(consortium, "audit", "rebuild", "--all", "--json")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    summary = json.loads(rebuilt.stdout)["summary"]
+    assert summary["match"] == len(anchors) and summary["mismatch"] == 0, summary
+    exported = _cli(consortium, "audit", "anchors", "--json")
+    assert exported.returncode == 0 and len(json.loads(exported.stdout)) == len(anchors)
+    head = _cli(consortium, "audit", "log")
+    assert head.returncode == 0, head.stdout + head.stderr
+    members = _cli(consortium, "audit", "members", "--json")
+    assert members.returncode == 0, members.stderr
+    assert "童装行业协会 (devnet)" in members.stdout
+    reconciled = _cli(consortium, "audit", "reconcile", "--json")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+    design = tmp_path / "stamped.png"
+    design.write_bytes(secrets.token_bytes(100))
+    stamped = _cli(consortium, "stamp", str(design))
+    assert stamped.returncode != 0 and "endorse" in (stamped.stdout + stamped.stderr)
+    assert not (tmp_path / "stamped.png.cert.json").exists()
