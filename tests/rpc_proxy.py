@@ -7,7 +7,10 @@ It forwards every request, except that a test can make it
 - be a node that has only reached block `behind`: it answers `eth_blockNumber` with it,
   makes state reads at a tag ("latest", ...) at that block, and has no later blocks,
   transactions or receipts;
-- serve no logs (`no_logs`): `eth_getLogs` answers [] (a node whose log index is missing).
+- serve no logs (`no_logs`): `eth_getLogs` answers [] (a node whose log index is missing);
+- refuse `eth_getLogs` over more than `max_log_blocks` blocks with a JSON-RPC error, as
+  public nodes limit the range (`log_queries` records each (fromBlock, toBlock) asked).
+Like anvil, it answers browsers' CORS preflights and allows any origin (the web verifier).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class RpcProxy:
         self.syncing = False
         self.behind: int | None = None
         self.no_logs = False
+        self.max_log_blocks: int | None = None
+        self.log_queries: list[tuple[int, int]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,8 +46,16 @@ class RpcProxy:
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                self.send_header("access-control-allow-origin", "*")
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_OPTIONS(self) -> None:  # a browser's CORS preflight
+                self.send_response(204)
+                self.send_header("access-control-allow-origin", "*")
+                self.send_header("access-control-allow-methods", "POST")
+                self.send_header("access-control-allow-headers", "content-type")
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -72,6 +85,14 @@ class RpcProxy:
             return {"error": self.errors.pop(0)}
         if method == "eth_getLogs" and self.no_logs:
             return {"result": []}
+        bounds = params[0] if method == "eth_getLogs" and isinstance(params[0], dict) else {}
+        low, high = bounds.get("fromBlock"), bounds.get("toBlock")
+        if isinstance(low, str) and isinstance(high, str) and "0x" == low[:2] == high[:2]:
+            window = (int(low, 16), int(high, 16))
+            self.log_queries.append(window)
+            if self.max_log_blocks is not None and window[1] - window[0] + 1 > self.max_log_blocks:
+                limit = f"query exceeds max block range {self.max_log_blocks}"
+                return {"error": {"code": -32005, "message": limit}}
         if method == "eth_syncing" and self.syncing:
             return {"result": SYNCING}
         if head is not None:

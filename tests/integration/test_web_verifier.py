@@ -4,8 +4,9 @@ A clerk's two ways in: the page opened from a USB stick (file://, the court bund
 verify.html) and the page served by the API at /verify (the certificate's QR link). In both,
 the files are given to its `<input type=file>` as the file picker does, and the verdict it
 shows must be `notary verify`'s on every golden vector and on real devnet certificates, valid
-and tampered. One browser serves the whole module; every host but this machine is
-unreachable, and the requests the page makes are recorded.
+and tampered (version 2 certificates: tests/integration/test_web_verifier_v2.py). One browser
+serves the whole module; every host but this machine is unreachable, and the requests the
+page makes are recorded.
 """
 
 from __future__ import annotations
@@ -335,18 +336,3 @@ def test_the_qr_link_fetches_the_certificate_and_checks_the_dropped_file(
     )
     assert "HTTP 404" in status and "Drop the certificate file instead" in status
     assert browser.evaluate("document.getElementById('verify').disabled") is True
-
-
-def test_a_version_2_certificate_is_sent_to_notary_verify_not_judged(
-    browser: Chromium, golden_node: str
-) -> None:
-    """The page checks version 1 only: a real version 2 certificate (consortium
-    endorsements) gets "cannot decide, use notary verify", never a verdict on half of it."""
-    v2 = VECTORS / "v2"
-    got = page_verdict(
-        browser, PAGE.as_uri(), v2 / "valid.cert.json", v2 / "design.txt", golden_node
-    )
-    assert got["outcome"] == "cannot_decide"
-    assert "version 2 certificates" in str(got["reason"]) and "use notary verify" in str(
-        got["reason"]
-    )

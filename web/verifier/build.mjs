@@ -13,9 +13,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
 const output = process.argv[2] || join(repo, 'notary', 'court', 'verify.html');
 
-const artifact = JSON.parse(readFileSync(join(repo, 'notary', 'artifacts', 'EvidenceRegistry.json'), 'utf8'));
-const anchored = artifact.abi.find((item) => item.type === 'event' && item.name === 'Anchored');
-const signature = 'Anchored(' + anchored.inputs.map((i) => i.type).join(',') + ')';
+const load = (name) => JSON.parse(readFileSync(join(repo, 'notary', 'artifacts', name + '.json'), 'utf8'));
+const artifact = load('EvidenceRegistry');      // version 1 (docs/certificate.md)
+const consortium = load('ConsortiumRegistry');  // version 2 (docs/certificate-v2.md)
+const event = (build, name) => {
+  const found = build.abi.find((item) => item.type === 'event' && item.name === name);
+  return name + '(' + found.inputs.map((i) => i.type).join(',') + ')';
+};
+const signature = event(artifact, 'Anchored');
+// version 2 reads the v1 steps' Anchored event from a ConsortiumRegistry: one signature for both
+if (event(consortium, 'Anchored') !== signature) throw new Error('the two registries emit different Anchored events');
+const configEvents = Object.fromEntries(['MemberSet', 'MemberRemoved', 'PolicySet'].map((n) => [n, event(consortium, n)]));
 const spec = readFileSync(join(repo, 'docs', 'certificate.md'), 'utf8');
 const later = spec.split('```assigned-after-unicode-14')[1].split('```')[0].trim().split(/\s+/)
   .map((r) => r.split('-').map((x) => parseInt(x, 16))).map(([lo, hi]) => [lo, hi === undefined ? lo : hi]);
@@ -33,6 +41,8 @@ const bundle = await build({
   define: {
     NOTARY_PUBLISHED_CODE_HASHES: JSON.stringify([artifact.deployedBytecodeKeccak256]),
     NOTARY_ANCHORED_SIGNATURE: JSON.stringify(signature),
+    NOTARY_PUBLISHED_CODE_HASHES_V2: JSON.stringify([consortium.deployedBytecodeKeccak256]),
+    NOTARY_CONFIG_EVENT_SIGNATURES: JSON.stringify(configEvents),
     NOTARY_LATER_THAN_UNICODE_14: JSON.stringify(later),
   },
 });
@@ -54,6 +64,7 @@ const csp = [
 const html = readFileSync(join(here, 'src', 'index.html'), 'utf8')
   .replace('{{CSP}}', csp)
   .replace('{{PUBLISHED}}', artifact.deployedBytecodeKeccak256)
+  .replace('{{PUBLISHED_V2}}', consortium.deployedBytecodeKeccak256)
   .replace('{{CSS}}', () => css)
   .replace('{{JS}}', () => js);
 writeFileSync(output, html);

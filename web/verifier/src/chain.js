@@ -1,7 +1,7 @@
 // JSON-RPC to the one node the clerk named: the page's only network traffic. Every failure
 // to get an answer (unreachable, timeout, HTTP error, not JSON-RPC, an `error`) is
 // "cannot decide", never invalid (docs/certificate.md section 6).
-import { cannotDecide } from './read.js';
+import { Stop, cannotDecide } from './read.js';
 
 export const RPC_TIMEOUT_MS = 20000;
 
@@ -30,7 +30,9 @@ export function rpcClient(url) {
       clearTimeout(timer);
     }
     if (body === null || typeof body !== 'object' || body.error || !('result' in body)) {
-      cannotDecide('the node at ' + url + ' failed to answer ' + method + ' (' + JSON.stringify(body && body.error || body) + ')');
+      const failed = new Stop('cannot_decide', 'the node at ' + url + ' failed to answer ' + method + ' (' + JSON.stringify(body && body.error || body) + ')');
+      failed.refused = Boolean(body && body.error);  // a JSON-RPC error: the node refused (e.g. a range limit)
+      throw failed;
     }
     return body.result;
   };
@@ -42,4 +44,36 @@ export const uint = (w) => BigInt('0x' + (w || '0'));
 export function abiStringHex(data, offset) {  // the bytes (hex) of an ABI string at byte `offset`
   const len = Number(uint(word(data, offset / 32)));
   return data.slice(2 + 2 * (offset + 32), 2 + 2 * (offset + 32 + len));
+}
+
+export const LOG_WINDOW_BLOCKS = 10000;
+/**
+ * eth_getLogs over blocks 0..last in windows (docs/certificate-v2.md section 5, E3): many
+ * nodes refuse a query over the whole chain. Windows are LOG_WINDOW_BLOCKS long; a window the
+ * node refuses with an error is halved and the smaller size kept (a node with a tighter range
+ * limit still answers, after about log2(10,000) = 14 refusals at most); a refused one-block
+ * query is the node's answer (cannot decide). Logs in chain order.
+ */
+export async function getLogsInWindows(call, filter, last) {
+  const logs = [];
+  let size = BigInt(LOG_WINDOW_BLOCKS);
+  for (let start = 0n; start <= last;) {
+    const end = start + size - 1n < last ? start + size - 1n : last;
+    let got;
+    try {
+      got = await call('eth_getLogs', [{ ...filter, fromBlock: '0x' + start.toString(16), toBlock: '0x' + end.toString(16) }]);
+    } catch (e) {
+      if (!e.refused || end === start) throw e;
+      size = (end - start + 2n) / 2n;  // half the refused window, rounded up
+      continue;
+    }
+    if (!Array.isArray(got)) throw new Error('eth_getLogs did not answer a list');
+    logs.push(...got);
+    start = end + 1n;
+  }
+  const at = (log) => [BigInt(log.blockNumber), BigInt(log.logIndex)];
+  return logs.sort((x, y) => {
+    const [bx, ix] = at(x), [by, iy] = at(y);
+    return bx !== by ? (bx < by ? -1 : 1) : ix < iy ? -1 : ix > iy ? 1 : 0;
+  });
 }

@@ -4,10 +4,10 @@
 // server that served the page (checked like any dropped certificate: it is not trusted).
 import { hashFile } from './hash.js';
 import { verifyCertificate } from './verify.js';
-import { CHECKS, DEV_CHAIN, FILE_CHECKS, OUTCOME, STATUS, notProven, proven } from './text.js';
+import { DEV_CHAIN, FILE_CHECKS, OUTCOME, STATUS, checksFor, endorsed, notProven, proven } from './text.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { certificate: null, certificateSource: '', file: null, digest: null, digestOf: null };
+const state = { certificate: null, certificateSource: '', file: null, digest: null, digestOf: null, version: 1 };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -62,10 +62,13 @@ function drops(zone, take) {
   });
 }
 
-function renderChecks(withFile) {
+// The list of checks, pending: version 1's until the certificate has been read, then its
+// version's (version 2 adds the endorsement checks).
+function renderChecks(withFile, version = 1) {
+  state.version = version;
   const list = $('checks');
   list.replaceChildren();
-  for (const [name, zh, en] of CHECKS) {
+  for (const [name, zh, en] of checksFor(version)) {
     if (name === 'node answer') continue;
     const status = !withFile && FILE_CHECKS.includes(name) ? 'nofile' : 'pending';
     list.append(checkRow(name, zh, en, status, ''));
@@ -78,9 +81,13 @@ function checkRow(name, zh, en, status, detail) {
     el('span', { class: 'label' }, bilingual(zh, en)),
     el('div', { class: 'detail' }, detail));
 }
+const label = (name) => checksFor(state.version).find(([n]) => n === name) || [name, name, name];
 function showCheck(check) {
+  if (check.name === 'certificate' && check.version && check.version !== state.version) {
+    renderChecks(Boolean(state.file), check.version);
+  }
   const row = document.querySelector('[data-check="' + CSS.escape(check.name) + '"]');
-  const [, zh, en] = CHECKS.find(([n]) => n === check.name) || [check.name, check.name, check.name];
+  const [, zh, en] = label(check.name);
   const fresh = checkRow(check.name, zh, en, check.status, check.detail);
   if (row) row.replaceWith(fresh); else $('checks').append(fresh);
 }
@@ -104,6 +111,10 @@ function showVerdict(result, rpcUrl) {
     const f = result.facts;
     const list = (lines) => el('ul', {}, ...lines.map(([z, e]) => el('li', {}, bilingual(z, e))));
     parts.push(el('h3', {}, bilingual('证明了什么', 'What this proves')), list(proven(f)));
+    if (f.endorsement) {
+      parts.push(el('h3', {}, bilingual('背书机构（联盟成员）', 'Endorsed by (consortium members)')),
+        el('ul', { id: 'endorsement' }, ...endorsed(f.endorsement).map(([z, e]) => el('li', {}, bilingual(z, e)))));
+    }
     parts.push(el('h3', {}, bilingual('不证明什么', 'What this does not prove')), list(notProven(f)));
     if (f.development_chain) parts.push(el('p', { class: 'warn' }, bilingual(...DEV_CHAIN)));
   }
@@ -114,7 +125,7 @@ function showVerdict(result, rpcUrl) {
 function deciding(result) {  // the check that decided an invalid or undecided verdict
   const last = result.checks && result.checks[result.checks.length - 1];
   if (result.outcome === 'valid' || !last || last.status === 'pass') return [];
-  const [, zh, en] = CHECKS.find(([n]) => n === last.name) || [last.name, last.name, last.name];
+  const [, zh, en] = label(last.name);
   return [el('p', { class: 'decided' }, bilingual('决定结论的检查项：' + zh, 'deciding check: ' + en))];
 }
 

@@ -1,6 +1,9 @@
 // Reading a certificate: docs/certificate.md section 2 ("Reading the document"), rules 1 to 5,
-// in that order. Pure functions; a breach throws Stop (outcome "invalid" or
-// "cannot_decide"), exactly as `notary verify` reads the same bytes.
+// in that order, for version 1; for version 2 the same rules against its schema
+// (docs/certificate-v2.md section 2, "Reading": certificate-v2.schema.json, plus EIP-55
+// members and organization names of at most 128 UTF-8 bytes). Pure functions; a breach
+// throws Stop (outcome "invalid" or "cannot_decide"), exactly as `notary verify` reads the
+// same bytes.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { LATER_THAN_UNICODE_14 } from './facts.js';
 
@@ -16,6 +19,12 @@ const MAX_SAFE = 2n ** 53n - 1n;
 export const ENCODING = ['string', 'bytes32', 'bytes32', 'bytes32', 'string', 'bytes32'];
 const utf8 = new TextEncoder();
 export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+export const fromHex = (h) => {
+  const s = h.startsWith('0x') ? h.slice(2) : h;
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+};
 
 // ---- rule 1: size and depth, on the bytes ----
 export function depthOf(bytes) {
@@ -146,9 +155,13 @@ function exactKeys(o, where, required) {
   for (const k of Object.keys(o)) if (!required.includes(k)) invalid('unknown field ' + where + '.' + k);
   for (const k of required) if (!(k in o)) invalid('missing ' + where + '.' + k);
 }
+export const VERSIONS = [1, 2];
 function schema(c) {
-  exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification']);
-  if (c.version !== 1) invalid('version must be 1');
+  const v2 = c.version === 2;
+  exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification']
+    .concat(v2 ? ['depositor_signature'] : []));
+  if (!VERSIONS.includes(c.version)) invalid('version must be 1 or 2');
+  if (v2 && c.depositor_signature !== null) invalid('depositor_signature is reserved: null in version 2');
   const ev = c.evidence, lf = c.leaf, a = c.anchor, vf = c.verification;
   exactKeys(ev, 'evidence', ['sha256', 'sm3', 'metadata']);
   if (!str(ev.sha256) || !HEX32.test(ev.sha256)) invalid('evidence.sha256 must be 64 lower-case hex digits');
@@ -174,7 +187,9 @@ function schema(c) {
   if (!str(lf.hash) || !HEX32X.test(lf.hash)) invalid('leaf.hash must be 0x and 64 lower-case hex digits');
   if (!Array.isArray(c.proof) || c.proof.length > 64 || !c.proof.every((p) => str(p) && HEX32X.test(p))) invalid('proof must be a list of 0x and 64 lower-case hex digits');
   exactKeys(a, 'anchor', ['chain_id', 'registry', 'registry_code_hash', 'root', 'sequence', 'leaf_count',
-    'notary', 'manifest', 'tx_hash', 'block_number', 'block_hash', 'block_time', 'block_time_utc']);
+    'notary', 'manifest', 'tx_hash', 'block_number', 'block_hash', 'block_time', 'block_time_utc']
+    .concat(v2 ? ['batch_time', 'endorsement'] : []));
+  if (v2) endorsementSchema(a);
   for (const [k, min] of [['chain_id', 1], ['sequence', 1], ['leaf_count', 1], ['block_number', 0], ['block_time', 0]]) {
     if (!integer(a[k]) || a[k] < min) invalid('anchor.' + k + ' must be an integer >= ' + min);
   }
@@ -184,6 +199,24 @@ function schema(c) {
   if (!str(a.block_time_utc) || !UTC.test(a.block_time_utc)) invalid('anchor.block_time_utc must be YYYY-MM-DDThh:mm:ssZ');
   exactKeys(vf, 'verification', ['specification', 'steps']);
   if (!str(vf.specification) || !Array.isArray(vf.steps) || !vf.steps.every(str)) invalid('verification must hold a specification and steps');
+}
+
+// version 2's additions to `anchor` (certificate-v2.schema.json)
+const SIGNATURE = /^0x[0-9a-f]{130}$/;
+function endorsementSchema(a) {
+  if (!integer(a.batch_time) || a.batch_time < 0) invalid('anchor.batch_time must be an integer >= 0');
+  const en = a.endorsement;
+  exactKeys(en, 'anchor.endorsement', ['threshold', 'endorsements']);
+  if (!integer(en.threshold) || en.threshold < 1 || en.threshold > 65535) invalid('anchor.endorsement.threshold must be an integer from 1 to 65535');
+  if (!Array.isArray(en.endorsements) || en.endorsements.length < 1 || en.endorsements.length > 64) invalid('anchor.endorsement.endorsements must hold 1 to 64 endorsements');
+  en.endorsements.forEach((e, n) => {
+    const where = 'anchor.endorsement.endorsements[' + n + ']';
+    exactKeys(e, where, ['member', 'organization_id', 'organization', 'signature']);
+    if (!str(e.member) || !ADDRESS.test(e.member)) invalid(where + '.member must be an address');
+    if (!str(e.organization_id) || !HEX32X.test(e.organization_id)) invalid(where + '.organization_id must be 0x and 64 lower-case hex digits');
+    if (!str(e.organization) || codePoints(e.organization) < 1 || codePoints(e.organization) > 128) invalid(where + '.organization must be 1 to 128 characters');
+    if (!str(e.signature) || !SIGNATURE.test(e.signature)) invalid(where + '.signature must be 0x and 130 lower-case hex digits');
+  });
 }
 
 // ---- rule 5: beyond the schema ----
@@ -219,9 +252,17 @@ function rules(c) {
   }
   if (utf8.encode(canonical(ev.metadata)).length > 16384) invalid('canonical metadata over 16384 bytes');
   if (!printable(depositor) || depositor.startsWith(' ') || depositor.endsWith(' ')) invalid('the depositor (leaf value 5) has a character that is not printable, or starts or ends with a space');
-  for (const k of ['registry', 'notary']) {
-    const d = a[k].slice(2);
-    if (d !== d.toLowerCase() && d !== d.toUpperCase() && eip55(a[k]) !== a[k]) invalid('anchor.' + k + ' has a wrong EIP-55 checksum');
+  const addresses = [['anchor.registry', a.registry], ['anchor.notary', a.notary]];
+  if (c.version === 2) {
+    a.endorsement.endorsements.forEach((e, n) => {
+      const where = 'anchor.endorsement.endorsements[' + n + ']';
+      addresses.push([where + '.member', e.member]);
+      if (utf8.encode(e.organization).length > 128) invalid(where + '.organization is longer than 128 UTF-8 bytes: no member name on chain can be');
+    });
+  }
+  for (const [where, address] of addresses) {
+    const d = address.slice(2);
+    if (d !== d.toLowerCase() && d !== d.toUpperCase() && eip55(address) !== address) invalid(where + ' has a wrong EIP-55 checksum');
   }
   if (utcText(a.block_time) !== a.block_time_utc) invalid('anchor.block_time_utc does not match anchor.block_time');
 }
@@ -236,13 +277,8 @@ export function readCertificate(bytes) {
     const doc = parseJson(text);
     if (!isObj(doc)) invalid('not a JSON object');
     if (doc.format !== 'evidence-notary-certificate') invalid('not an evidence notary certificate (format)');
-    if (isInt(doc.version) && BigInt(doc.version.lexeme) === 2n) {
-      // Version 2 (docs/certificate-v2.md: consortium endorsements) is not checked in this
-      // page yet: say so, rather than judge half of it.
-      cannotDecide('version 2 certificates (consortium endorsements): use notary verify; this page checks version 1 only');
-    }
-    if (isInt(doc.version) && BigInt(doc.version.lexeme) > 1n) {
-      cannotDecide('certificate version ' + doc.version.lexeme + ' is newer than this verifier; use a newer verifier');
+    if (isInt(doc.version) && BigInt(doc.version.lexeme) > 2n) {
+      cannotDecide('certificate version ' + doc.version.lexeme + ' is newer than this verifier (it reads versions 1 and 2); use a newer verifier');
     }
     const c = numbersToIntegers(doc);
     scalarValues(c);

@@ -1,4 +1,6 @@
 // Every label on the page, in Chinese and English. The check names are `notary verify`'s.
+// CHECKS are version 1's steps, in order; checksFor(version) adds version 2's (E1, E2 after
+// the Merkle proof, E3 to E5 after the Anchored event: docs/certificate-v2.md section 5).
 export const CHECKS = [
   ['certificate', '证书格式', 'Certificate format (docs/certificate.md section 2)'],
   ['file sha256', '文件 SHA-256', 'File SHA-256'],
@@ -17,13 +19,34 @@ export const CHECKS = [
   ['block', '区块哈希与时间一致', 'Block hash and time match'],
   ['contract verify', '合约验证证明', 'Registry contract accepts the proof'],
   ['transaction in block', '交易在该区块中', 'Transaction is in the block'],
-  ['transaction receipt', '交易回执一致', 'Transaction receipt matches'],
   ['transaction status', '交易成功', 'Transaction succeeded'],
+  ['transaction receipt', '交易回执一致', 'Transaction receipt matches'],
   ['anchored event', '锚定事件存在', 'Anchored event emitted'],
   ['event fields', '锚定事件字段一致', 'Anchored event fields match'],
   ['node answer', '节点应答', 'Node answer'],
 ];
 export const FILE_CHECKS = ['file sha256', 'file sm3', 'file size'];
+export const V2_OFFLINE_CHECKS = [
+  ['endorsers distinct', '背书成员不重复', 'Endorsers are distinct (each counts once)'],
+  ['endorsement signatures', '背书签名（EIP-712）属于各成员', "Endorsement signatures (EIP-712) are the members' own"],
+];
+export const V2_ONLINE_CHECKS = [
+  ['endorsers were members', '锚定时均为背书成员', 'Endorsers were members when anchored'],
+  ['endorsement policy', '背书门槛为当时策略', 'Threshold is the policy then in force'],
+  ['endorsement quorum', '背书数量达到门槛', 'Enough endorsements (quorum)'],
+  ['recorded endorsement', '链上背书记录一致', 'Endorsement recorded in the registry matches'],
+];
+/** The checks a certificate of `version` goes through, in order (with 'node answer' last). */
+export function checksFor(version) {
+  if (version !== 2) return CHECKS;
+  const out = [];
+  for (const row of CHECKS) {
+    if (row[0] === 'node answer') out.push(...V2_ONLINE_CHECKS);
+    out.push(row);
+    if (row[0] === 'merkle proof') out.push(...V2_OFFLINE_CHECKS);
+  }
+  return out;
+}
 
 export const STATUS = {
   pass: ['通过', 'pass'],
@@ -57,7 +80,30 @@ export function notProven(facts) {
     ['谁是作者：区块链证明的是谁通过存证平台提交了它，而非著作权归属。', 'Who authored it: the chain proves who deposited it through the notary, not authorship.'],
     ['元数据（名称、类型、标题）是否属实：只证明当时如此申报。', 'That the metadata (name, media type, title) is true: only that it was declared then.'],
   ];
+  if (facts.endorsement) lines.push(...NOT_PROVEN_V2);
   if (!facts.file_checked) lines.push(['任何具体文件与之相符：本次未检查文件。请放入文件后重新验证。', 'That any particular file matches: no file was checked. Add the file and verify again.']);
   return lines;
 }
+// Who endorsed a version 2 anchor (facts.endorsement, as `notary verify --json` has it): the
+// CLI's sentence (notary/verify/wording.py endorsed_words), then each organization with its id
+// and account, then the policy at the anchor's block.
+export function endorsed(e) {
+  const by = e.endorsed_by;
+  return [
+    ['由 ' + e.endorsing_members + ' 个背书成员中的 ' + by.length + ' 个背书(要求 ' + e.threshold + ' 个):' +
+      by.map((m) => m.organization + '(' + m.member + ')').join('、') + '。',
+    'Endorsed by ' + by.length + ' of the ' + e.endorsing_members + ' endorsing members (' + e.threshold + ' required): ' +
+      by.map((m) => m.organization + ' (' + m.member + ')').join(', ') + '.'],
+    ...by.map((m) => ['背书机构“' + m.organization + '”：机构标识 ' + m.organization_id + '，账户 ' + m.member + '；其签名已在本浏览器中核对，锚定时它是登记合约的背书成员。',
+      'Endorsing organization “' + m.organization + '”: organization id ' + m.organization_id + ', account ' + m.member + '; its signature was checked in this browser, and it was an endorsing member of the registry when the batch was anchored.']),
+    ['背书策略：第 ' + e.block + ' 号区块（锚定区块）时，' + e.endorsing_members + ' 个背书成员中须有 ' + e.threshold + ' 个背书。',
+      'Endorsement policy: ' + e.threshold + ' of ' + e.endorsing_members + ' required at block ' + e.block + " (the anchor's block)."],
+  ];
+}
+export const NOT_PROVEN_V2 = [
+  ['背书机构核对了什么：它们签名的是这一批次（默克尔根、叶子数、清单、批次时间），不是文件本身。',
+    'What the endorsers checked beyond what they signed: their signatures bind the batch (root, leaf count, manifest, batch time), not the files.'],
+  ['谁提交了证据：叶子中的存证人仍是存证平台的说法。', 'Who deposited: the depositor in the leaf is still the notary operator\'s word.'],
+];
+
 export const DEV_CHAIN = ['这是本地开发链（链标识 31337）：法院必须用自己信任的节点核验。', 'This is a local development chain (chain id 31337): a court must check against a node it trusts.'];

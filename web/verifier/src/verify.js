@@ -1,24 +1,29 @@
 // The procedure of docs/certificate.md section 6, steps 1 to 11, in order; the first failure
-// decides. The check names are `notary verify`'s (notary/verify/certificate.py), so the page,
-// the CLI and its --json output name each step alike.
+// decides. Version 2 (docs/certificate-v2.md section 5) checks step 7 against its own
+// published build and adds the endorsement steps (endorsement.js): E1, E2 after step 5, E3 to
+// E5 after step 11. The check names are `notary verify`'s (notary/verify/certificate.py and
+// endorsement.py), so the page, the CLI and its --json output name each step alike.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { Stop, canonical, readCertificate, toHex, utcText } from './read.js';
+import { Stop, canonical, fromHex, readCertificate, toHex, utcText } from './read.js';
 import { rpcClient, word, uint, abiStringHex } from './chain.js';
-import { ANCHORED_SIGNATURE, PUBLISHED_CODE_HASHES } from './facts.js';
+import { ANCHORED_SIGNATURE, PUBLISHED_CODE_HASHES, PUBLISHED_CODE_HASHES_V2 } from './facts.js';
+import * as endorsement from './endorsement.js';
 
 const utf8 = new TextEncoder();
-const fromHex = (h) => {
-  const s = h.startsWith('0x') ? h.slice(2) : h;
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-};
 const hex0x = (bytes) => '0x' + toHex(bytes);
 const keccakHex = (bytes) => hex0x(keccak_256(bytes));
 const ANCHORED_TOPIC = keccakHex(utf8.encode(ANCHORED_SIGNATURE));
 const ZERO = '0x' + '0'.repeat(64);
 export const EMPTY_CODE_HASH = keccakHex(new Uint8Array(0));
+
+// What each certificate version checks beyond version 1's steps: the registry build step 7
+// accepts (only that version's published code), and the steps added offline (after step 5)
+// and online (after step 11), in order.
+const VERSIONS = {
+  1: { build: 'EvidenceRegistry', published: PUBLISHED_CODE_HASHES, offline: [], online: [] },
+  2: { build: 'ConsortiumRegistry', published: PUBLISHED_CODE_HASHES_V2, offline: endorsement.OFFLINE, online: endorsement.ONLINE },
+};
 
 function abiEncodeLeaf(values) {  // abi.encode(string, bytes32, bytes32, bytes32, string, bytes32)
   const words = [];
@@ -105,7 +110,7 @@ function offline(run, c, digest) {
 }
 
 async function online(run, c, rpcUrl) {
-  const a = c.anchor;
+  const a = c.anchor, { build, published } = VERSIONS[c.version];
   const call = rpcClient(rpcUrl);
   // step 6: the node serves this chain and has reached the anchor's block
   const chainId = BigInt(await call('eth_chainId', []));
@@ -121,9 +126,9 @@ async function online(run, c, rpcUrl) {
   // step 7: the code at the registry address is the published build
   const code = await call('eth_getCode', [a.registry, 'latest']);
   const codeHash = keccakHex(fromHex(code));
-  run.check('registry code', PUBLISHED_CODE_HASHES.includes(codeHash),
-    'the code at ' + a.registry + ' is the published EvidenceRegistry build (' + codeHash + ')',
-    'the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published EvidenceRegistry build (published: ' + PUBLISHED_CODE_HASHES.join(', ') + ')');
+  run.check('registry code', published.includes(codeHash),
+    'the code at ' + a.registry + ' is the published ' + build + ' build (' + codeHash + ')',
+    'the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published ' + build + ' build (published: ' + published.join(', ') + ')');
   run.check('registry code hash field', a.registry_code_hash === codeHash, 'anchor.registry_code_hash names that build',
     'anchor.registry_code_hash is ' + a.registry_code_hash + ", but the registry's code hash is " + codeHash + ' (the published build)');
   // step 8: anchorOf(root)
@@ -182,9 +187,10 @@ async function online(run, c, rpcUrl) {
     ['anchor.notary', '0x' + log.topics[3].slice(26), a.notary.toLowerCase()],
     ['anchor.manifest (UTF-8, hex)', abiStringHex(log.data, Number(uint(word(log.data, 3)))), toHex(utf8.encode(a.manifest))],
   ]);
+  return { call, rpcUrl, anchoredLog: log };
 }
 
-function valid(c, digest, checks) {
+function valid(c, digest, checks, ctx) {
   const a = c.anchor, ev = c.evidence;
   const when = utcText(a.block_time).replace('T', ' ').replace('Z', ' UTC');
   const name = typeof ev.metadata.name === 'string' ? ev.metadata.name : '(no name)';
@@ -197,6 +203,7 @@ function valid(c, digest, checks) {
       when, when_beijing: utcText(a.block_time + 8 * 3600).replace('T', ' ').replace('Z', ''), chain_id: a.chain_id, block_number: a.block_number, registry: a.registry, notary: a.notary,
       depositor: c.leaf.values[4], name, sha256: ev.sha256, sm3: ev.sm3, file_checked: Boolean(digest),
       development_chain: a.chain_id === 31337,
+      ...(ctx.endorsement ? { endorsement: ctx.endorsement } : {}),
     },
   };
 }
@@ -211,20 +218,24 @@ export async function verifyCertificate(bytes, digest, rpcUrl, onCheck = () => {
   let c;
   try {
     c = readCertificate(bytes);
-    run.add({ name: 'certificate', status: 'pass', detail: 'the certificate follows the version 1 format' });
+    run.add({ name: 'certificate', status: 'pass', detail: 'the certificate follows the version ' + c.version + ' format', version: c.version });
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
     run.add({ name: 'certificate', status: e.outcome === 'invalid' ? 'fail' : 'unknown', detail: e.message });
     return { outcome: e.outcome, reason: e.message, checks: run.checks };
   }
+  const steps = VERSIONS[c.version];
   try {
     offline(run, c, digest);
+    for (const step of steps.offline) step(run, c);
   } catch (e) {
     if (e instanceof Stop) return { outcome: e.outcome, reason: e.message, checks: run.checks, certificate: c };
     throw e;
   }
+  let ctx;
   try {
-    await online(run, c, rpcUrl);
+    ctx = await online(run, c, rpcUrl);
+    for (const step of steps.online) await step(run, c, ctx);
   } catch (e) {
     if (e instanceof Stop) return { outcome: e.outcome, reason: e.message, checks: run.checks, certificate: c };
     // an answer of the wrong shape (a missing field, not hex): the node failed to answer
@@ -232,5 +243,5 @@ export async function verifyCertificate(bytes, digest, rpcUrl, onCheck = () => {
     run.add({ name: 'node answer', status: 'unknown', detail: reason });
     return { outcome: 'cannot_decide', reason, checks: run.checks, certificate: c };
   }
-  return { ...valid(c, digest, run.checks), certificate: c };
+  return { ...valid(c, digest, run.checks, ctx), certificate: c };
 }

@@ -1,0 +1,226 @@
+"""The web verifier (notary/court/verify.html) on version 2 certificates, in headless Chromium.
+
+Version 2 (docs/certificate-v2.md) adds consortium endorsements: the page computes the
+EIP-712 digest, recovers each signature (secp256k1), replays the registry's membership
+events over JSON-RPC and reads endorsementOf, as `notary verify` does. Here the page must
+reach `notary verify`'s verdict with the same checks, in the same order, on every golden
+version 2 vector (tests/vectors/v2, on its committed chain state) and on a consortium anchor
+made now on the session's devnet (valid, each forgery class, and tampered copies), and say
+in Chinese and English who endorsed. Node faults: no logs (cannot decide) and a node that
+limits eth_getLogs ranges (the page narrows its windows).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from notary.chain.artifact import V2_REGISTRY_CODE_HASH
+from notary.ops.devnet import rpc_call
+from notary.verify.certificate import Verdict, verify
+from notary.verify.wording import endorsed_words
+from tests.cdp import Chromium
+from tests.conftest import free_port
+from tests.integration.test_verify_v2 import INDEX, REASONS, V2, anvil
+from tests.integration.test_web_verifier import PAGE, page_verdict
+from tests.rpc_proxy import RpcProxy
+from tests.vectors.v2.make_vectors import Vector, scenario
+
+pytestmark = [pytest.mark.devnet, pytest.mark.node]
+
+V2_CHECKS = [
+    "endorsers distinct",
+    "endorsement signatures",
+    "endorsers were members",
+    "endorsement policy",
+    "endorsement quorum",
+    "recorded endorsement",
+]
+"""docs/certificate-v2.md section 6: the checks version 2 adds, in order."""
+
+HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+N = 2 * HALF_N + 1  # secp256k1's group order
+
+
+@pytest.fixture(scope="module")
+def golden_v2() -> Iterator[str]:
+    with anvil("--chain-id", "31337", "--load-state", str(V2 / "chain-state.json")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    chromium = Chromium(tmp_path_factory.mktemp("chromium"), proxy_port=free_port())
+    yield chromium
+    chromium.close()
+
+
+def reference(cert: Path, file: Path | None, rpc: str) -> Verdict:
+    """`notary verify`'s verdict (its function, in this process)."""
+    if file is None:
+        return verify(cert.read_bytes(), rpc)
+    with file.open("rb") as handle:
+        return verify(cert.read_bytes(), rpc, handle)
+
+
+def ran(verdict: Verdict) -> list[tuple[str, str]]:
+    """The reference's checks as the page marks them: pass, fail, or cannot decide."""
+    undecided = verdict.outcome.value == "cannot_decide"
+    return [
+        (c.name, "pass" if c.passed else "unknown" if undecided else "fail") for c in verdict.checks
+    ]
+
+
+def page_ran(browser: Chromium) -> list[tuple[str, str]]:
+    """The checks the page ran, in its list's order (not reached and no-file rows left out;
+    the page's own "certificate" row is step 1, which notary verify does not list)."""
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('#checks li')].map(li => [li.dataset.check, "
+        "li.dataset.status])"
+    )
+    return [
+        (name, status)
+        for name, status in rows
+        if status in ("pass", "fail", "unknown") and name != "certificate"
+    ]
+
+
+def test_every_v2_vector_gets_notary_verifys_verdict_and_checks(
+    browser: Chromium, golden_v2: str
+) -> None:
+    browser.open(PAGE.as_uri())
+    browser.requests.clear()
+    for vector in INDEX:
+        cert = V2 / vector["certificate"]
+        file = V2 / vector["file"] if vector["file"] else None
+        want = reference(cert, file, golden_v2)
+        assert want.outcome.value == vector["outcome"], vector["why"]  # the vectors' statement
+        got = page_verdict(browser, None, cert, file, golden_v2)
+        name = vector["certificate"]
+        assert got["outcome"] == want.outcome.value, (name, got["reason"], want.reason)
+        assert page_ran(browser) == ran(want), name
+        assert got["reason"] == want.reason, name  # word for word, as notary verify says it
+        stem = name.removesuffix(".cert.json")
+        if stem in REASONS:
+            assert REASONS[stem] in str(got["reason"])
+    # from a USB stick, the page talked to nothing but the chain node
+    assert {u for u in browser.requests if not u.startswith("file:")} == {golden_v2 + "/"}
+
+
+def test_a_valid_v2_certificate_says_who_endorsed_in_chinese_and_english(
+    browser: Chromium, golden_v2: str
+) -> None:
+    cert, file = V2 / "valid.cert.json", V2 / "design.txt"
+    got = page_verdict(browser, PAGE.as_uri(), cert, file, golden_v2)
+    assert got["outcome"] == "valid", got["reason"]
+    checks = got["checks"]
+    assert isinstance(checks, dict) and set(checks.values()) == {"pass"}, checks
+    assert set(V2_CHECKS) <= set(checks)
+    text = str(got["text"])
+    facts = reference(cert, file, golden_v2).facts["endorsement"]
+    assert isinstance(facts, dict)
+    assert endorsed_words(facts, "en") in text  # the CLI's sentence, word for word
+    assert endorsed_words(facts, "zh") in text
+    anchor = json.loads(cert.read_text("utf-8"))["anchor"]
+    for e in anchor["endorsement"]["endorsements"]:
+        assert f"organization id {e['organization_id']}, account {e['member']}" in text
+        assert f"背书机构“{e['organization']}”：机构标识 {e['organization_id']}" in text
+    block = anchor["block_number"]
+    assert f"2 of 3 required at block {block} (the anchor's block)" in text
+    assert f"第 {block} 号区块（锚定区块）时，3 个背书成员中须有 2 个背书" in text
+    assert "their signatures bind the batch (root, leaf count, manifest, batch time)" in text
+    shown = browser.evaluate("document.getElementById('published-v2').textContent")
+    assert shown == "0x" + V2_REGISTRY_CODE_HASH.hex()
+
+
+@pytest.fixture(scope="module")
+def fresh(chain) -> tuple[list[Vector], dict[str, bytes]]:
+    """A consortium anchor made now on the session devnet (make_vectors' scenario: deploy a
+    2-of-4 ConsortiumRegistry, remove an endorser by quorum, endorse, anchor, issue), from
+    fresh funded accounts so no other test file shares their nonces."""
+    funder, notary = (Account.from_key(secrets.token_bytes(32)) for _ in range(2))
+    for account in (funder, notary):
+        rpc_call(chain.rpc_url, "anvil_setBalance", [account.address, hex(10**20)])
+    return scenario(chain.rpc_url, funder, notary, lambda: None)
+
+
+def _high_s_twin(signature: str) -> str:
+    """The malleable twin (r, n - s, the other v) of a signature: ecrecover gives the same
+    signer, OpenZeppelin's ECDSA refuses it, so must a verifier."""
+    raw = bytes.fromhex(signature[2:])
+    s = N - int.from_bytes(raw[32:64], "big")
+    return "0x" + (raw[:32] + s.to_bytes(32, "big") + bytes([55 - raw[64]])).hex()
+
+
+def test_real_devnet_consortium_certificates_valid_forged_and_tampered(
+    browser: Chromium, chain, fresh: tuple[list[Vector], dict[str, bytes]], tmp_path: Path
+) -> None:
+    vectors, files = fresh
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    cases: list[tuple[str, Path, Path | None, str]] = []
+
+    def case(name: str, document: dict[str, object], file: str | None, outcome: str) -> None:
+        path = tmp_path / f"{name}.cert.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+        cases.append((name, path, tmp_path / file if file else None, outcome))
+
+    for v in vectors:
+        case(v.name, v.document, v.file, v.outcome)
+    good = next(v.document for v in vectors if v.name == "valid")
+    a = good["anchor"]
+    entries = a["endorsement"]["endorsements"]
+    later = {**good, "anchor": {**a, "batch_time": a["batch_time"] + 1}}
+    case("batch time changed", later, "design.txt", "invalid")
+    twin = [{**entries[0], "signature": _high_s_twin(entries[0]["signature"])}, *entries[1:]]
+    malleable = {**good, "anchor": {**a, "endorsement": {**a["endorsement"], "endorsements": twin}}}
+    case("high-s twin of a real signature", malleable, "design.txt", "invalid")
+    one_byte = bytearray(files["design.txt"])
+    one_byte[0] ^= 1
+    (tmp_path / "changed.txt").write_bytes(bytes(one_byte))
+    case("file changed by one byte", good, "changed.txt", "invalid")
+
+    wrong, reasons = [], {}
+    browser.open(PAGE.as_uri())
+    for name, cert, file, outcome in cases:
+        want = reference(cert, file, chain.rpc_url)
+        assert want.outcome.value == outcome, (name, want.reason)
+        got = page_verdict(browser, None, cert, file, chain.rpc_url)
+        reasons[name] = got["reason"]
+        if (got["outcome"], page_ran(browser), got["reason"]) != (outcome, ran(want), want.reason):
+            wrong.append((name, want.reason, got["reason"]))
+    assert wrong == []
+    twin_reason = str(reasons["high-s twin of a real signature"])
+    assert "not in the form the registry accepts (low s" in twin_reason
+    assert "recovers to" in str(reasons["batch time changed"])
+
+
+def test_node_faults_no_logs_cannot_decide_and_a_range_limit_is_worked_around(
+    browser: Chromium, golden_v2: str
+) -> None:
+    cert = V2 / "valid-without-file.cert.json"
+    with RpcProxy(golden_v2) as proxy:
+        proxy.no_logs = True  # the log index is missing: who was a member cannot be told
+        got = page_verdict(browser, PAGE.as_uri(), cert, None, proxy.url)
+        want = reference(cert, None, proxy.url)
+        assert got["outcome"] == want.outcome.value == "cannot_decide"
+        assert page_ran(browser) == ran(want)
+        assert "logs are incomplete" in str(got["reason"])
+        assert "决定结论的检查项：锚定时均为背书成员" in str(got["text"])
+
+        proxy.no_logs = False
+        proxy.max_log_blocks = 2  # as public nodes limit eth_getLogs ranges
+        proxy.log_queries.clear()
+        got = page_verdict(browser, PAGE.as_uri(), cert, None, proxy.url)
+        assert got["outcome"] == "valid", got["reason"]
+        anchored = json.loads(cert.read_text("utf-8"))["anchor"]["block_number"]
+        answered = sorted(q for q in proxy.log_queries if q[1] - q[0] < 2)
+        # the refused windows were narrowed until every block up to the anchor was read once
+        assert [b for low, high in answered for b in range(low, high + 1)] == list(
+            range(anchored + 1)
+        )
