@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Keyless certificate lookups a client address may make at once.",
     )
+    consortium_requests_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description="Requests to the keyless endorser routes (/v1/consortium/...) a second "
+        "each client address may make on average (429 beyond, with Retry-After). A devnet's "
+        "endorsers share one address and poll about once a second each.",
+    )
+    consortium_requests_burst: int = Field(
+        default=100,
+        ge=1,
+        description="Requests to the keyless endorser routes a client address may make at once.",
+    )
     finality: Literal["auto", "finalized", "confirmations"] = Field(
         default="auto",
         description="When an anchor's block is final, so that certificates are issued: "

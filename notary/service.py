@@ -117,6 +117,11 @@ class NotaryService:
             settings.public_lookup_per_second, settings.public_lookup_burst
         )
         """Rate limit of the keyless certificate lookup, per client address."""
+        self.endorser_calls = ClientLimiter(
+            settings.consortium_requests_per_second, settings.consortium_requests_burst
+        )
+        """Rate limit of the keyless endorser routes (/v1/consortium), per client address:
+        each post costs a signature recovery, so strangers cannot make it a CPU sink."""
         self.trees = TreeCache()
         self.parts = Anchoring(settings, self.engine)
         """The anchoring parts: this process reads through them; the anchoring process runs
@@ -205,7 +210,9 @@ class NotaryService:
             + ", ".join(f"{e.name} ({e.address})" for e in recent)
         ).rstrip(": ")
 
-    def _consortium(self) -> Proposals:
+    def _consortium(self, remote: str | None) -> Proposals:
+        """The endorsement round's notary side; one request of `remote`'s rate spent."""
+        self.endorser_calls.take(remote)
         if self.proposals is None:
             raise NotFoundError(
                 "this notary anchors on a single-operator registry: there is no consortium "
@@ -213,21 +220,23 @@ class NotaryService:
             )
         return self.proposals
 
-    def consortium_proposals(self) -> list[Proposal]:
+    def consortium_proposals(self, remote: str | None = None) -> list[Proposal]:
         """Batches awaiting endorsement (keyless: the endorsers need no API key)."""
-        return self._consortium().pending()
+        return self._consortium(remote).pending()
 
-    def endorsers_seen(self) -> list[EndorserSeen]:
+    def endorsers_seen(self, remote: str | None = None) -> list[EndorserSeen]:
         """Every current endorser and when this notary last heard from it."""
-        return self._consortium().endorsers()
+        return self._consortium(remote).endorsers()
 
-    def endorse(self, root: bytes, batch_time: int, signature: bytes) -> str:
+    def endorse(
+        self, root: bytes, batch_time: int, signature: bytes, remote: str | None = None
+    ) -> str:
         """Store an endorsement that recovers to a current endorser; its signer."""
-        return self._consortium().endorse(root, batch_time, signature)
+        return self._consortium(remote).endorse(root, batch_time, signature)
 
-    def endorser_report(self, report: Report, signature: bytes) -> str:
+    def endorser_report(self, report: Report, signature: bytes, remote: str | None = None) -> str:
         """Record an endorser's signed refusal or heartbeat; its signer."""
-        return self._consortium().report(report, signature)
+        return self._consortium(remote).report(report, signature)
 
     def _metrics(self) -> Metrics:
         """The registry, with the series read from the database, the chain and IPFS nodes

@@ -1,7 +1,9 @@
 """The endorsement round over HTTP: proposals for the endorsers, their endorsements and
 reports (docs/consortium.md; notary.anchoring.proposals).
 
-No API key: an endorser needs neither the notary's database nor its key store. What it
+No API key: an endorser needs neither the notary's database nor its key store. Each client
+address may make NOTARY_CONSORTIUM_REQUESTS_BURST requests at once and
+NOTARY_CONSORTIUM_REQUESTS_PER_SECOND a second after that (429 with Retry-After). What it
 posts is an EIP-712 signature, which the service stores only when it recovers to a
 current ENDORSER of the registry (403 otherwise); the proposals list holds nothing secret
 (roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored).
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from api.deps import Service
 from api.errors import documented
@@ -25,11 +27,15 @@ router = APIRouter(
     prefix="/v1/consortium",
     tags=["consortium"],
     route_class=StrictRoute,
-    responses=documented(404, 422, 503),
+    responses=documented(404, 422, 429, 503),
 )
 
 ROOT_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
 _SIGNATURE = re.compile(r"^(0x)?[0-9a-fA-F]{130}$")
+
+
+def _remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def _bytes32(text: str) -> bytes:
@@ -49,7 +55,7 @@ def _signature(text: str) -> bytes:
     response_model=list[ProposalOut],
     summary="Batches awaiting endorsement (for the endorsers; no key)",
 )
-def proposals(service: Service) -> list[ProposalOut]:
+def proposals(request: Request, service: Service) -> list[ProposalOut]:
     """Oldest first, at most 100: what each endorser fetches, checks (manifest from IPFS,
     root, leaf count, batch time against its clock) and signs."""
     return [
@@ -63,7 +69,7 @@ def proposals(service: Service) -> list[ProposalOut]:
             endorsements=p.endorsements,
             threshold=p.threshold,
         )
-        for p in service.consortium_proposals()
+        for p in service.consortium_proposals(_remote(request))
     ]
 
 
@@ -74,12 +80,17 @@ def proposals(service: Service) -> list[ProposalOut]:
     responses=documented(403, 409),
 )
 def endorse(
-    root: Annotated[str, Path(max_length=66)], body: EndorsementIn, service: Service
+    root: Annotated[str, Path(max_length=66)],
+    body: EndorsementIn,
+    request: Request,
+    service: Service,
 ) -> SignerOut:
     """Stored when the signature over (root, leaf count, manifest, batch_time) recovers to a
     current endorser (403 otherwise); 409 when the batch is no longer awaiting endorsement
     or was proposed again with another batch time."""
-    signer = service.endorse(_bytes32(root), body.batch_time, _signature(body.signature))
+    signer = service.endorse(
+        _bytes32(root), body.batch_time, _signature(body.signature), _remote(request)
+    )
     return SignerOut(signer=signer)
 
 
@@ -89,11 +100,13 @@ def endorse(
     summary="An endorser's signed refusal of a batch, or its heartbeat",
     responses=documented(403),
 )
-def report(body: ReportIn, service: Service) -> SignerOut:
+def report(body: ReportIn, request: Request, service: Service) -> SignerOut:
     """A refusal (root, batch_time, reason) goes into the batch's history; a heartbeat
     (root of 32 zero bytes, no reason) marks the endorser as seen (GET /v1/ready)."""
     signed = Report(_bytes32(body.root), body.batch_time, body.refusal, body.sent_at)
-    return SignerOut(signer=service.endorser_report(signed, _signature(body.signature)))
+    return SignerOut(
+        signer=service.endorser_report(signed, _signature(body.signature), _remote(request))
+    )
 
 
 @router.get(
@@ -101,10 +114,10 @@ def report(body: ReportIn, service: Service) -> SignerOut:
     response_model=list[EndorserOut],
     summary="The current endorsers and when each was last heard from (no key)",
 )
-def endorsers(service: Service) -> list[EndorserOut]:
+def endorsers(request: Request, service: Service) -> list[EndorserOut]:
     """From the registry's members (names as on chain) and this notary's record of the
     endorsers' signed heartbeats, endorsements and refusals."""
     return [
         EndorserOut(address=e.address, name=e.name, last_seen=e.last_seen, last_word=e.last_word)
-        for e in service.endorsers_seen()
+        for e in service.endorsers_seen(_remote(request))
     ]

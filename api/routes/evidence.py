@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request, Response
@@ -31,8 +32,18 @@ from notary.errors import ValidationError
 from notary.issue.search import Query as SearchQuery
 from notary.issue.views import EvidenceView
 from notary.service import MAX_WAIT_SECONDS, NotaryService
-from notary.store.models import EvidenceStatus
 from notary.store.orgs import OrgView
+
+
+class ListStatus(StrEnum):
+    """Statuses a listing filters on (notary.issue.search.LIST_STATUSES)."""
+
+    PENDING = "pending"
+    BATCHED = "batched"
+    AWAITING_ENDORSEMENT = "awaiting_endorsement"  # a consortium batch waiting for endorsers
+    CONFIRMING = "confirming"
+    ANCHORED = "anchored"
+
 
 router = APIRouter(
     prefix="/v1/evidence",
@@ -267,7 +278,7 @@ def list_evidence(
     season: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
     sku: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
     collection: Annotated[str | None, Query(max_length=256, description=FIELD)] = None,
-    status: EvidenceStatus | None = None,
+    status: ListStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> PageOut:

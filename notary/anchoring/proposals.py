@@ -11,18 +11,26 @@ a member, checked against the registry's current members.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.endorsement import signed_batch
 from notary.anchoring.reconcile import events
 from notary.chain.consortium import ConsortiumReader, Member
 from notary.chain.eip712 import Report, Role, recover_endorser, recover_reporter
-from notary.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from notary.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Endorsement, EndorserContact
 
@@ -154,27 +162,44 @@ class Proposals:
             batch_id = batch.id
         signer = recover_endorser(signature, self.chain_id(), self.reader.address, signed)
         member = self._endorser(signer)
+        _again_on_conflict(
+            lambda: self._store(batch_id, root, batch_time, signer, member, signature)
+        )
+        return signer
+
+    def _store(
+        self,
+        batch_id: int,
+        root: bytes,
+        batch_time: int,
+        signer: str,
+        member: Member,
+        signature: bytes,
+    ) -> None:
+        """Store (or replace) `signer`'s endorsement of the batch in one transaction."""
         with transaction(self.factory) as session:
             existing = session.scalar(
                 select(Endorsement).where(
                     Endorsement.batch_id == batch_id, Endorsement.signer == signer
                 )
             )
-            if existing is not None:
-                session.delete(existing)
-                session.flush()
-            session.add(
-                Endorsement(
-                    batch_id=batch_id,
-                    batch_time=batch_time,
-                    registry_address=self.reader.address,
-                    signer=signer,
-                    organization=member.organization,
-                    name=member.name[:128],
-                    signature=signature,
-                    received_at=_now(),
+            if existing is not None:  # posted again (a retry): the newest signature counts
+                existing.batch_time = batch_time
+                existing.signature = signature
+                existing.received_at = _now()
+            else:
+                session.add(
+                    Endorsement(
+                        batch_id=batch_id,
+                        batch_time=batch_time,
+                        registry_address=self.reader.address,
+                        signer=signer,
+                        organization=member.organization,
+                        name=member.name[:128],
+                        signature=signature,
+                        received_at=_now(),
+                    )
                 )
-            )
             if existing is None:
                 events(
                     session,
@@ -183,7 +208,6 @@ class Proposals:
                     f"endorsed by {member.name} ({signer}), batch time {batch_time}",
                 )
             self._seen(session, signer, f"endorsed 0x{root.hex()}")
-        return signer
 
     def report(self, report: Report, signature: bytes) -> str:
         """Record an endorser's signed refusal (in the batch's history) or heartbeat
@@ -197,10 +221,15 @@ class Proposals:
             raise ValidationError("a refusal reason has at most 400 characters")
         signer = recover_reporter(signature, self.chain_id(), self.reader.address, report)
         member = self._endorser(signer)
+        _again_on_conflict(lambda: self._record_report(report, signer, member))
+        return signer
+
+    def _record_report(self, report: Report, signer: str, member: Member) -> None:
+        """A heartbeat (root zero) or a refusal in the batch's history, in one transaction."""
         with transaction(self.factory) as session:
             if report.root == bytes(32):
                 self._seen(session, signer, "heartbeat")
-                return signer
+                return
             if not report.refusal:
                 raise ValidationError("a report about a batch carries the refusal's reason")
             batch = session.scalar(select(Batch).where(Batch.root == report.root))
@@ -214,7 +243,6 @@ class Proposals:
                 f"{report.refusal}",
             )
             self._seen(session, signer, f"refused 0x{report.root.hex()}: {report.refusal}")
-        return signer
 
     def _seen(self, session: Session, address: str, word: str) -> None:
         contact = session.get(EndorserContact, address)
@@ -247,3 +275,15 @@ class Proposals:
         return seen.last_seen is not None and _now() - seen.last_seen < timedelta(
             seconds=SEEN_RECENTLY_SECONDS
         )
+
+
+def _again_on_conflict(work: Callable[[], None]) -> None:
+    """Run `work` (one transaction), once more if a concurrent request took its unique row
+    first (the same endorser's post arriving twice at once): the second run finds the row
+    and updates it, instead of answering 503."""
+    try:
+        work()
+    except StorageError as exc:
+        if not isinstance(exc.__cause__, IntegrityError):
+            raise
+        work()

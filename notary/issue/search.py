@@ -14,10 +14,21 @@ from notary.deposit.metadata import INDEXED_FIELDS
 from notary.errors import ValidationError
 from notary.issue.views import EvidenceView, summary
 from notary.store.db import transaction
-from notary.store.models import Evidence, EvidenceField, EvidenceStatus, EvidenceTag
+from notary.store.models import (
+    Batch,
+    BatchStatus,
+    Evidence,
+    EvidenceField,
+    EvidenceStatus,
+    EvidenceTag,
+)
 from notary.store.orgs import OrgView
 
 MAX_PAGE: Final = 500
+AWAITING: Final = BatchStatus.AWAITING_ENDORSEMENT.value
+LIST_STATUSES: Final = (*(s.value for s in EvidenceStatus), AWAITING)
+"""What `status` may filter on: the stored statuses, and awaiting_endorsement (batched
+evidence whose batch waits for the consortium's endorsers, shown with that status)."""
 _CURSOR: Final = re.compile(r"[0-9]{1,18}")
 """A cursor is the id of the last row of a page: ASCII digits only (str.isdigit() also
 accepts "²" and "١", which int() then refuses)."""
@@ -65,8 +76,8 @@ def stored_time(at: datetime) -> datetime:
 def search(factory: sessionmaker[Session], org: OrgView, query: Query) -> Page:
     if not 1 <= query.limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}")
-    if query.status is not None and query.status not in {s.value for s in EvidenceStatus}:
-        raise ValidationError("status must be pending, batched or anchored")
+    if query.status is not None and query.status not in LIST_STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(LIST_STATUSES)}")
     stmt = select(Evidence).where(Evidence.organization_id == org.id)
     if query.sha256 is not None:
         stmt = stmt.where(Evidence.sha256 == query.sha256)
@@ -75,7 +86,15 @@ def search(factory: sessionmaker[Session], org: OrgView, query: Query) -> Page:
     if query.until is not None:
         stmt = stmt.where(Evidence.received_at < stored_time(query.until))
     if query.status is not None:
-        stmt = stmt.where(Evidence.status == query.status)
+        awaiting = select(Batch.id).where(Batch.status == AWAITING)
+        if query.status == AWAITING:
+            stmt = stmt.where(
+                Evidence.status == EvidenceStatus.BATCHED.value, Evidence.batch_id.in_(awaiting)
+            )
+        else:
+            stmt = stmt.where(Evidence.status == query.status)
+        if query.status == EvidenceStatus.BATCHED.value:  # as the views show them
+            stmt = stmt.where(Evidence.batch_id.not_in(awaiting))
     if query.tag is not None:
         stmt = stmt.where(
             Evidence.id.in_(select(EvidenceTag.evidence_id).where(EvidenceTag.tag == query.tag))

@@ -172,6 +172,13 @@ def _pipeline(consortium: dict[str, Any], client: httpx.Client) -> None:
             return "awaiting_endorsement" in _statuses(client, waiting).values()
 
         _wait(some_waiting, "a batch awaiting endorsement")
+        for status in ("awaiting_endorsement", "batched"):  # the listing filters as it shows
+            page = client.get("/v1/evidence", params={"status": status, "limit": 500})
+            assert page.status_code == 200, page.text
+            shown = {e["status"] for e in page.json()["items"]}
+            assert shown <= {status}, (status, shown)
+            if status == "awaiting_endorsement":
+                assert shown == {status}
         status = subprocess.run(
             [NOTARY, "devnet", "status", "--json"],
             env=consortium["env"],

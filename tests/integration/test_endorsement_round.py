@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -245,5 +248,92 @@ def test_endorser_processes_over_http_refuse_a_root_the_manifest_does_not_rebuil
         for node in nodes:
             node.http.close()
             node.ipfs.close()
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_the_same_endorsement_and_first_heartbeats_posted_at_once(chain, store, registry) -> None:
+    """Posts racing for one unique row (an endorser's retry overlapping its first post, two
+    first heartbeats) all succeed and leave one row: none becomes a 503."""
+    org = create_organization(store, "studio-r", "Studio R", OrgRole.DEPOSITOR)
+    deposit(store, org, [DepositRequest(secrets.token_bytes(32), None, {}, "hash")])
+    batcher = Batcher(store, registry, BatchPolicy(max_leaves=100, interval_seconds=0))
+    proposals = Proposals(store, registry.reader())
+    batcher.run_once(force=True)
+    ipfs = KuboRpc(f"http://127.0.0.1:{chain.settings.ipfs_port}")
+    try:
+        Pinner(store, ipfs, Path(tempfile.mkdtemp())).pin_manifests()
+    finally:
+        ipfs.close()
+    batcher.run_once()
+    with transaction(store) as session:
+        batch = session.scalars(select(Batch).order_by(Batch.id.desc())).first()
+        assert batch.status == BatchStatus.AWAITING_ENDORSEMENT.value
+    signed = SignedBatch(batch.root, batch.leaf_count, batch.manifest, batch.batch_time)
+    endorsement = sign_endorsement(ENDORSERS[0], proposals.chain_id(), registry.address, signed)
+    beat = Report(bytes(32), 0, "", int(time.time()))
+    beats = [sign_report(e, proposals.chain_id(), registry.address, beat) for e in ENDORSERS]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        endorsed = list(
+            pool.map(
+                lambda _: proposals.endorse(batch.root, batch.batch_time, endorsement), range(8)
+            )
+        )
+        heard = list(pool.map(lambda s: proposals.report(beat, s), beats * 3))
+    assert set(endorsed) == {ENDORSERS[0].address}
+    assert sorted(set(heard)) == sorted(e.address for e in ENDORSERS)
+    with transaction(store) as session:
+        rows = session.scalars(select(Endorsement).where(Endorsement.batch_id == batch.id)).all()
+        assert [r.signer for r in rows] == [ENDORSERS[0].address]
+        kinds = session.scalars(
+            select(BatchEvent.kind).where(BatchEvent.batch_id == batch.id)
+        ).all()
+        assert kinds.count("endorsed") == 1
+
+
+def test_keyless_endorser_routes_are_rate_limited_per_address(chain, registry, tmp_path) -> None:
+    """Strangers cannot make the keyless routes a CPU sink (each post recovers a signature):
+    past the burst, 429 with Retry-After, whatever the route."""
+    notary_key = tmp_path / "keys" / "notary.key"
+    write_key(notary_key, registry.account)
+    settings = chain.settings.model_copy(
+        update={
+            "data_dir": tmp_path / "notary",
+            "rpc_url": chain.rpc_url,
+            "registry": registry.address,
+            "ipfs_api": f"http://127.0.0.1:{chain.settings.ipfs_port}",
+            "database_url": None,
+            "notary_key_file": notary_key,
+            "consortium_requests_per_second": 0.01,
+            "consortium_requests_burst": 4,
+        }
+    )
+    app = create_app(settings, start_batcher=False)
+    url, server, thread = serve_in_thread(app)
+    try:
+        answers = [httpx.get(url + "/v1/consortium/proposals", timeout=10) for _ in range(3)]
+        answers.append(
+            httpx.post(
+                url + "/v1/consortium/reports",
+                json={
+                    "root": "0x" + "00" * 32,
+                    "batch_time": 0,
+                    "refusal": "",
+                    "sent_at": int(time.time()),
+                    "signature": "0x" + "11" * 65,
+                },
+                timeout=10,
+            )
+        )
+        assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+        assert answers[3].status_code in (403, 422), answers[3].text  # spent, and refused
+        for path in ("/v1/consortium/proposals", "/v1/consortium/endorsers"):
+            limited = httpx.get(url + path, timeout=10)
+            assert limited.status_code == 429, limited.text
+            assert limited.json()["error"]["code"] == "rate_limited"
+            assert int(limited.headers["retry-after"]) >= 1
+        # deposits and the rest of the API are not limited by it
+        assert httpx.get(url + "/v1/health", timeout=10).status_code == 200
+    finally:
         server.should_exit = True
         thread.join(timeout=30)
