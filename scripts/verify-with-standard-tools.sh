@@ -29,7 +29,10 @@ MEMBER_SET_TOPIC=0xf802233b7c1b47930ccb04ecc5fd592efb26ffa0d3b4655b929369462c89a
 MEMBER_REMOVED_TOPIC=0xe3a517b2447fcd353dd3ea6aab2cc9db72ef87a74b4353b46b34005d458bfd78
 POLICY_SET_TOPIC=0xffc377622a1f3d884f4c0c7161a37437c4500f97b99f61f042f1f5a639e88a03
 ENDORSEMENT_OF=0x9ca566e3
-LOG_WINDOW_BLOCKS=10000  # eth_getLogs block range per request (nodes limit the range)
+# eth_getLogs asks for at most this many blocks at a time (nodes limit the range; set
+# LOG_WINDOW_BLOCKS lower for a node that refuses 10,000).
+LOG_WINDOW_BLOCKS=${LOG_WINDOW_BLOCKS:-10000}
+[[ $LOG_WINDOW_BLOCKS =~ ^[1-9][0-9]{0,8}$ ]] || { echo "LOG_WINDOW_BLOCKS must be a number of blocks" >&2; exit 2; }
 MAX_BYTES=1048576 MAX_DEPTH=64
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -279,13 +282,19 @@ canonical=$(jq -cS '.evidence.metadata' "$CERT" | sed -e ':a' -e 's/\(^\|[^\\]\)
 [ "$(printf '%s' "$canonical" | wc -c)" -le 16384 ] || invalid "the canonical metadata is larger than 16384 bytes"
 VERSION=$(get .version)
 ADDRESS_FIELDS=(registry notary)
+# UTF-8 bytes of a string as lower-case hex, in jq (to compare names with the chain's).
+JQ_UTF8='def hex2: [(. / 16 | floor), . % 16] | map("0123456789abcdef"[.:. + 1]) | add;
+  def cont(n): (128 + ((. / n) | floor) % 64) | hex2;
+  def utf8hex: explode | map(if . < 128 then hex2
+    elif . < 2048 then ((192 + (. / 64 | floor)) | hex2) + cont(1)
+    elif . < 65536 then ((224 + (. / 4096 | floor)) | hex2) + cont(64) + cont(1)
+    else ((240 + (. / 262144 | floor)) | hex2) + cont(4096) + cont(64) + cont(1) end) | add // "";'
 if [ "$VERSION" = 2 ]; then  # docs/certificate-v2.md "Reading": members, organization bytes
   ENDORSEMENTS=$(get '.anchor.endorsement.endorsements | length')
-  for ((i = 0; i < ENDORSEMENTS; i++)); do
-    ADDRESS_FIELDS+=("endorsement.endorsements[$i].member")
-    bytes=$(jq -j ".anchor.endorsement.endorsements[$i].organization" "$CERT" | wc -c)
-    [ "$bytes" -le 128 ] || invalid "anchor.endorsement.endorsements[$i].organization is longer than 128 UTF-8 bytes ($bytes): no member name on chain can be"
-  done
+  for ((i = 0; i < ENDORSEMENTS; i++)); do ADDRESS_FIELDS+=("endorsement.endorsements[$i].member"); done
+  long=$(jq -r "$JQ_UTF8"' [.anchor.endorsement.endorsements | to_entries[]
+    | [.key, (.value.organization | utf8hex | length / 2)] | select(.[1] > 128)] | first // [] | @tsv' "$CERT")
+  [ -z "$long" ] || invalid "anchor.endorsement.endorsements[${long%$'\t'*}].organization is longer than 128 UTF-8 bytes (${long#*$'\t'}): no member name on chain can be"
 fi
 for field in "${ADDRESS_FIELDS[@]}"; do
   address=$(get ".anchor.$field"); digits=${address#0x}
@@ -342,30 +351,33 @@ checksum() { "$CAST" to-check-sum-address "$1"; }
 step_e1_distinct_endorsers() {
   # E1: the members are distinct and ascending as numbers (lower-case hex of equal length
   # orders as the numbers do); each member counts once.
-  local i j member previous=""
-  for ((i = 0; i < ENDORSEMENTS; i++)); do
-    member=$(entry "$i" 'member | ascii_downcase')
-    for ((j = 0; j < i; j++)); do
-      [ "$(entry "$j" 'member | ascii_downcase')" != "$member" ] \
-        || invalid "member $(checksum "$member") endorses twice (anchor.endorsement.endorsements[$i]): each member counts once"
-    done
-    [ -z "$previous" ] || [[ $previous < $member ]] \
-      || invalid "anchor.endorsement.endorsements are not in ascending order of member address, as the registry records them"
-    previous=$member
-  done
+  local problem i member
+  problem=$(jq -r '[.anchor.endorsement.endorsements[].member | ascii_downcase] as $m
+    | first(range(0; $m | length) as $i
+        | if ($m[:$i] | any(. == $m[$i])) then "twice\t\($i)\t\($m[$i])"
+          elif $i > 0 and $m[$i] < $m[$i - 1] then "order\t\($i)\t" else empty end) // ""' "$CERT")
+  IFS=$'\t' read -r problem i member <<< "$problem"
+  case $problem in
+    twice) invalid "member $(checksum "$member") endorses twice (anchor.endorsement.endorsements[$i]): each member counts once" ;;
+    order) invalid "anchor.endorsement.endorsements are not in ascending order of member address, as the registry records them" ;;
+  esac
   ok "E1: $ENDORSEMENTS distinct endorsing members, ascending"
 }
 
 # docs/certificate-v2.md section 4: the EIP-712 digest every endorser signed. abi.encode
 # writes each value as one 32-byte word (uint32 leafCount and uint64 batchTime as any uint).
+# The constant hashes are keccak256 of the strings named (section 4's table; `cast keccak
+# "STRING"` recomputes each).
+DOMAIN_TYPEHASH=0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f  # "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+DOMAIN_NAME_HASH=0x0a4c75b1d3ae465ce5923d07f8d9d3831854fd48081c04869ecdc97591eeb46b  # "NotaryConsortium"
+DOMAIN_VERSION_HASH=0xc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc6  # "1"
+ENDORSEMENT_TYPEHASH=0x2b2e2e57340bc34cf283abc0af701eaf0ddb196ec7bd98830607a87b4cabdba6  # "Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)"
 endorsement_digest() {
-  local domain_type endorsement_type domain struct
-  domain_type=$("$CAST" keccak "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-  endorsement_type=$("$CAST" keccak "Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)")
+  local domain struct
   domain=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,bytes32,uint256,address)" \
-    "$domain_type" "$("$CAST" keccak NotaryConsortium)" "$("$CAST" keccak 1)" "$(get .anchor.chain_id)" "$REG")")
+    $DOMAIN_TYPEHASH $DOMAIN_NAME_HASH $DOMAIN_VERSION_HASH "$(get .anchor.chain_id)" "$REG")")
   struct=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,uint256,bytes32,uint256)" \
-    "$endorsement_type" "$ROOT" "$(get .anchor.leaf_count)" "$("$CAST" keccak "0x$manifest_hex")" "$(get .anchor.batch_time)")")
+    $ENDORSEMENT_TYPEHASH "$ROOT" "$(get .anchor.leaf_count)" "$("$CAST" keccak "0x$manifest_hex")" "$(get .anchor.batch_time)")")
   "$CAST" keccak "0x1901${domain#0x}${struct#0x}"
 }
 
@@ -419,19 +431,18 @@ step_e2_signatures() {
   # E2: for each entry, its signature of the section 4 digest recovers to its member, with
   # v 27 or 28 and s at most n/2 (OpenZeppelin ECDSA refuses the malleable twin; cast
   # wallet verify would accept it, so the form is checked here first).
-  local i digest member organization signature s v signer
+  local i member signature s v signer digest
   digest=$(endorsement_digest)
-  for ((i = 0; i < ENDORSEMENTS; i++)); do
-    member=$(checksum "$(entry "$i" member)") organization=$(entry "$i" organization)
-    signature=$(entry "$i" signature) s=${signature:66:64} v=${signature:130:2}
+  while IFS=$'\t' read -r i member signature; do
+    s=${signature:66:64} v=${signature:130:2}
     if [[ $s > $HALF_N ]] || { [ "$v" != 1b ] && [ "$v" != 1c ]; }; then
-      invalid "the signature of $member is not in the form the registry accepts (low s, v 27 or 28: OpenZeppelin ECDSA)"
+      invalid "the signature of $(checksum "$member") is not in the form the registry accepts (low s, v 27 or 28: OpenZeppelin ECDSA)"
     fi
     if ! "$CAST" wallet verify --no-hash --address "$member" "$digest" "$signature" > /dev/null 2>&1; then
       signer=$(recovered_address "$digest" "$signature")
-      invalid "the signature given for $member ($organization) recovers to ${signer:-another address or none}: it is not that member's endorsement of this batch (root, leaf count, manifest, batch time) on chain $(get .anchor.chain_id), registry $REG"
+      invalid "the signature given for $(checksum "$member") ($(entry "$i" organization)) recovers to ${signer:-another address or none}: it is not that member's endorsement of this batch (root, leaf count, manifest, batch time) on chain $(get .anchor.chain_id), registry $REG"
     fi
-  done
+  done < <(jq -r '.anchor.endorsement.endorsements | to_entries[] | [.key, .value.member, .value.signature] | @tsv' "$CERT")
   ok "E2: each of the $ENDORSEMENTS signatures is its member's, over this batch (EIP-712 digest $digest) on chain $(get .anchor.chain_id), registry $REG (cast wallet verify)"
 }
 
@@ -454,7 +465,11 @@ rpc() {
   jq -r '.result' <<< "$answer"
 }
 word() { echo "${1:$((2 + 64 * $2)):64}"; }  # 32-byte word N of 0x-hex data
-uint() { "$CAST" to-dec "0x$1"; }
+uint() {  # a word as a decimal number: bash arithmetic below 2^60, cast to-dec above
+  if [[ $1 =~ ^0*([0-9a-fA-F]{1,15})$ ]]; then echo $((16#${BASH_REMATCH[1]}))
+  elif [[ $1 =~ ^0+$ ]]; then echo 0
+  else "$CAST" to-dec "0x$1"; fi
+}
 string_at() { local len; len=$(uint "$(word "$1" $(($2 / 32)))"); echo "${1:$((2 + 2 * ($2 + 32))):$((2 * len))}"; }
 chain=$(rpc eth_chainId '[]')
 [ "$((chain))" = "$(get .anchor.chain_id)" ] || cannot_decide "the node serves chain $((chain)), the certificate is for chain $(get .anchor.chain_id): use a node of that chain"
@@ -540,7 +555,7 @@ step_e3_members_at_anchor() {
   # anchor.block_number in windows of LOG_WINDOW_BLOCKS, only the logs before the anchor's
   # own Anchored log (a lower block, or the same block and a lower logIndex), applied in
   # (block, logIndex) order. Any full node keeps logs; state at an old block needs an archive.
-  local start=0 end got i member organization_id name_hex held since wrong
+  local start=0 end got verdict i member a b wrong
   : > "$WORK/logs"
   while (( start <= NUMBER )); do
     end=$(( start + LOG_WINDOW_BLOCKS - 1 )); (( end <= NUMBER )) || end=$NUMBER
@@ -580,24 +595,26 @@ step_e3_members_at_anchor() {
   # are incomplete (pruned, not indexed), which says nothing about the certificate.
   [ "$(jq .k "$WORK/configuration")" != null ] \
     || cannot_decide "the node at $RPC returns no configuration events of $REG up to block $NUMBER, although the published ConsortiumRegistry emits them when deployed: its logs are incomplete, ask another node"
-  POLICY_K=$(jq .k "$WORK/configuration") CONFIG_NONCE=$(jq .nonce "$WORK/configuration")
-  ENDORSING_MEMBERS=$(jq '[.members[] | select(.role == 2)] | length' "$WORK/configuration")
-  for ((i = 0; i < ENDORSEMENTS; i++)); do
-    member=$(entry "$i" 'member | ascii_downcase') organization_id=$(entry "$i" organization_id)
-    name_hex=$(jq -j ".anchor.endorsement.endorsements[$i].organization" "$CERT" | od -An -v -tx1 | tr -d ' \n')
-    held=$(jq -c --arg m "$member" '.members[$m] // null | select(. != null and .role == 2)' "$WORK/configuration")
-    if [ -z "$held" ]; then
-      since=$(jq -r --arg m "$member" '.left[$m] // empty' "$WORK/configuration")
-      invalid "$(checksum "$member") ($(entry "$i" organization)) was not an ENDORSER member of the registry when the batch was anchored in block $NUMBER: $([ -n "$since" ] && echo "it stopped being one in block $since" || echo "it was never one before the anchor")"
-    fi
-    # The member's organization id and name on chain (its MemberSet) are the entry's.
-    wrong=""
-    [ "$(jq -r .organization <<< "$held")" = "$organization_id" ] \
-      || wrong=" and organization id $(jq -r .organization <<< "$held"), not $organization_id"
-    [ "$(jq -r .name <<< "$held")" = "$name_hex" ] \
-      || wrong="$wrong and organization name '$("$CAST" to-utf8 "0x$(jq -r .name <<< "$held")" 2>/dev/null || true)' (UTF-8 hex $(jq -r .name <<< "$held")), not '$(entry "$i" organization)'"
-    [ -z "$wrong" ] || invalid "on chain, member $(checksum "$member") has${wrong# and}"
-  done
+  # Each entry's member is an ENDORSER (role 2) whose organization id and name (UTF-8) on
+  # chain are the entry's; the first entry that is not says why.
+  IFS=$'\t' read -r verdict i member a b <<< "$(jq -r --slurpfile c "$WORK/configuration" "$JQ_UTF8"'
+    $c[0] as $c | first(.anchor.endorsement.endorsements | to_entries[]
+      | .key as $i | .value as $e | ($e.member | ascii_downcase) as $m | $c.members[$m] as $held
+      | if $held == null or $held.role != 2 then ["not an endorser", $i, $m, ($c.left[$m] // "" | tostring)]
+        elif $held.organization != $e.organization_id or $held.name != ($e.organization | utf8hex)
+        then ["otherwise", $i, $m, $held.organization, $held.name] else empty end | @tsv)
+    // (["ok", $c.k, $c.nonce, ([$c.members[] | select(.role == 2)] | length)] | @tsv)' "$CERT")"
+  case $verdict in
+    "not an endorser")
+      invalid "$(checksum "$member") ($(entry "$i" organization)) was not an ENDORSER member of the registry when the batch was anchored in block $NUMBER: $([ -n "$a" ] && echo "it stopped being one in block $a" || echo "it was never one before the anchor")" ;;
+    otherwise)
+      wrong=""
+      [ "$a" = "$(entry "$i" organization_id)" ] || wrong=" and organization id $a, not $(entry "$i" organization_id)"
+      [ "$b" = "$(jq -r "$JQ_UTF8 .anchor.endorsement.endorsements[$i].organization | utf8hex" "$CERT")" ] \
+        || wrong="$wrong and organization name '$("$CAST" to-utf8 "0x$b" 2>/dev/null || echo "0x$b")', not '$(entry "$i" organization)'"
+      invalid "on chain, member $(checksum "$member") has${wrong# and}" ;;
+  esac
+  POLICY_K=$i CONFIG_NONCE=$member ENDORSING_MEMBERS=$a
   ok "E3: the $ENDORSEMENTS endorsers were ENDORSER members at block $NUMBER with these organizations ($ENDORSING_MEMBERS endorsing members then, configuration $CONFIG_NONCE)"
 }
 
