@@ -92,9 +92,7 @@ def _javascript(cert: Path, rpc: str, file: Path | None) -> tuple[str, dict[str,
     return str(result["outcome"]), result
 
 
-def _standard_tools(
-    cert: Path, rpc: str, file: Path | None, **env: str
-) -> tuple[str, str]:
+def _standard_tools(cert: Path, rpc: str, file: Path | None, **env: str) -> tuple[str, str]:
     """scripts/verify-with-standard-tools.sh's outcome and its last line, the verdict
     ("VALID: …", "INVALID: …" or "CANNOT DECIDE: …", as its exit code says)."""
     done = subprocess.run(
