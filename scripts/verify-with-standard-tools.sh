@@ -547,15 +547,14 @@ compare "in the Anchored event" \
 ok "transaction $TX succeeded in block $NUMBER and emitted the Anchored event with the certificate's fields"
 
 # ---- Version 2, steps E3 to E5, against the node (docs/certificate-v2.md section 5) ----
-ANCHORED_LOG_INDEX=$(( $(jq -r '.[0].logIndex' <<< "$logs") ))  # the Anchored log step 11 found
-
 step_e3_members_at_anchor() {
   # E3: the members and policy in force for the anchor, replayed from the registry's
   # MemberSet, MemberRemoved and PolicySet events: eth_getLogs of blocks 0 to
   # anchor.block_number in windows of LOG_WINDOW_BLOCKS, only the logs before the anchor's
   # own Anchored log (a lower block, or the same block and a lower logIndex), applied in
   # (block, logIndex) order. Any full node keeps logs; state at an old block needs an archive.
-  local start=0 end got verdict i member a b wrong
+  local start=0 end got verdict i member a b wrong anchored_log_index
+  anchored_log_index=$(( $(jq -r '.[0].logIndex' <<< "$logs") ))  # the Anchored log of step 11
   : > "$WORK/logs"
   while (( start <= NUMBER )); do
     end=$(( start + LOG_WINDOW_BLOCKS - 1 )); (( end <= NUMBER )) || end=$NUMBER
@@ -568,7 +567,7 @@ step_e3_members_at_anchor() {
   # The replay (jq): account -> role, organization id, name (UTF-8 as hex); k and the
   # configuration nonce of the last PolicySet; for each account that stopped being an
   # ENDORSER, the block where it did.
-  jq -s --arg reg "$reg" --argjson block "$NUMBER" --argjson index "$ANCHORED_LOG_INDEX" \
+  jq -s --arg reg "$reg" --argjson block "$NUMBER" --argjson index "$anchored_log_index" \
     --arg set "$MEMBER_SET_TOPIC" --arg removed "$MEMBER_REMOVED_TOPIC" --arg policy "$POLICY_SET_TOPIC" '
     def num: ltrimstr("0x") | ascii_downcase | explode
       | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
