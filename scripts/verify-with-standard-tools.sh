@@ -595,7 +595,9 @@ step_e3_members_at_anchor() {
   [ "$(jq .k "$WORK/configuration")" != null ] \
     || cannot_decide "the node at $RPC returns no configuration events of $REG up to block $NUMBER, although the published ConsortiumRegistry emits them when deployed: its logs are incomplete, ask another node"
   # Each entry's member is an ENDORSER (role 2) whose organization id and name (UTF-8) on
-  # chain are the entry's; the first entry that is not says why.
+  # chain are the entry's; the first entry that is not says why (a row: what, entry index,
+  # member, then the block it left or the chain's organization id and name). When all are,
+  # the row is: ok, k, configuration nonce, number of ENDORSER members.
   IFS=$'\t' read -r verdict i member a b <<< "$(jq -r --slurpfile c "$WORK/configuration" "$JQ_UTF8"'
     $c[0] as $c | first(.anchor.endorsement.endorsements | to_entries[]
       | .key as $i | .value as $e | ($e.member | ascii_downcase) as $m | $c.members[$m] as $held
@@ -649,8 +651,13 @@ endorsed=""
 if [ "$VERSION" = 2 ]; then
   for step in "${V2_ONLINE_STEPS[@]}"; do "$step"; done
   # Who endorsed, in the words of notary verify (docs/certificate-v2.md section 6).
-  names=$(jq -r '[.anchor.endorsement.endorsements[] | "\(.organization) (\(.member))"] | join(", ")' "$CERT")
-  endorsed=" Endorsed by $ENDORSEMENTS of the $ENDORSING_MEMBERS endorsing members ($POLICY_K required): $names."
+  names=""
+  while IFS=$'\t' read -r i member; do
+    digits=${member#0x}  # members are named in EIP-55 form (mixed case was checked in step 1)
+    [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ] || member=$(checksum "$member")
+    names="$names, $(entry "$i" organization) ($member)"
+  done < <(jq -r '.anchor.endorsement.endorsements | to_entries[] | [.key, .value.member] | @tsv' "$CERT")
+  endorsed=" Endorsed by $ENDORSEMENTS of the $ENDORSING_MEMBERS endorsing members ($POLICY_K required): ${names#, }."
 fi
 
 spec="docs/certificate.md section 6"

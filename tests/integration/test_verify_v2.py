@@ -265,9 +265,16 @@ def test_the_standard_tools_script_on_a_real_devnet_certificate_and_tampered_cop
     a = good["anchor"]
     entries = a["endorsement"]["endorsements"]
     twin = [{**entries[0], "signature": _high_s_twin(entries[0]["signature"])}, *entries[1:]]
+    lower = [{**e, "member": e["member"].lower()} for e in entries]  # EIP-55 is optional
     (tmp_path / "design.txt").write_bytes(files["design.txt"])
     cases = {  # name: (document, file, outcome, what the verdict line must say)
         "valid": (good, "design.txt", "valid", "Endorsed by 2 of the 3 endorsing members"),
+        "members in lower case": (
+            {**good, "anchor": {**a, "endorsement": {**a["endorsement"], "endorsements": lower}}},
+            "design.txt",
+            "valid",
+            "Endorsed by 2 of the 3 endorsing members",
+        ),
         "batch time changed": (
             {**good, "anchor": {**a, "batch_time": a["batch_time"] + 1}},
             "design.txt",
