@@ -1,28 +1,48 @@
 #!/usr/bin/env bash
 # Verify a certificate with standard tools only: sha256sum, openssl (SM3), jq, awk, iconv,
-# curl for JSON-RPC, and Foundry's `cast` for the ABI encoding and keccak256. No notary
-# software: every step follows docs/certificate.md section 6, in its order.
+# curl for JSON-RPC, and Foundry's `cast` for the ABI encoding, keccak256 and (version 2)
+# the EIP-712 signatures. No notary software: every step follows docs/certificate.md
+# section 6, in its order, and for a version 2 certificate docs/certificate-v2.md section 5
+# (steps E1 and E2 after step 5, E3 to E5 after step 11).
 #   scripts/verify-with-standard-tools.sh CERTIFICATE FILE|- RPC_URL
 # FILE "-" checks the certificate without a file. cast is taken from $CAST, else from PATH,
-# else from hardhat-free-devnet/node_modules (npm @foundry-rs/cast, pinned).
+# else from hardhat-free-devnet/node_modules (npm @foundry-rs/cast, pinned). GNU bc, when
+# installed, names the address a wrong endorsement signature recovers to.
 # Exit 0: valid. 1: invalid (a forgery, a changed file, a certificate the chain contradicts).
 # 2: cannot decide (node unreachable or failing, another chain, a node behind the anchor's
-# block, a newer certificate version, a certificate over 1 MiB or nested deeper than 64
-# levels, a missing tool).
+# block, a node without the registry's logs, a newer certificate version, a certificate over
+# 1 MiB or nested deeper than 64 levels, a missing tool).
 set -euo pipefail
 export LC_ALL=C
 [ $# -eq 3 ] || { echo "usage: $0 CERTIFICATE FILE|- RPC_URL" >&2; exit 2; }
 CERT=$1 FILE=$2 RPC=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# Section 5: the published runtime code hash of EvidenceRegistry, frozen for version 1.
-PUBLISHED_CODE_HASH=0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e
+# docs/certificate.md section 5: the published runtime code hash of EvidenceRegistry, frozen
+# for version 1; docs/certificate-v2.md section 3: that of ConsortiumRegistry, frozen for
+# version 2. Each version accepts only its own.
+PUBLISHED_CODE_HASH_V1=0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e
+PUBLISHED_CODE_HASH_V2=0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049
 ANCHORED_TOPIC=0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d
+# docs/certificate-v2.md section 3: the configuration events (topic 0) and endorsementOf.
+MEMBER_SET_TOPIC=0xf802233b7c1b47930ccb04ecc5fd592efb26ffa0d3b4655b929369462c89a353
+MEMBER_REMOVED_TOPIC=0xe3a517b2447fcd353dd3ea6aab2cc9db72ef87a74b4353b46b34005d458bfd78
+POLICY_SET_TOPIC=0xffc377622a1f3d884f4c0c7161a37437c4500f97b99f61f042f1f5a639e88a03
+ENDORSEMENT_OF=0x9ca566e3
+# eth_getLogs asks for at most this many blocks at a time (nodes limit the range; set
+# LOG_WINDOW_BLOCKS lower for a node that refuses 10,000).
+LOG_WINDOW_BLOCKS=${LOG_WINDOW_BLOCKS:-10000}
+[[ $LOG_WINDOW_BLOCKS =~ ^[1-9][0-9]{0,8}$ ]] || { echo "LOG_WINDOW_BLOCKS must be a number of blocks" >&2; exit 2; }
 MAX_BYTES=1048576 MAX_DEPTH=64
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 
+# The verdict goes to the script's own output (descriptor 3) even from inside $(...), so a
+# node that fails a call inside a command substitution still gets its CANNOT DECIDE line.
+exec 3>&1
 ok() { echo "ok:   $*"; }
-invalid() { echo "FAIL: $*"; echo "INVALID: $*"; exit 1; }
-cannot_decide() { echo "CANNOT DECIDE: $*"; exit 2; }
+invalid() { echo "FAIL: $*" >&3; echo "INVALID: $*" >&3; exit 1; }
+cannot_decide() { echo "CANNOT DECIDE: $*" >&3; exit 2; }
 for tool in jq curl sha256sum awk iconv openssl od; do
   command -v "$tool" >/dev/null || cannot_decide "$tool is not installed"
 done
@@ -180,15 +200,20 @@ IFS=$'\t' read -r version_lexeme badnum dup surrogate control <<< "$lexed"
 [ "$(jq -s length "$CERT" 2>/dev/null)" = 1 ] || invalid "the certificate is not one JSON text"
 [ "$(jq -r 'type' "$CERT")" = object ] || invalid "the certificate is not a JSON object"
 [ "$(jq -r '.format' "$CERT")" = evidence-notary-certificate ] || invalid "not an evidence notary certificate"
-if [[ $version_lexeme =~ ^[0-9]+$ ]] && [ "$(jq '.version | type == "number" and . > 1' "$CERT")" = true ]; then
-  cannot_decide "certificate version $version_lexeme is newer than this procedure (version 1)"
+# docs/certificate-v2.md "Reading": a version written as digits and greater than 2 is newer
+# than this procedure.
+if [[ $version_lexeme =~ ^[0-9]+$ ]] && [ "$(jq '.version | type == "number" and . > 2' "$CERT")" = true ]; then
+  cannot_decide "certificate version $version_lexeme is newer than this procedure (versions 1 and 2)"
 fi
 # rule 3: numbers are plain integers up to 2^53 - 1
 [ "$badnum" = - ] || invalid "the number $badnum is not an integer written in plain digits up to 2^53 - 1"
 ok "strict JSON: UTF-8, no duplicate keys, integers only"
 
 # rules 4 and 5: the schema (patterns anchored with \A and \z: ECMA's $, not "before a
-# final newline"; jq's length counts code points), then the rules beyond it.
+# final newline"; jq's length counts code points), then the rules beyond it. The version
+# decides the schema: notary/core/certificate.schema.json for 1, certificate-v2.schema.json
+# for 2 (version 1's fields, plus anchor.batch_time, anchor.endorsement and the reserved
+# depositor_signature, always null).
 schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
   def hex32: type == "string" and test("\\A[0-9a-f]{64}\\z");
   def hex32x: type == "string" and test("\\A0x[0-9a-f]{64}\\z");
@@ -199,9 +224,12 @@ schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
   def noctl: (explode | all(. >= 32 or . == 9 or . == 10));
   ([$ranges | splits("\\s+")] | map(select(length > 0) | split("-") | map(explode | reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end))) | if length == 1 then [.[0], .[0]] else . end)) as $np
   | def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
-  [
-    (if exact(["format","version","evidence","leaf","proof","anchor","verification"]) then empty else "top-level fields" end),
-    (if .version == 1 then empty else "version" end),
+  (.version == 2) as $v2
+  | (if $v2 then ["batch_time","endorsement"] else [] end) as $v2anchor
+  | [
+    (if exact(["format","version","evidence","leaf","proof","anchor","verification"] + (if $v2 then ["depositor_signature"] else [] end)) then empty else "top-level fields" end),
+    (if .version == 1 or .version == 2 then empty else "version" end),
+    (if $v2 and .depositor_signature != null then "depositor_signature (reserved: null in version 2)" else empty end),
     (.evidence | if exact(["sha256","sm3","metadata"]) then empty else "evidence fields" end),
     (if .evidence.sha256 | hex32 then empty else "evidence.sha256" end),
     (if .evidence.sm3 == null or (.evidence.sm3 | hex32) then empty else "evidence.sm3" end),
@@ -223,7 +251,20 @@ schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
       else "leaf.values" end),
     (if .leaf.hash | hex32x then empty else "leaf.hash" end),
     (.proof | if type == "array" and length <= 64 and all(hex32x) then empty else "proof" end),
-    (.anchor | if exact(["chain_id","registry","registry_code_hash","root","sequence","leaf_count","notary","manifest","tx_hash","block_number","block_hash","block_time","block_time_utc"]) then empty else "anchor fields" end),
+    (.anchor | if exact(["chain_id","registry","registry_code_hash","root","sequence","leaf_count","notary","manifest","tx_hash","block_number","block_hash","block_time","block_time_utc"] + $v2anchor) then empty else "anchor fields" end),
+    (select($v2) | .anchor | select(type == "object") |
+      (if .batch_time | int(0) then empty else "anchor.batch_time" end),
+      (.endorsement | if exact(["threshold","endorsements"]) then empty else "anchor.endorsement fields" end),
+      (.endorsement | objects |
+        (if (.threshold | int(1)) and .threshold <= 65535 then empty else "anchor.endorsement.threshold" end),
+        (if .endorsements | type == "array" and length >= 1 and length <= 64 then empty else "anchor.endorsement.endorsements (1 to 64)" end),
+        (.endorsements | arrays | to_entries[] | "anchor.endorsement.endorsements[\(.key)]" as $at | .value |
+          if exact(["member","organization_id","organization","signature"]) | not then "\($at) fields"
+          elif (.member | address) | not then "\($at).member"
+          elif (.organization_id | hex32x) | not then "\($at).organization_id"
+          elif (.organization | type == "string" and length >= 1 and length <= 128) | not then "\($at).organization"
+          elif (.signature | type == "string" and test("\\A0x[0-9a-f]{130}\\z")) | not then "\($at).signature"
+          else empty end))),
     (.anchor | select(type == "object") |
       (if (.chain_id | int(1)) and (.sequence | int(1)) and (.leaf_count | int(1)) and (.block_number | int(0)) and (.block_time | int(0)) then empty else "anchor integers" end),
       (if (.registry | address) and (.notary | address) then empty else "anchor addresses" end),
@@ -239,7 +280,23 @@ schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
 get() { jq -r "$1" "$CERT"; }
 canonical=$(jq -cS '.evidence.metadata' "$CERT" | sed -e ':a' -e 's/\(^\|[^\\]\)\(\(\\\\\)*\)\\u007f/\1\2\x7f/' -e 'ta')
 [ "$(printf '%s' "$canonical" | wc -c)" -le 16384 ] || invalid "the canonical metadata is larger than 16384 bytes"
-for field in registry notary; do
+VERSION=$(get .version)
+ADDRESS_FIELDS=(registry notary)
+# UTF-8 bytes of a string as lower-case hex, in jq (to compare names with the chain's).
+JQ_UTF8='def hex2: [(. / 16 | floor), . % 16] | map("0123456789abcdef"[.:. + 1]) | add;
+  def cont(n): (128 + ((. / n) | floor) % 64) | hex2;
+  def utf8hex: explode | map(if . < 128 then hex2
+    elif . < 2048 then ((192 + (. / 64 | floor)) | hex2) + cont(1)
+    elif . < 65536 then ((224 + (. / 4096 | floor)) | hex2) + cont(64) + cont(1)
+    else ((240 + (. / 262144 | floor)) | hex2) + cont(4096) + cont(64) + cont(1) end) | add // "";'
+if [ "$VERSION" = 2 ]; then  # docs/certificate-v2.md "Reading": members, organization bytes
+  ENDORSEMENTS=$(get '.anchor.endorsement.endorsements | length')
+  for ((i = 0; i < ENDORSEMENTS; i++)); do ADDRESS_FIELDS+=("endorsement.endorsements[$i].member"); done
+  long=$(jq -r "$JQ_UTF8"' [.anchor.endorsement.endorsements | to_entries[]
+    | [.key, (.value.organization | utf8hex | length / 2)] | select(.[1] > 128)] | first // [] | @tsv' "$CERT")
+  [ -z "$long" ] || invalid "anchor.endorsement.endorsements[${long%$'\t'*}].organization is longer than 128 UTF-8 bytes (${long#*$'\t'}): no member name on chain can be"
+fi
+for field in "${ADDRESS_FIELDS[@]}"; do
   address=$(get ".anchor.$field"); digits=${address#0x}
   if [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ]; then
     [ "$("$CAST" to-check-sum-address "$address")" = "$address" ] \
@@ -285,6 +342,118 @@ ROOT=$(get .anchor.root)
 [ "$node" = "$ROOT" ] || invalid "the proof does not accept leaf.hash for anchor.root: it leads to $node, not to $ROOT"
 ok "the proof leads from leaf.hash to anchor.root"
 
+# ---- Version 2, steps E1 and E2, offline (docs/certificate-v2.md section 5) ----
+# Each step is a function; V2_OFFLINE_STEPS and V2_ONLINE_STEPS list them in the order the
+# specification runs them. A later version's step is one more function in one of the lists.
+entry() { jq -r ".anchor.endorsement.endorsements[$1].$2" "$CERT"; }
+checksum() { "$CAST" to-check-sum-address "$1"; }
+
+step_e1_distinct_endorsers() {
+  # E1: the members are distinct and ascending as numbers (lower-case hex of equal length
+  # orders as the numbers do); each member counts once.
+  local problem i member
+  problem=$(jq -r '[.anchor.endorsement.endorsements[].member | ascii_downcase] as $m
+    | first(range(0; $m | length) as $i
+        | if ($m[:$i] | any(. == $m[$i])) then "twice\t\($i)\t\($m[$i])"
+          elif $i > 0 and $m[$i] < $m[$i - 1] then "order\t\($i)\t" else empty end) // ""' "$CERT")
+  IFS=$'\t' read -r problem i member <<< "$problem"
+  case $problem in
+    twice) invalid "member $(checksum "$member") endorses twice (anchor.endorsement.endorsements[$i]): each member counts once" ;;
+    order) invalid "anchor.endorsement.endorsements are not in ascending order of member address, as the registry records them" ;;
+  esac
+  ok "E1: $ENDORSEMENTS distinct endorsing members, ascending"
+}
+
+# docs/certificate-v2.md section 4: the EIP-712 digest every endorser signed. abi.encode
+# writes each value as one 32-byte word (uint32 leafCount and uint64 batchTime as any uint).
+# The constant hashes are keccak256 of the strings named (section 4's table; `cast keccak
+# "STRING"` recomputes each).
+DOMAIN_TYPEHASH=0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f  # "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+DOMAIN_NAME_HASH=0x0a4c75b1d3ae465ce5923d07f8d9d3831854fd48081c04869ecdc97591eeb46b  # "NotaryConsortium"
+DOMAIN_VERSION_HASH=0xc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc6  # "1"
+ENDORSEMENT_TYPEHASH=0x2b2e2e57340bc34cf283abc0af701eaf0ddb196ec7bd98830607a87b4cabdba6  # "Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)"
+endorsement_digest() {
+  local domain struct
+  domain=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,bytes32,uint256,address)" \
+    $DOMAIN_TYPEHASH $DOMAIN_NAME_HASH $DOMAIN_VERSION_HASH "$(get .anchor.chain_id)" "$REG")")
+  struct=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,uint256,bytes32,uint256)" \
+    $ENDORSEMENT_TYPEHASH "$ROOT" "$(get .anchor.leaf_count)" "$("$CAST" keccak "0x$manifest_hex")" "$(get .anchor.batch_time)")")
+  "$CAST" keccak "0x1901${domain#0x}${struct#0x}"
+}
+
+# The address a signature recovers to (SEC 1 section 4.1.6, secp256k1, in GNU bc), only to
+# name it when the signature is not its member's; "" when bc is missing or none recovers.
+SECP256K1_BC='
+define md(a, m) { auto r; r = a % m; if (r < 0) r += m; return r; }
+define inv(a, m) { auto t, u, r, w, q, x; t = 0; u = 1; r = m; w = md(a, m)
+  while (w != 0) { q = r / w; x = t - q * u; t = u; u = x; x = r - q * w; r = w; w = x }
+  return md(t, m); }
+define pw(b, e, m) { auto r; r = 1; b = md(b, m)
+  while (e > 0) { if (e % 2 == 1) r = (r * b) % m; b = (b * b) % m; e = e / 2 }
+  return r; }
+define add(a, b, c, d, e, f) { auto l, x
+  if (c == 0) { ox = d; oy = e; oz = f; return 0; }
+  if (f == 0) { ox = a; oy = b; oz = c; return 0; }
+  if (a == d) { if (md(b + e, p) == 0) { oz = 0; return 0; }
+    l = md(3 * a * a * inv(2 * b, p), p) } else l = md((e - b) * inv(d - a, p), p)
+  x = md(l * l - a - d, p); oy = md(l * (a - x) - b, p); ox = x; oz = 1; return 0; }
+define mul(k, a, b) { auto x, y, z, s, t, u, q; z = 0; s = a; t = b; u = 1
+  while (k > 0) { if (k % 2 == 1) { q = add(x, y, z, s, t, u); x = ox; y = oy; z = oz; }
+    q = add(s, t, u, s, t, u); s = ox; t = oy; u = oz; k = k / 2 }
+  ox = x; oy = y; oz = z; return 0; }
+define recover(r, s, v, e) { auto x, y, w, q, a, b, c
+  if (r == 0 || r >= n || s == 0 || s >= n) return 0
+  x = r; w = md(x * x * x + 7, p); y = pw(w, (p + 1) / 4, p)
+  if (md(y * y, p) != w) return 0
+  if (y % 2 != 1 - v % 2) y = p - y
+  w = inv(r, n); q = mul(md(-e * w, n), g, h); a = ox; b = oy; c = oz
+  q = mul(md(s * w, n), x, y); q = add(a, b, c, ox, oy, oz); return oz; }
+obase=16; ibase=16
+p=FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
+n=FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+g=79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798
+h=483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8'
+recovered_address() {  # DIGEST SIGNATURE
+  local d=${1#0x} sig=${2#0x} point x y
+  command -v bc > /dev/null || return 0
+  d=${d^^} sig=${sig^^}  # bc reads hex digits in upper case
+  point=$(printf '%s\nif (recover(%s, %s, %s, %s)) { ox; oy; }\n' "$SECP256K1_BC" \
+    "${sig:0:64}" "${sig:64:64}" "${sig:128:2}" "$d" | BC_LINE_LENGTH=0 bc 2>/dev/null) || return 0
+  read -r x y <<< "$(echo $point)"
+  [ -n "${y:-}" ] || return 0
+  x=$(printf '%64s' "$x" | tr ' A-F' '0a-f') y=$(printf '%64s' "$y" | tr ' A-F' '0a-f')
+  point=$("$CAST" keccak "0x$x$y")
+  checksum "0x${point:26}"
+}
+
+HALF_N=7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0  # secp256k1 n / 2
+step_e2_signatures() {
+  # E2: for each entry, its signature of the section 4 digest recovers to its member, with
+  # v 27 or 28 and s at most n/2 (OpenZeppelin ECDSA refuses the malleable twin; cast
+  # wallet verify would accept it, so the form is checked here first).
+  local i member signature s v signer digest
+  digest=$(endorsement_digest)
+  while IFS=$'\t' read -r i member signature; do
+    s=${signature:66:64} v=${signature:130:2}
+    if [[ $s > $HALF_N ]] || { [ "$v" != 1b ] && [ "$v" != 1c ]; }; then
+      invalid "the signature of $(checksum "$member") is not in the form the registry accepts (low s, v 27 or 28: OpenZeppelin ECDSA)"
+    fi
+    if ! "$CAST" wallet verify --no-hash --address "$member" "$digest" "$signature" > /dev/null 2>&1; then
+      signer=$(recovered_address "$digest" "$signature")
+      invalid "the signature given for $(checksum "$member") ($(entry "$i" organization)) recovers to ${signer:-another address or none}: it is not that member's endorsement of this batch (root, leaf count, manifest, batch time) on chain $(get .anchor.chain_id), registry $REG"
+    fi
+  done < <(jq -r '.anchor.endorsement.endorsements | to_entries[] | [.key, .value.member, .value.signature] | @tsv' "$CERT")
+  ok "E2: each of the $ENDORSEMENTS signatures is its member's, over this batch (EIP-712 digest $digest) on chain $(get .anchor.chain_id), registry $REG (cast wallet verify)"
+}
+
+V2_OFFLINE_STEPS=(step_e1_distinct_endorsers step_e2_signatures)
+V2_ONLINE_STEPS=(step_e3_members_at_anchor step_e4_policy step_e5_recorded_endorsement)
+REG=$(get .anchor.registry) reg=$(get '.anchor.registry | ascii_downcase')
+manifest_hex=$(jq -j '.anchor.manifest' "$CERT" | od -An -v -tx1 | tr -d ' \n')
+if [ "$VERSION" = 2 ]; then
+  for step in "${V2_OFFLINE_STEPS[@]}"; do "$step"; done
+fi
+
 # ---- Steps 6 to 11, against the node (state reads at "latest") ----
 rpc() {
   local answer
@@ -296,9 +465,12 @@ rpc() {
   jq -r '.result' <<< "$answer"
 }
 word() { echo "${1:$((2 + 64 * $2)):64}"; }  # 32-byte word N of 0x-hex data
-uint() { "$CAST" to-dec "0x$1"; }
+uint() {  # a word as a decimal number: bash arithmetic below 2^60, cast to-dec above
+  if [[ $1 =~ ^0*([0-9a-fA-F]{1,15})$ ]]; then echo $((16#${BASH_REMATCH[1]}))
+  elif [[ $1 =~ ^0+$ ]]; then echo 0
+  else "$CAST" to-dec "0x$1"; fi
+}
 string_at() { local len; len=$(uint "$(word "$1" $(($2 / 32)))"); echo "${1:$((2 + 2 * ($2 + 32))):$((2 * len))}"; }
-REG=$(get .anchor.registry) reg=$(get '.anchor.registry | ascii_downcase')
 chain=$(rpc eth_chainId '[]')
 [ "$((chain))" = "$(get .anchor.chain_id)" ] || cannot_decide "the node serves chain $((chain)), the certificate is for chain $(get .anchor.chain_id): use a node of that chain"
 ok "the node serves chain $((chain))"
@@ -308,11 +480,14 @@ head=$(rpc eth_blockNumber '[]')  # a node behind the anchor cannot judge it: ca
 ok "the node is at block $((head)), the anchor in block $(get .anchor.block_number)"
 code=$(rpc eth_getCode "[\"$REG\",\"latest\"]")
 code_hash=$("$CAST" keccak "$code")
-[ "$code_hash" = "$PUBLISHED_CODE_HASH" ] || invalid "the code at $REG (hash $code_hash) is not the published EvidenceRegistry build (published: $PUBLISHED_CODE_HASH)"
+# Step 7 (docs/certificate-v2.md section 5 changes it for version 2): the published build
+# of the registry the version names, and only that one.
+if [ "$VERSION" = 2 ]; then build=ConsortiumRegistry published=$PUBLISHED_CODE_HASH_V2
+else build=EvidenceRegistry published=$PUBLISHED_CODE_HASH_V1; fi
+[ "$code_hash" = "$published" ] || invalid "the code at $REG (hash $code_hash) is not the published $build build (published: $published)"
 [ "$(get .anchor.registry_code_hash)" = "$code_hash" ] || invalid "anchor.registry_code_hash is $(get .anchor.registry_code_hash), but the registry's code hash is $code_hash (the published build)"
-ok "the code at $REG is the published EvidenceRegistry build"
+ok "the code at $REG is the published $build build"
 
-manifest_hex=$(jq -j '.anchor.manifest' "$CERT" | od -An -v -tx1 | tr -d ' \n')
 compare() {  # SOURCE FIELD CHAIN_VALUE CERTIFICATE_VALUE ...: name every field that differs
   local source=$1 wrong=""; shift
   while [ $# -gt 0 ]; do
@@ -371,4 +546,120 @@ compare "in the Anchored event" \
   "anchor.manifest (UTF-8 hex)" "$(string_at "$ev_data" "$(uint "$(word "$ev_data" 3)")")" "$manifest_hex"
 ok "transaction $TX succeeded in block $NUMBER and emitted the Anchored event with the certificate's fields"
 
-echo "VALID: All checks passed (every step of docs/certificate.md section 6): the content with SHA-256 $SHA existed, unchanged, no later than $(date -u -d "@$TIME" +%FT%TZ) (block $NUMBER of chain $((chain)))."
+# ---- Version 2, steps E3 to E5, against the node (docs/certificate-v2.md section 5) ----
+step_e3_members_at_anchor() {
+  # E3: the members and policy in force for the anchor, replayed from the registry's
+  # MemberSet, MemberRemoved and PolicySet events: eth_getLogs of blocks 0 to
+  # anchor.block_number in windows of LOG_WINDOW_BLOCKS, only the logs before the anchor's
+  # own Anchored log (a lower block, or the same block and a lower logIndex), applied in
+  # (block, logIndex) order. Any full node keeps logs; state at an old block needs an archive.
+  local start=0 end got verdict i member a b wrong anchored_log_index
+  anchored_log_index=$(( $(jq -r '.[0].logIndex' <<< "$logs") ))  # the Anchored log of step 11
+  : > "$WORK/logs"
+  while (( start <= NUMBER )); do
+    end=$(( start + LOG_WINDOW_BLOCKS - 1 )); (( end <= NUMBER )) || end=$NUMBER
+    got=$(rpc eth_getLogs "[{\"address\":\"$REG\",\"fromBlock\":\"$(printf 0x%x "$start")\",\"toBlock\":\"$(printf 0x%x "$end")\",\"topics\":[[\"$MEMBER_SET_TOPIC\",\"$MEMBER_REMOVED_TOPIC\",\"$POLICY_SET_TOPIC\"]]}]")
+    jq -e 'type == "array"' <<< "$got" > /dev/null 2>&1 \
+      || cannot_decide "the node answered eth_getLogs ($start to $end) with something that is not a list of logs"
+    printf '%s\n' "$got" >> "$WORK/logs"
+    start=$(( end + 1 ))
+  done
+  # The replay (jq): account -> role, organization id, name (UTF-8 as hex); k and the
+  # configuration nonce of the last PolicySet; for each account that stopped being an
+  # ENDORSER, the block where it did.
+  jq -s --arg reg "$reg" --argjson block "$NUMBER" --argjson index "$anchored_log_index" \
+    --arg set "$MEMBER_SET_TOPIC" --arg removed "$MEMBER_REMOVED_TOPIC" --arg policy "$POLICY_SET_TOPIC" '
+    def num: ltrimstr("0x") | ascii_downcase | explode
+      | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
+    def word($n): .[2 + 64 * $n: 66 + 64 * $n];
+    [add // [] | .[] | select((.address | ascii_downcase) == $reg)
+      | .topics |= map(ascii_downcase) | .data |= ascii_downcase
+      | select(.topics[0] == $set or .topics[0] == $removed or .topics[0] == $policy)
+      | .b = (.blockNumber | num) | .i = (.logIndex | num)
+      | select(.b < $block or (.b == $block and .i < $index))]
+    | sort_by(.b, .i)
+    | reduce .[] as $l ({members: {}, left: {}, k: null, nonce: null};
+        if $l.topics[0] == $policy then .k = ($l.data | word(0) | num) | .nonce = ($l.topics[1] | num)
+        else ("0x" + $l.topics[1][26:]) as $account
+          | (if .members[$account].role == 2 then .left[$account] = $l.b else . end)
+          | if $l.topics[0] == $removed then del(.members[$account])
+            else ($l.data | word(1) | num) as $at | ($l.data[2 + 2 * $at: 66 + 2 * $at] | num) as $length
+              | .members[$account] = {role: ($l.data | word(0) | num), organization: $l.topics[2],
+                  name: $l.data[66 + 2 * $at: 66 + 2 * $at + 2 * $length]}
+              | if .members[$account].role == 2 then del(.left[$account]) else . end
+            end
+        end)' "$WORK/logs" > "$WORK/configuration" \
+    || cannot_decide "the node's eth_getLogs answer for $REG is not a list of logs this procedure can read"
+  # No PolicySet at all: the published code emits one when deployed, so the node's logs
+  # are incomplete (pruned, not indexed), which says nothing about the certificate.
+  [ "$(jq .k "$WORK/configuration")" != null ] \
+    || cannot_decide "the node at $RPC returns no configuration events of $REG up to block $NUMBER, although the published ConsortiumRegistry emits them when deployed: its logs are incomplete, ask another node"
+  # Each entry's member is an ENDORSER (role 2) whose organization id and name (UTF-8) on
+  # chain are the entry's; the first entry that is not says why (a row: what, entry index,
+  # member, then the block it left or the chain's organization id and name). When all are,
+  # the row is: ok, k, configuration nonce, number of ENDORSER members.
+  IFS=$'\t' read -r verdict i member a b <<< "$(jq -r --slurpfile c "$WORK/configuration" "$JQ_UTF8"'
+    $c[0] as $c | first(.anchor.endorsement.endorsements | to_entries[]
+      | .key as $i | .value as $e | ($e.member | ascii_downcase) as $m | $c.members[$m] as $held
+      | if $held == null or $held.role != 2 then ["not an endorser", $i, $m, ($c.left[$m] // "" | tostring)]
+        elif $held.organization != $e.organization_id or $held.name != ($e.organization | utf8hex)
+        then ["otherwise", $i, $m, $held.organization, $held.name] else empty end | @tsv)
+    // (["ok", $c.k, $c.nonce, ([$c.members[] | select(.role == 2)] | length)] | @tsv)' "$CERT")"
+  case $verdict in
+    "not an endorser")
+      invalid "$(checksum "$member") ($(entry "$i" organization)) was not an ENDORSER member of the registry when the batch was anchored in block $NUMBER: $([ -n "$a" ] && echo "it stopped being one in block $a" || echo "it was never one before the anchor")" ;;
+    otherwise)
+      wrong=""
+      [ "$a" = "$(entry "$i" organization_id)" ] || wrong=" and organization id $a, not $(entry "$i" organization_id)"
+      [ "$b" = "$(jq -r "$JQ_UTF8 .anchor.endorsement.endorsements[$i].organization | utf8hex" "$CERT")" ] \
+        || wrong="$wrong and organization name '$("$CAST" to-utf8 "0x$b" 2>/dev/null || echo "0x$b")', not '$(entry "$i" organization)'"
+      invalid "on chain, member $(checksum "$member") has${wrong# and}" ;;
+  esac
+  POLICY_K=$i CONFIG_NONCE=$member ENDORSING_MEMBERS=$a
+  ok "E3: the $ENDORSEMENTS endorsers were ENDORSER members at block $NUMBER with these organizations ($ENDORSING_MEMBERS endorsing members then, configuration $CONFIG_NONCE)"
+}
+
+step_e4_policy() {
+  # E4: the document's threshold is the replayed k, and there are at least k endorsers
+  # (distinct: E1).
+  [ "$(get .anchor.endorsement.threshold)" = "$POLICY_K" ] \
+    || invalid "anchor.endorsement.threshold is $(get .anchor.endorsement.threshold), but the policy in force at block $NUMBER required $POLICY_K endorsements"
+  (( ENDORSEMENTS >= POLICY_K )) \
+    || invalid "only $ENDORSEMENTS distinct endorsers, the policy at block $NUMBER required $POLICY_K"
+  ok "E4: the policy at block $NUMBER required $POLICY_K; $ENDORSEMENTS distinct endorsers"
+}
+
+step_e5_recorded_endorsement() {
+  # E5: endorsementOf(anchor.root) at "latest" (written once with the anchor): word 0 batch
+  # time, word 1 k, word 2 the offset of the endorsers array, then its length and members.
+  local record base count i recorded=""
+  record=$(rpc eth_call "[{\"to\":\"$REG\",\"data\":\"$ENDORSEMENT_OF${ROOT#0x}\"},\"latest\"]")
+  base=$(( $(uint "$(word "$record" 2)") / 32 ))
+  count=$(uint "$(word "$record" "$base")")
+  for ((i = 1; i <= count && i <= 64; i++)); do
+    recorded="$recorded,0x$(word "$record" $((base + i)) | cut -c25-)"
+  done
+  (( count <= 64 )) || recorded="$recorded,... ($count in all)"
+  compare "in the registry (endorsementOf)" \
+    anchor.batch_time "$(uint "$(word "$record" 0)")" "$(get .anchor.batch_time)" \
+    anchor.endorsement.threshold "$(uint "$(word "$record" 1)")" "$(get .anchor.endorsement.threshold)" \
+    "the endorsers" "${recorded#,}" "$(get '[.anchor.endorsement.endorsements[].member | ascii_downcase] | join(",")')"
+  ok "E5: the registry recorded these $count endorsers, k = $POLICY_K and batch time $(get .anchor.batch_time) (endorsementOf)"
+}
+
+endorsed=""
+if [ "$VERSION" = 2 ]; then
+  for step in "${V2_ONLINE_STEPS[@]}"; do "$step"; done
+  # Who endorsed, in the words of notary verify (docs/certificate-v2.md section 6).
+  names=""
+  while IFS=$'\t' read -r i member; do
+    digits=${member#0x}  # members are named in EIP-55 form (mixed case was checked in step 1)
+    [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ] || member=$(checksum "$member")
+    names="$names, $(entry "$i" organization) ($member)"
+  done < <(jq -r '.anchor.endorsement.endorsements | to_entries[] | [.key, .value.member] | @tsv' "$CERT")
+  endorsed=" Endorsed by $ENDORSEMENTS of the $ENDORSING_MEMBERS endorsing members ($POLICY_K required): ${names#, }."
+fi
+
+spec="docs/certificate.md section 6"
+[ "$VERSION" = 1 ] || spec="$spec and docs/certificate-v2.md section 5"
+echo "VALID: All checks passed (every step of $spec): the content with SHA-256 $SHA existed, unchanged, no later than $(date -u -d "@$TIME" +%FT%TZ) (block $NUMBER of chain $((chain))).$endorsed"

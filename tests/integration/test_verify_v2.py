@@ -6,6 +6,7 @@ independent JavaScript one; and the session anvil, on which this test deploys a
 ConsortiumRegistry, removes an endorser by quorum, collects real EIP-712 endorsements,
 anchors, builds the certificate with issue_v2 and verifies it and each forgery class
 (tests/vectors/v2/make_vectors.py `scenario`, the same code that made the vectors).
+scripts/verify-with-standard-tools.sh runs on the same vectors in test_standard_tools_v2.py.
 """
 
 from __future__ import annotations

@@ -193,3 +193,32 @@ def test_the_worked_example_recomputes_from_its_definition() -> None:
     assert _stated("struct hash") == "0x" + struct.hex()
     assert _stated("digest") == "0x" + digest.hex()
     assert a["root"] in SPEC and str(a["batch_time"]) in SPEC
+
+
+def test_the_standard_tools_scripts_constants_are_what_they_say() -> None:
+    """scripts/verify-with-standard-tools.sh writes the published hashes, event topics and
+    EIP-712 type hashes as constants, each with what it is: each is recomputed here."""
+    script = (REPO_ROOT / "scripts" / "verify-with-standard-tools.sh").read_text("utf-8")
+    constants = dict(re.findall(r"^([A-Z0-9_]+)=(0x[0-9a-f]+)\b", script, re.MULTILINE))
+    (v1_hash,) = PUBLISHED_CODE_HASHES
+    domain = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    expected = {
+        "PUBLISHED_CODE_HASH_V1": v1_hash,
+        "PUBLISHED_CODE_HASH_V2": V2_REGISTRY_CODE_HASH,
+        "MEMBER_SET_TOPIC": keccak(text="MemberSet(address,uint8,bytes32,string,uint64)"),
+        "MEMBER_REMOVED_TOPIC": keccak(text="MemberRemoved(address,uint64)"),
+        "POLICY_SET_TOPIC": keccak(text="PolicySet(uint16,uint256,uint64)"),
+        "ENDORSEMENT_OF": keccak(text="endorsementOf(bytes32)")[:4],
+        "DOMAIN_TYPEHASH": keccak(text=domain),
+        "DOMAIN_NAME_HASH": keccak(text="NotaryConsortium"),
+        "DOMAIN_VERSION_HASH": keccak(text="1"),
+        "ENDORSEMENT_TYPEHASH": keccak(
+            text="Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)"
+        ),
+    }
+    assert {k: constants.get(k) for k in expected} == {
+        k: "0x" + v.hex() for k, v in expected.items()
+    }
+    half_n = re.search(r"^HALF_N=([0-9a-f]{64})\b", script, re.MULTILINE)
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # secp256k1's order
+    assert half_n and int(half_n.group(1), 16) == n // 2
