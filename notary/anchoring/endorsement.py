@@ -29,6 +29,7 @@ from notary.chain.consortium import ConsortiumReader
 from notary.chain.consortium import Endorsement as OnChainEndorsement
 from notary.chain.eip712 import Batch as SignedBatch
 from notary.chain.eip712 import Role, sorted_signatures
+from notary.errors import ChainError
 from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Endorsement
 
@@ -64,7 +65,7 @@ class EndorsementRound:
             return None  # the endorsers fetch the manifest from IPFS: the pinner comes first
         now = int(time.time())
         if batch.batch_time is None or now - batch.batch_time > self.proposal_seconds:
-            self._propose(batch.id, now, again=batch.batch_time is not None)
+            self._propose(batch.id, self._batch_time(now), again=batch.batch_time is not None)
             return None
         if batch.status == BatchStatus.BUILT.value:  # its transaction was dropped: wait again
             self._set_awaiting(batch.id)
@@ -85,6 +86,15 @@ class EndorsementRound:
         if len(current) < k:
             return None
         return sorted_signatures(current)
+
+    def _batch_time(self, now: int) -> int:
+        """The batch time to propose: this notary's clock, or the chain's when that is
+        behind (the registry refuses a batch time after the anchoring block's time; a chain
+        clock some seconds behind ours would make every anchor fail)."""
+        try:
+            return min(now, self.reader.pending_time())
+        except ChainError:
+            return now  # the chain is not answering: nothing is anchored meanwhile anyway
 
     def _propose(self, batch_id: int, now: int, *, again: bool) -> None:
         with transaction(self.factory) as session:

@@ -162,6 +162,15 @@ class RegistryReader:
             transactions=tuple(bytes(tx) for tx in block["transactions"]),  # type: ignore[arg-type]
         )
 
+    def pending_time(self) -> int:
+        """The timestamp the node gives the block it would mine next (its clock, which the
+        registry judges batch times by); the newest block's when it has no pending block."""
+        with chain_errors(self.rpc_url):
+            try:
+                return int(self.w3.eth.get_block("pending")["timestamp"])
+            except (ValueError, KeyError, TypeError):  # a node without a pending block
+                return int(self.w3.eth.get_block("latest")["timestamp"])
+
     def latest_block_number(self) -> int:
         """Number of the node's newest block (final or not)."""
         with chain_errors(self.rpc_url):

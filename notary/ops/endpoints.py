@@ -7,7 +7,7 @@ from notary.chain.artifact import published_code_hashes
 from notary.chain.registry import connect_reader
 from notary.config import Settings
 from notary.errors import ChainError, ConfigError
-from notary.files import read_json
+from notary.files import read_json, write_json
 from notary.ops.deployment import DEVNET_RECORD, load_deployment
 
 
@@ -63,26 +63,42 @@ def resolve_ipfs_api(settings: Settings, given: str | None = None) -> str:
     )
 
 
+REGISTRY_KINDS = "registry-kinds.json"
+"""Registry address -> kind, as this data directory last read them from the chain."""
+
+
 def resolve_registry_kind(settings: Settings, rpc_url: str, registry: str) -> str:
     """Which registry `registry` is: "consortium" (ConsortiumRegistry: anchors need k
     endorsements) or "evidence" (the single-operator EvidenceRegistry).
 
     The chain decides, not NOTARY_CONSORTIUM_ENDORSERS (which says only what `notary deploy`
     deploys): the deployment record when it names this address, else the runtime code at the
-    address compared with the published builds. A chain that does not answer, with no record,
-    leaves the setting to decide; code that is neither build is a ConfigError."""
+    address compared with the published builds, remembered in <data>/registry-kinds.json so
+    that a process started while the chain is down (the anchoring process restarted during
+    an outage) still knows. Only with neither a record nor an answer does the setting
+    decide. Code that is neither build is a ConfigError."""
     record = load_deployment(settings)
     if record is not None and record.registry.lower() == registry.lower():
         return record.kind
+    known_path = settings.data_dir / REGISTRY_KINDS
+    known = read_json(known_path) or {}
     try:
         code_hash = connect_reader(rpc_url, registry, retries=False).code_hash()
     except ChainError:
+        remembered = known.get(registry.lower())
+        if remembered in ("consortium", "evidence"):
+            return str(remembered)
         return "consortium" if settings.consortium else "evidence"
     if code_hash in published_code_hashes(2):
-        return "consortium"
-    if code_hash in published_code_hashes(1):
-        return "evidence"
-    raise ConfigError(
-        f"{registry} on {rpc_url} holds neither a published EvidenceRegistry nor a "
-        "ConsortiumRegistry build (NOTARY_REGISTRY, or redeploy with `notary deploy`)"
-    )
+        kind = "consortium"
+    elif code_hash in published_code_hashes(1):
+        kind = "evidence"
+    else:
+        raise ConfigError(
+            f"{registry} on {rpc_url} holds neither a published EvidenceRegistry nor a "
+            "ConsortiumRegistry build (NOTARY_REGISTRY, or redeploy with `notary deploy`)"
+        )
+    if known.get(registry.lower()) != kind:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        write_json(known_path, {**known, registry.lower(): kind})
+    return kind
