@@ -280,8 +280,8 @@ def main() -> None:
               f"{took / max(1, len(rows)) * 1000 * args.jobs:.1f} ms CPU each)")  # fmt: skip
         header(fp.MIN_QUALITY)
         report("candidates (before the sketch)", cand[:, 0], cand[:, 1], cand[:, 2:])
-        for certain in sorted({0, 16, 24, CERTAIN_DISTANCE}):
-            for tau in sorted({0.7, sk.THRESHOLD}):
+        for certain in sorted({0, 16, CERTAIN_DISTANCE}):
+            for tau in sorted({0.7, 0.75, sk.THRESHOLD}):
                 ok = cand & ((pdq_d <= certain) | (sim >= tau))
                 mark = "FINAL " if (certain, tau) == (CERTAIN_DISTANCE, sk.THRESHOLD) else ""
                 report(f"{mark}sure <= {certain}, sketch >= {tau}", ok[:, 0], ok[:, 1],

@@ -37,7 +37,7 @@ SIDE: Final = 48
 SKETCH_BYTES: Final = SIDE * SIDE
 SCALES: Final = (0.90, 0.93, 0.96, 1.0)
 """Share of the design, per axis, a capture may show: a crop keeps 90 to 98 %."""
-THRESHOLD: Final = 0.75
+THRESHOLD: Final = 0.7
 """Similarity at which a candidate is confirmed (chosen on bench seed 1, see README)."""
 
 
