@@ -281,9 +281,8 @@ def _fingerprints(
         if number == 0 and spectra.KIND in kinds:  # the whole image: crops of it
             # a flat image has no spectrum worth matching: the view's PDQ quality says so
             quality = max(qualities) if qualities else _pdq(_value(squares_of(view)))[1]
-            keep(spectra.KIND, spectra.spectrum(view), quality)
-            if mirror:
-                keep(spectra.KIND, spectra.spectrum(view[:, ::-1]), quality)
+            for bits in spectra.spectra(view, mirror):
+                keep(spectra.KIND, bits, quality)
     return tuple(out)
 
 

@@ -51,15 +51,32 @@ _COUNT = np.maximum(np.bincount(_CELL, minlength=RINGS * SECTORS + 1)[:-1], 1)
 _HANN = np.outer(np.hanning(SIDE), np.hanning(SIDE)).astype(np.float32)
 
 
-def spectrum(rgb: np.ndarray) -> bytes:
-    """The 32-byte spectrum vector of an RGB array (any size)."""
+def _bits(magnitude: np.ndarray) -> bytes:
+    sums = np.bincount(_CELL, weights=magnitude.ravel(), minlength=RINGS * SECTORS + 1)[:-1]
+    cells = np.log1p(sums / _COUNT).reshape(RINGS, SECTORS)
+    bits = cells > np.median(cells, axis=1, keepdims=True)
+    return np.packbits(bits.ravel()).tobytes()
+
+
+_MIRROR = np.r_[0, SIDE - 1 : 0 : -1]
+"""Column order of a left-right mirror's spectrum: frequency fx becomes -fx."""
+
+
+def spectra(rgb: np.ndarray, mirror: bool = False) -> list[bytes]:
+    """The 32-byte spectrum vector of an RGB array (any size), and with `mirror` that of
+    its left-right mirror too (the same magnitudes, columns reversed: no second FFT)."""
     small = np.asarray(Image.fromarray(rgb).resize((SIDE, SIDE), Image.Resampling.BOX))
     value = np.maximum(np.maximum(small[:, :, 0], small[:, :, 1]), small[:, :, 2])
     channel = value.astype(np.float32)
     channel = (channel - channel.mean()) * _HANN
-    magnitude = np.abs(np.fft.rfft2(channel))
-    full = np.concatenate([magnitude, magnitude[:, -2:0:-1][np.r_[0, SIDE - 1 : 0 : -1]]], axis=1)
-    sums = np.bincount(_CELL, weights=full.ravel(), minlength=RINGS * SECTORS + 1)[:-1]
-    cells = np.log1p(sums / _COUNT).reshape(RINGS, SECTORS)
-    bits = cells > np.median(cells, axis=1, keepdims=True)
-    return np.packbits(bits.ravel()).tobytes()
+    half = np.abs(np.fft.rfft2(channel))
+    full = np.concatenate([half, half[:, -2:0:-1][_MIRROR]], axis=1)
+    out = [_bits(full)]
+    if mirror:
+        out.append(_bits(full[:, _MIRROR]))
+    return out
+
+
+def spectrum(rgb: np.ndarray) -> bytes:
+    """The 32-byte spectrum vector of an RGB array (any size)."""
+    return spectra(rgb)[0]
