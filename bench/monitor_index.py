@@ -163,6 +163,7 @@ def rss_mib_self() -> float:
 
 
 def main() -> None:
+    global VECTORS_PER_KEY, QUERY_VECTORS, RADII, KIND
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-keys", type=int, default=10**6, help="largest size (default 10^6)")
     parser.add_argument("--captures", type=int, default=200, help="captures timed per radius")
@@ -173,7 +174,6 @@ def main() -> None:
     parser.add_argument("--radii", default=",".join(map(str, RADII)), help="e.g. 31,48")
     parser.add_argument("--kind", default=KIND)
     args = parser.parse_args()
-    global VECTORS_PER_KEY, QUERY_VECTORS, RADII, KIND
     VECTORS_PER_KEY, QUERY_VECTORS, KIND = args.vectors_per_key, args.query_vectors, args.kind
     RADII = tuple(int(r) for r in args.radii.split(","))
     print(f"machine: {machine()}, numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
