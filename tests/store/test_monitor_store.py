@@ -23,6 +23,7 @@ from notary.monitor.fingerprint import (
     fingerprint_capture,
     fingerprint_design,
 )
+from notary.monitor.sketch import Probe
 from notary.monitor.watch import WatchSettings, put
 from notary.monitor.watcher import Match, Watcher
 from notary.store.db import database_url, make_engine, make_sessionmaker
@@ -141,6 +142,11 @@ def test_the_index_is_rebuilt_from_the_store_and_follows_watch_lists(store) -> N
     later = _design(writer, owner, b"\x05" * 32, ["summer"])
     fresh.sync()  # a deposit committed since (by this process or another instance)
     assert {m.design_id for m in fresh.match([Fingerprint("pdq", BITS, 100)])} == {summer, later}
+    nothing_alike = Probe(())  # a probe no sketch resembles
+    assert {m.design_id for m in fresh.match([Fingerprint("pdq", BITS, 100)], nothing_alike)} == {
+        summer,
+        later,
+    }  # client fingerprints have no sketch: their PDQ matches count without a second look
     weak = Fingerprint("pdq", BITS, MIN_QUALITY - 1)
     assert fresh.match([weak]) == []  # low-quality capture fingerprints are not matched
 
