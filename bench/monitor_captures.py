@@ -3,6 +3,7 @@ and captures per second (fingerprint + match + deposit with its alerts), on a re
 `notary serve` over a private devnet.
 
     python bench/monitor_captures.py [--designs 300] [--captures 400] [--clients 8]
+                                     [--profile OUT.txt]
 
 1. File deposits: the same number of designs as PNG (fingerprinted) and as random bytes of
    the same sizes (recognised as not an image at once), one request at a time, so the
@@ -11,6 +12,9 @@ and captures per second (fingerprint + match + deposit with its alerts), on a re
    in turn) posted by a second organization from `--clients` concurrent clients; prints
    captures/s (target >= 100) and how many of them raised an alert for the designs' owner.
 3. For reference, fingerprint_capture alone on the same images in this process, one core.
+
+With --profile, py-spy samples the service and its worker processes while the captures run
+and writes collapsed stacks (flame-graph input) to OUT.txt, then prints where the time went.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -74,6 +79,30 @@ def _captures(url: str, key: str, shots: list[bytes], clients: int) -> tuple[flo
     return time.perf_counter() - start, sum(1 for c in codes if c < 300)
 
 
+def _profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording `pid` and its children (the fingerprint workers) until SIGINT."""
+    spy = str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "200",
+               "--format", "raw", "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _top(out: Path, limit: int = 25) -> None:
+    """The functions that held the most samples (self time), from py-spy's raw output."""
+    own: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        total += int(count)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+    print(f"\nprofile ({total} samples, all processes, on CPU), self time:")
+    for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:limit]:
+        print(f"  {n / max(1, total) * 100:5.1f} %  {frame}")
+
+
 def _ms(values: list[float]) -> str:
     values = sorted(values)
     p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
@@ -85,6 +114,7 @@ def main() -> None:
     parser.add_argument("--designs", type=int, default=300)
     parser.add_argument("--captures", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the captures")
     args = parser.parse_args()
 
     images = [design(studio_of(i), i) for i in range(args.designs)]
@@ -102,7 +132,11 @@ def main() -> None:
             with serving(settings, owner) as service:
                 images_took = _deposit(service.url, owner, pngs, ".png")
                 bytes_took = _deposit(service.url, owner, noise, ".bin")
+                spy = _profile(service.pid, args.profile) if args.profile else None
                 seconds, ok = _captures(service.url, finder, shots, args.clients)
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=60)
                 with httpx.Client(base_url=service.url, timeout=60,
                                   headers={"Authorization": f"Bearer {owner}"}) as c:  # fmt: skip
                     alerts, cursor = 0, None
@@ -121,6 +155,8 @@ def main() -> None:
     print(f"\ncaptures: {ok}/{args.captures} accepted in {seconds:.1f} s from {args.clients} "
           f"clients: {ok / seconds:.1f} captures/s end to end (target >= 100)")  # fmt: skip
     print(f"  alerts for the owner: {alerts} (captures of its designs: {args.captures})")
+    if args.profile:
+        _top(args.profile)
     start = time.perf_counter()
     for shot in shots:
         fingerprint_capture(shot)

@@ -1,6 +1,8 @@
 """Watch index latency at 10^4, 10^5 and 10^6 watched designs, beside a brute-force scan.
 
     python bench/monitor_index.py [--max-keys 1000000] [--captures 200] [--brute 20]
+    python bench/monitor_index.py --vectors-per-key 1 --query-vectors 2 --radii 36 --kind spectrum
+                                  # the spectrum kind: one vector a design, whole image +/- mirror
 
 Each watched design has 2 random 256-bit vectors of one kind (as PDQ and a second
 fingerprint would give). One capture is 8 query vectors (a capture's fingerprint variants):
@@ -161,15 +163,23 @@ def rss_mib_self() -> float:
 
 
 def main() -> None:
+    global VECTORS_PER_KEY, QUERY_VECTORS, RADII, KIND
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-keys", type=int, default=10**6, help="largest size (default 10^6)")
     parser.add_argument("--captures", type=int, default=200, help="captures timed per radius")
     parser.add_argument("--brute", type=int, default=20, help="captures timed by brute force")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vectors-per-key", type=int, default=VECTORS_PER_KEY)
+    parser.add_argument("--query-vectors", type=int, default=QUERY_VECTORS)
+    parser.add_argument("--radii", default=",".join(map(str, RADII)), help="e.g. 31,48")
+    parser.add_argument("--kind", default=KIND)
     args = parser.parse_args()
+    VECTORS_PER_KEY, QUERY_VECTORS, KIND = args.vectors_per_key, args.query_vectors, args.kind
+    RADII = tuple(int(r) for r in args.radii.split(","))
     print(f"machine: {machine()}, numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
     print(
-        f"one capture = {QUERY_VECTORS} query vectors; {VECTORS_PER_KEY} vectors per design; "
+        f"kind {KIND}: one capture = {QUERY_VECTORS} query vectors; {VECTORS_PER_KEY} vectors "
+        "per design; "
         f"planted copies at distances {PLANTED}"
     )
     rng = np.random.default_rng(args.seed)

@@ -43,9 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from monitor_evalset import TRANSFORMS, design, encoded, studio_of, transformed
 
 from notary.monitor import fingerprint as fp
+from notary.monitor import sketch as sk
 from notary.monitor.fingerprint_decode import decode
+from notary.monitor.watcher import CERTAIN_DISTANCE, SPECTRUM_CANDIDATES
 
-ALL_KINDS = tuple(fp.CHANNELS)
+ALL_KINDS = fp.KINDS
 PLAIN = "plain-pdq"
 """PDQ of the whole decoded image, one vector (the baseline)."""
 
@@ -65,26 +67,38 @@ def _plain(data: bytes) -> list[tuple[str, bytes, int]]:
     return [(PLAIN, np.packbits(bits.astype(np.uint8)).tobytes(), int(quality))]
 
 
-def _prints(data: bytes, capture: bool) -> list[tuple[str, bytes, int]]:
+Prints = tuple[list[tuple[str, bytes, int]], object]
+"""(vectors of every kind plus the plain baseline, the design's sketch or capture's probe)"""
+
+
+def _prints(data: bytes, capture: bool) -> Prints:
     """All candidate vectors of one input (every kind), plus the plain baseline."""
     func = fp.fingerprint_capture if capture else fp.fingerprint_design
-    out = [(f.kind, f.bits, f.quality) for f in func(data, ALL_KINDS).fingerprints]
-    return out + _plain(data)
+    got = func(data, ALL_KINDS)
+    out = [(f.kind, f.bits, f.quality) for f in got.fingerprints]
+    return out + _plain(data), (got.probe if capture else got.sketch)
 
 
-def _design_job(args: tuple[int, int]) -> list[tuple[str, bytes, int]]:
+def _design_job(args: tuple[int, int]) -> Prints:
     index, seed = args
     return _prints(encoded(design(studio_of(index), seed)), capture=False)
 
 
-def _copy_job(args: tuple[int, int, str]) -> list[tuple[str, bytes, int]]:
+def _copy_job(args: tuple[int, int, str]) -> Prints:
     index, seed, name = args
     return _prints(transformed(design(studio_of(index), seed), name, seed), capture=True)
 
 
-def _pack(rows: Sequence[list[tuple[str, bytes, int]]]) -> Vectors:
+def _similarities(args: tuple[sk.Probe | None, list[bytes | None]]) -> list[float]:
+    probe, sketches = args
+    if probe is None:
+        return [0.0] * len(sketches)
+    return sk.similarities(probe, sketches)  # type: ignore[arg-type]
+
+
+def _pack(rows: Sequence[Prints]) -> Vectors:
     by_kind: dict[str, tuple[list[bytes], list[int], list[int]]] = {}
-    for owner, prints in enumerate(rows):
+    for owner, (prints, _) in enumerate(rows):
         for kind, bits, quality in prints:
             vs, os_, qs = by_kind.setdefault(kind, ([], [], []))
             vs.append(bits)
@@ -129,7 +143,8 @@ def _parallel(func, jobs: Iterable, workers: int) -> list:  # type: ignore[no-un
     if workers <= 1:
         return [func(j) for j in items]
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(func, items, chunksize=16))
+        chunk = max(1, min(16, len(items) // (4 * workers)))
+        return list(pool.map(func, items, chunksize=chunk))
 
 
 def _timing(seed: int) -> dict[str, float]:
@@ -199,32 +214,98 @@ def main() -> None:
             hit |= d_orig[kind][np.arange(nq), owner] <= r
             sib |= d_sib[kind][np.arange(nq), owner] <= r
             fp_pairs |= d_unrel[kind] <= r
+        report(label, hit, sib, fp_pairs)
+
+    def report(label: str, hit: np.ndarray, sib: np.ndarray, fp_pairs: np.ndarray) -> None:
         per = [hit[transform == i].mean() for i in range(len(names))]
         cells = " ".join(f"{v:6.3f}" for v in per)
         fpr = fp_pairs.sum() / fp_pairs.size
         print(f"{label:34s} {cells} {hit.mean():7.3f} {fpr * 100:8.4f}% "
               f"{fp_pairs.any(axis=1).mean() * 100:6.2f}% {sib.mean() * 100:6.2f}%")  # fmt: skip
 
+    def header(min_quality: int) -> None:
+        print(f"\nrecall by transformation (n={n} each); FPR over {nq} copies x {u} unrelated "
+              f"designs; min quality {min_quality}")  # fmt: skip
+        print(f"{'set (kind: radius)':34s} " + " ".join(f"{t[:6]:>6s}" for t in names)
+              + "  overall      FPR  q w/FP sibling")  # fmt: skip
+
+    def second_look() -> None:
+        """The service's rule (notary.monitor.watcher): PDQ kinds within their radius and
+        the SPECTRUM_CANDIDATES nearest spectrum vectors within its radius are candidates;
+        a candidate within CERTAIN_DISTANCE of a PDQ kind is a match, any other one only
+        if its sketch is similar enough to the copy's probe."""
+        pdq_kinds = [k for k in fp.KINDS if k in fp.PDQ_KINDS]
+        spec = [k for k in fp.KINDS if k not in fp.PDQ_KINDS]
+        # columns: 0 = own original, 1 = own sibling, 2.. = unrelated designs
+        pdq_d = np.minimum.reduce([np.concatenate(
+            [d_orig[k][np.arange(nq), owner][:, None], d_sib[k][np.arange(nq), owner][:, None],
+             d_unrel[k]], axis=1) for k in pdq_kinds])  # fmt: skip
+        cand = pdq_d <= 31
+        for k in spec:
+            d = np.concatenate(
+                [
+                    d_orig[k][np.arange(nq), owner][:, None],
+                    d_sib[k][np.arange(nq), owner][:, None],
+                    d_unrel[k],
+                ],
+                axis=1,
+            )
+            within = d <= fp.match_radius(k)
+            rank = np.argsort(d, axis=1, kind="stable")[:, :SPECTRUM_CANDIDATES]
+            near = np.zeros_like(within)
+            np.put_along_axis(near, rank, True, axis=1)
+            cand |= within & near
+        rows, cols = np.nonzero(cand)
+        sketch_of = ([o[1] for o in originals], [s[1] for s in siblings],
+                     [x[1] for x in unrelated])  # fmt: skip
+
+        def sketch(row: int, col: int) -> bytes | None:
+            if col == 0:
+                return sketch_of[0][owner[row]]  # type: ignore[return-value]
+            if col == 1:
+                return sketch_of[1][owner[row]]  # type: ignore[return-value]
+            return sketch_of[2][col - 2]  # type: ignore[return-value]
+
+        jobs = []
+        for row in range(nq):
+            mine = cols[rows == row]
+            jobs.append((copies[row][1], [sketch(row, int(c)) for c in mine]))
+        t = time.perf_counter()
+        sims_lists = _parallel(_similarities, jobs, args.jobs)
+        took = time.perf_counter() - t
+        sim = np.zeros(cand.shape, dtype=np.float32)
+        for row, values in enumerate(sims_lists):
+            sim[row, cols[rows == row]] = values
+        print(f"\nsecond look: {len(rows)} candidates checked ({len(rows) / nq:.1f} a copy, "
+              f"{took / max(1, len(rows)) * 1000 * args.jobs:.1f} ms CPU each)")  # fmt: skip
+        header(fp.MIN_QUALITY)
+        report("candidates (before the sketch)", cand[:, 0], cand[:, 1], cand[:, 2:])
+        for certain in sorted({0, 16, CERTAIN_DISTANCE}):
+            for tau in sorted({0.7, 0.75, sk.THRESHOLD}):
+                ok = cand & ((pdq_d <= certain) | (sim >= tau))
+                mark = "FINAL " if (certain, tau) == (CERTAIN_DISTANCE, sk.THRESHOLD) else ""
+                report(f"{mark}sure <= {certain}, sketch >= {tau}", ok[:, 0], ok[:, 1],
+                       ok[:, 2:])  # fmt: skip
+
     for min_quality in (fp.MIN_QUALITY, args.low_quality):
         for k in kinds:
             d_orig[k] = min_distances(q, o, nq, n, k, min_quality)
             d_sib[k] = min_distances(q, s, nq, n, k, min_quality)
             d_unrel[k] = min_distances(q, x, nq, u, k, min_quality)
-        print(f"\nrecall by transformation (n={n} each); FPR over {nq} copies x {u} unrelated "
-              f"designs; min quality {min_quality}")  # fmt: skip
-        print(f"{'set (kind: radius)':34s} " + " ".join(f"{t[:6]:>6s}" for t in names)
-              + "  overall      FPR  q w/FP sibling")  # fmt: skip
+        header(min_quality)
         evaluate("PDQ alone (whole image, r 31)", {PLAIN: 31})
         for kind in ALL_KINDS:
             evaluate(f"{kind} views+mirror (r {fp.match_radius(kind)})",
                      {kind: fp.match_radius(kind)})  # fmt: skip
-        final = {k: fp.match_radius(k) for k in fp.KINDS}
-        evaluate("FINAL " + ", ".join(f"{k}:{r}" for k, r in final.items()), final)
+        before = {k: fp.match_radius(k) for k in fp.PDQ_KINDS}
+        evaluate("vectors alone (PDQ kinds, r 31)", before)
+        if min_quality == fp.MIN_QUALITY:
+            second_look()
         for r in (24, 28, 31, 36, 40):
-            evaluate(f"final kinds, all at r {r}", {k: r for k in fp.KINDS})
+            evaluate(f"PDQ kinds, all at r {r}", {k: r for k in fp.PDQ_KINDS})
 
     for min_quality in (fp.MIN_QUALITY, args.low_quality):
-        flat = sum(1 for p in originals if not any(qq >= min_quality for *_, qq in p))
+        flat = sum(1 for p, _ in originals if not any(qq >= min_quality for *_, qq in p))
         print(f"originals with no vector of quality >= {min_quality}: {flat} of {n}")
     print("q w/FP: share of copies matching at least one unrelated design")
     print("\nCPU ms per image (one thread):")

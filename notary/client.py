@@ -317,11 +317,17 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
     if path.suffix.lower() not in IMAGE_SUFFIXES or size > MAX_LOCAL_FINGERPRINT_BYTES:
         return []
     try:
-        from notary.monitor.fingerprint import MIN_QUALITY, ImageStatus, fingerprint_design
+        from notary.monitor.fingerprint import (
+            MIN_QUALITY,
+            PDQ_KINDS,
+            ImageStatus,
+            fingerprint_design,
+        )
     except ImportError:  # the base install: hashes only
         return []
-    try:
-        result = fingerprint_design(path.read_bytes())
+    try:  # PDQ kinds only: a spectrum match counts once a sketch confirms it, and a hash
+        # deposit sends no sketch (it is a picture of the design: the file stays here)
+        result = fingerprint_design(path.read_bytes(), PDQ_KINDS)
     except OSError:
         return []
     if result.status is not ImageStatus.OK:

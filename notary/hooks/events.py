@@ -117,6 +117,15 @@ def enqueue(session: Session, org_id: int, type_: str, data: dict[str, object]) 
     return _insert(session, type_, [(org_id, data)], endpoints)
 
 
+def enqueue_many(session: Session, type_: str, items: list[tuple[int, dict[str, object]]]) -> int:
+    """`enqueue` for several (organization, data) messages of one type: one lookup of the
+    subscribers and one INSERT for all of them (a capture's alerts)."""
+    if not items:
+        return 0
+    endpoints = _subscribers(session, type_, sorted({org for org, _ in items}))
+    return _insert(session, type_, items, endpoints)
+
+
 def _hex(value: bytes | None) -> str | None:
     return None if value is None else "0x" + value.hex()
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from notary.deposit.request import OnCreated
 from notary.monitor.fingerprint import Fingerprint, Fingerprinted, ImageStatus
-from notary.store.models import DesignFingerprint, FingerprintStatus
+from notary.store.models import DesignFingerprint, DesignSketch, FingerprintStatus
 
 MAX_FINGERPRINT_BYTES: Final = 64 * 1024 * 1024
 """Largest file the service fingerprints (the bytes are held in memory while it does);
@@ -31,6 +31,7 @@ CLIENT: Final = "client"
 
 _FINGERPRINTS = cast(Table, DesignFingerprint.__table__)
 _STATUS = cast(Table, FingerprintStatus.__table__)
+_SKETCHES = cast(Table, DesignSketch.__table__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ def recorder(result: Fingerprinted, source: str) -> OnCreated:
         ]
         if rows:
             session.execute(insert(_FINGERPRINTS), rows)
+        if result.sketch is not None and rows:
+            session.execute(
+                insert(_SKETCHES), [{"evidence_id": evidence_id, "sketch": result.sketch}]
+            )
         session.execute(
             insert(_STATUS),
             [

@@ -40,7 +40,7 @@ from notary.monitor.fingerprint import (
 from notary.monitor.report import report as match_report
 from notary.monitor.thumbnails import thumbnail
 from notary.monitor.watch import WatchSettings
-from notary.monitor.watcher import Watcher
+from notary.monitor.watcher import Match, Watcher, similar
 from notary.monitor.workers import Fingerprinter
 from notary.store.orgs import OrgView
 
@@ -147,8 +147,7 @@ class Monitor:
             result = await self.fingerprinter.run(fingerprint_capture, upload.data)
             if result.status is not ImageStatus.OK:
                 raise ImageRefusedError(result.detail, result.status.value)
-            await asyncio.to_thread(self.watcher.sync, CAPTURE_SYNC_SECONDS)
-            matches = self.watcher.match(result.fingerprints)
+            matches = await self._match(result)
         except BaseException:
             if upload.file.spool is not None:
                 drop(upload.file.spool)
@@ -173,6 +172,25 @@ class Monitor:
             info.captured_at,
             recording.disclosed,
         )
+
+    async def _match(self, result: Fingerprinted) -> list[Match]:
+        """The watched designs the capture matches: candidates from the index (in a thread:
+        the index and the database are not the event loop's work), the second look at the
+        unsure ones in a worker process (CPU), the decision here."""
+
+        def candidates() -> tuple[dict[int, list[Match]], dict[int, bytes]]:
+            self.watcher.sync(CAPTURE_SYNC_SECONDS)
+            found = self.watcher.candidates(result.fingerprints)
+            unsure = self.watcher.unsure(found)
+            if not unsure or result.probe is None:
+                return found, {}
+            return found, self.watcher.sketches(unsure)
+
+        found, stored = await asyncio.to_thread(candidates)
+        alike: dict[int, float] = {}
+        if stored and result.probe is not None:
+            alike = await self.fingerprinter.call(similar, result.probe, stored)
+        return self.watcher.decide(found, alike)
 
     # -- alerts ------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ import pdqhash
 from PIL import Image
 
 from notary.errors import InvalidFingerprintError
+from notary.monitor import sketch as sketches
+from notary.monitor import spectrum as spectra
 from notary.monitor.fingerprint_decode import MAX_PIXELS, WORK_SIDE, ImageStatus, decode
 
 __all__ = [
@@ -52,11 +54,15 @@ antialiased resize), which is what makes a fingerprint cost well under a millise
 
 BITS_BYTES = 32
 
-_RADII: dict[str, int] = {"pdq": 31, "pdq-max": 31, "pdq-edge": 31}
-"""Hamming radius (of 256 bits) at which a pair of the kind is reported as a match."""
+_RADII: dict[str, int] = {"pdq": 31, "pdq-max": 31, "pdq-edge": 31, spectra.KIND: 36}
+"""Hamming radius (of 256 bits) within which a pair of the kind is a candidate match."""
 
-KINDS: tuple[str, ...] = ("pdq", "pdq-max", "pdq-edge")
-"""Kinds computed for designs and captures (each measured to add recall; see README)."""
+KINDS: tuple[str, ...] = ("pdq", "pdq-max", "pdq-edge", spectra.KIND)
+"""Kinds computed for designs and captures (each measured to add recall; see README).
+The PDQ kinds hash each view; `spectrum` (notary.monitor.spectrum) hashes the whole image
+only, and its matches count only once the sketch confirms them."""
+
+PDQ_KINDS: tuple[str, ...] = ("pdq", "pdq-max", "pdq-edge")
 
 MIN_QUALITY = 50
 """PDQ quality below which a vector is not matched: near-flat images hash to noise (Meta's
@@ -84,6 +90,10 @@ class Fingerprinted:
     status: ImageStatus
     detail: str
     fingerprints: tuple[Fingerprint, ...]
+    sketch: bytes | None = None
+    """A design's sketch (notary.monitor.sketch), stored beside its fingerprints."""
+    probe: sketches.Probe | None = None
+    """A capture's probe, compared with the sketches of the designs it may copy."""
 
 
 # --- channels --------------------------------------------------------------------------
@@ -246,9 +256,18 @@ def _fingerprints(
     """Every (kind, view[, mirror]) vector of `arr`, duplicates dropped."""
     out: list[Fingerprint] = []
     seen: set[tuple[str, bytes]] = set()
-    for view in _views(arr, capture):
+
+    def keep(kind: str, bits: bytes, quality: int) -> None:
+        if (kind, bits) not in seen:
+            seen.add((kind, bits))
+            out.append(Fingerprint(kind, bits, quality))
+
+    for number, view in enumerate(_views(arr, capture)):
         squares: dict[int, np.ndarray] = {}  # one resize a side, shared by the kinds
+        qualities: list[int] = []
         for kind in kinds:
+            if kind not in CHANNELS:
+                continue
             func, side = CHANNELS[kind]
             if side not in squares:
                 small = Image.fromarray(view).resize((side, side), Image.Resampling.BOX)
@@ -257,10 +276,19 @@ def _fingerprints(
             variants = [channel, channel[:, ::-1]] if mirror else [channel]
             for variant in variants:
                 bits, quality = _pdq(variant)
-                if (kind, bits) not in seen:
-                    seen.add((kind, bits))
-                    out.append(Fingerprint(kind, bits, quality))
+                qualities.append(quality)
+                keep(kind, bits, quality)
+        if number == 0 and spectra.KIND in kinds:  # the whole image: crops of it
+            # a flat image has no spectrum worth matching: the view's PDQ quality says so
+            quality = max(qualities) if qualities else _pdq(_value(squares_of(view)))[1]
+            for bits in spectra.spectra(view, mirror):
+                keep(spectra.KIND, bits, quality)
     return tuple(out)
+
+
+def squares_of(view: np.ndarray) -> np.ndarray:
+    """`view` at PDQ's side (for the quality of a spectrum computed without PDQ kinds)."""
+    return np.asarray(Image.fromarray(view).resize((PDQ_SIDE, PDQ_SIDE), Image.Resampling.BOX))
 
 
 def _compute(data: bytes, kinds: Sequence[str], capture: bool) -> Fingerprinted:
@@ -268,7 +296,10 @@ def _compute(data: bytes, kinds: Sequence[str], capture: bool) -> Fingerprinted:
     if decoded.image is None:
         return Fingerprinted(decoded.status, decoded.detail, ())
     arr = np.asarray(decoded.image)
-    return Fingerprinted(ImageStatus.OK, "", _fingerprints(arr, kinds, capture, capture))
+    found = _fingerprints(arr, kinds, capture, capture)
+    if capture:
+        return Fingerprinted(ImageStatus.OK, "", found, probe=sketches.capture_probe(arr))
+    return Fingerprinted(ImageStatus.OK, "", found, sketch=sketches.design_sketch(arr))
 
 
 def fingerprint_design(data: bytes, kinds: Sequence[str] = KINDS) -> Fingerprinted:

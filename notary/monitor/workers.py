@@ -17,9 +17,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Final
+from typing import Final, TypeVar
 
 from notary.monitor.fingerprint import Fingerprinted, ImageStatus
+
+T = TypeVar("T")
 
 WORKERS: Final = max(1, min(4, os.cpu_count() or 1))
 """Worker processes (one per core, at most 4)."""
@@ -56,6 +58,16 @@ class Fingerprinter:
         except BrokenProcessPool:
             self._broken(pool)
             return Fingerprinted(ImageStatus.CORRUPT, "the image decoder failed on this file", ())
+
+    async def call(self, func: Callable[..., T], *args: object) -> T:
+        """`func(*args)` in a worker (CPU work on data already checked: a worker that dies
+        here is a bug, and its BrokenProcessPool is raised after the pool is made again)."""
+        pool = self._get()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
+        except BrokenProcessPool:
+            self._broken(pool)
+            raise
 
     def close(self) -> None:
         with self._lock:

@@ -424,6 +424,17 @@ class DesignFingerprint(Base):
     quality: Mapped[int]
 
 
+class DesignSketch(Base):
+    """A design's sketch (notary.monitor.sketch: a 48 x 48 edge image), the second look at
+    a capture the watch index found near it. Like a fingerprint, it proves nothing and is
+    never part of what is anchored."""
+
+    __tablename__ = "design_sketches"
+
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class FingerprintStatus(Base):
     """The fingerprinting outcome of one piece of evidence, written in the transaction
     that records the deposit (so no committed file deposit is ever without one). A hash

@@ -3,6 +3,8 @@ watch index is rebuilt from them (real SQLite file, the real deposit writer and 
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,27 @@ from notary.deposit.writer import DepositWriter
 from notary.hooks import events
 from notary.monitor import designs
 from notary.monitor.captures import Recording, capture_info
-from notary.monitor.fingerprint import MIN_QUALITY, Fingerprint, Fingerprinted, ImageStatus
+from notary.monitor.fingerprint import (
+    MIN_QUALITY,
+    Fingerprint,
+    Fingerprinted,
+    ImageStatus,
+    fingerprint_capture,
+    fingerprint_design,
+)
+from notary.monitor.sketch import Probe
 from notary.monitor.watch import WatchSettings, put
 from notary.monitor.watcher import Match, Watcher
 from notary.store.db import database_url, make_engine, make_sessionmaker
-from notary.store.models import Alert, Capture, DesignFingerprint, Evidence, FingerprintStatus, Role
+from notary.store.models import (
+    Alert,
+    Capture,
+    DesignFingerprint,
+    DesignSketch,
+    Evidence,
+    FingerprintStatus,
+    Role,
+)
 from notary.store.orgs import create_organization
 
 BITS = bytes(range(32))
@@ -85,6 +103,7 @@ def test_a_capture_whose_alerts_fail_records_nothing(store, monkeypatch) -> None
         raise RuntimeError("injected: the outbox insert fails")
 
     monkeypatch.setattr(events, "enqueue", broken)
+    monkeypatch.setattr(events, "enqueue_many", broken)  # a capture's alerts go in one call
     with pytest.raises(RuntimeError, match="injected"):
         capture(Recording(finder, info, [Match(design_id, "pdq", 3)]))
     assert (_count(factory, Evidence), _count(factory, Capture), _count(factory, Alert)) == (
@@ -123,5 +142,73 @@ def test_the_index_is_rebuilt_from_the_store_and_follows_watch_lists(store) -> N
     later = _design(writer, owner, b"\x05" * 32, ["summer"])
     fresh.sync()  # a deposit committed since (by this process or another instance)
     assert {m.design_id for m in fresh.match([Fingerprint("pdq", BITS, 100)])} == {summer, later}
+    nothing_alike = Probe(())  # a probe no sketch resembles
+    assert {m.design_id for m in fresh.match([Fingerprint("pdq", BITS, 100)], nothing_alike)} == {
+        summer,
+        later,
+    }  # client fingerprints have no sketch: their PDQ matches count without a second look
     weak = Fingerprint("pdq", BITS, MIN_QUALITY - 1)
     assert fresh.match([weak]) == []  # low-quality capture fingerprints are not matched
+
+
+def _evalset():  # type: ignore[no-untyped-def]
+    path = Path(__file__).resolve().parents[2] / "bench" / "monitor_evalset.py"
+    spec = importlib.util.spec_from_file_location("monitor_evalset", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("monitor_evalset", module)  # its dataclasses look themselves up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _file_design(writer: DepositWriter, org, sha: bytes, data: bytes) -> int:  # type: ignore[no-untyped-def]
+    """A design deposited with what the service stores for a file: its fingerprints and
+    its sketch."""
+    made = fingerprint_design(data)
+    assert made.sketch is not None
+    (outcome,) = writer.deposit(
+        org,
+        [
+            DepositRequest(
+                sha256=sha,
+                sm3=None,
+                metadata={},
+                kind="hash",
+                on_created=designs.recorder(made, designs.SERVER),
+            )
+        ],
+    )
+    with writer.factory() as session:
+        return int(
+            session.scalar(select(Evidence.id).where(Evidence.public_id == outcome.public_id))
+        )
+
+
+def test_a_cropped_copy_is_proposed_by_its_spectrum_and_confirmed_by_the_sketch(store) -> None:
+    """Blocks (index 5) and stripes (index 13): crops PDQ misses (measured 52 and 108
+    bits), the spectrum kind proposes, the stored sketch confirms. A capture of another
+    design is proposed nothing it could confirm, and without a probe a spectrum proposal
+    alone is never a match."""
+    evalset = _evalset()
+    factory, writer = store
+    owner = create_organization(factory, "owner", "Owner", Role.DEPOSITOR)
+    ids = {}
+    for index in (5, 13):
+        image = evalset.design(evalset.studio_of(index), 100 + index)
+        ids[index] = _file_design(writer, owner, bytes([index]) * 32, evalset.encoded(image))
+    assert _count(factory, DesignSketch) == 2
+    watcher = Watcher(factory)
+    assert watcher.rebuild() == 2
+    for index in (5, 13):
+        image = evalset.design(evalset.studio_of(index), 100 + index)
+        capture = fingerprint_capture(evalset.transformed(image, "cropped", index))
+        found = watcher.candidates(capture.fingerprints)
+        assert ids[index] in found
+        assert all(m.kind == "spectrum" for m in found[ids[index]])  # PDQ alone misses it
+        assert [m.design_id for m in watcher.match(capture.fingerprints, capture.probe)] == [
+            ids[index]
+        ]
+        assert watcher.match(capture.fingerprints) == []  # nothing confirms a proposal
+    other = evalset.design(evalset.studio_of(8), 999)
+    capture = fingerprint_capture(evalset.transformed(other, "cropped", 8))
+    assert watcher.match(capture.fingerprints, capture.probe) == []

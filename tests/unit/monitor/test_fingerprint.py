@@ -270,3 +270,41 @@ def test_hamming() -> None:
     assert fp.hamming(b"\x00" * 32, b"\x00" * 32) == 0
     assert fp.hamming(b"\xff" * 32, b"\x00" * 32) == 256
     assert fp.hamming(b"\x01" + b"\x00" * 31, b"\x00" * 31 + b"\x80") == 2
+
+
+# --- the second look (notary.monitor.sketch) -------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mirrored", "hue_shift", "cropped"])
+def test_the_sketch_confirms_a_copy_and_not_a_sibling(name: str) -> None:
+    from notary.monitor import sketch
+
+    studio = EVAL.studio_of(5)  # colour blocks: flat artwork, the hardest to tell apart
+    original = EVAL.design(studio, 105)
+    stored = fp.fingerprint_design(EVAL.encoded(original))
+    capture = fp.fingerprint_capture(EVAL.transformed(original, name, 5))
+    assert stored.sketch is not None and capture.probe is not None
+    assert len(stored.sketch) == sketch.SKETCH_BYTES
+    assert sketch.similarity(capture.probe, stored.sketch) >= sketch.THRESHOLD
+    sibling = fp.fingerprint_design(EVAL.encoded(EVAL.design(studio, 205)))
+    assert sibling.sketch is not None
+    assert sketch.similarity(capture.probe, sibling.sketch) < sketch.THRESHOLD
+
+
+def test_the_sketch_of_nothing_confirms_nothing(bear: Image.Image) -> None:
+    from notary.monitor import sketch
+
+    probe = fp.fingerprint_capture(_save(bear, "PNG")).probe
+    assert probe is not None
+    assert sketch.similarity(probe, bytes(sketch.SKETCH_BYTES)) == 0.0  # flat
+    assert sketch.similarity(probe, b"\x01" * 10) == 0.0  # not a sketch
+    assert sketch.similarities(probe, [None]) == [0.0]
+
+
+def test_a_mirrored_spectrum_is_the_spectrum_of_the_mirror(bear: Image.Image) -> None:
+    from notary.monitor import spectrum
+
+    arr = np.asarray(bear.convert("RGB"))
+    plain, mirrored = spectrum.spectra(arr, mirror=True)
+    assert mirrored == spectrum.spectrum(np.ascontiguousarray(arr[:, ::-1]))
+    assert plain != mirrored  # the bear is not symmetric in its spectrum bits
