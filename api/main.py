@@ -18,6 +18,7 @@ from api.routes import (
     alerts,
     audit,
     consortium,
+    depositor_keys,
     evidence,
     health,
     metrics,
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         webhooks,
         monitor,
         alerts,
+        depositor_keys,
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)

@@ -70,6 +70,13 @@ class Organization(Base):
     (docs/certificate-v2.md; PUT /v1/depositor-keys/settings)."""
 
 
+class DepositorKeyState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REMOVING = "removing"
+    REMOVED = "removed"
+
+
 class DepositorKey(Base):
     """A depositing organization's signing key: a DEPOSITOR member of the ConsortiumRegistry
     with the organization's id (keccak256 of its depositor identity) and name, added and
@@ -85,8 +92,11 @@ class DepositorKey(Base):
     name: Mapped[str] = mapped_column(String(128))
     """The member name on chain (the organization's name when the key was registered)."""
     registry_address: Mapped[str] = mapped_column(String(42))
-    added_at: Mapped[datetime]
-    added_tx: Mapped[str] = mapped_column(String(66))
+    state: Mapped[str] = mapped_column(String(16))
+    """DepositorKeyState: pending (awaiting the quorum's change), active, removing, removed."""
+    registered_at: Mapped[datetime]
+    added_tx: Mapped[str | None] = mapped_column(String(66))
+    """The configuration change that made it a DEPOSITOR member (None while pending)."""
     removed_at: Mapped[datetime | None]
     removed_tx: Mapped[str | None] = mapped_column(String(66))
 
