@@ -80,6 +80,10 @@ _ERRORS: Final[dict[str, type[errors.NotaryError]]] = {
     "forbidden": errors.ForbiddenError,
     "not_found": errors.NotFoundError,
     "conflict": errors.ConflictError,
+    "malformed_signature": errors.ValidationError,
+    "signature_required": errors.ValidationError,
+    "signer_not_registered": errors.ValidationError,
+    "depositor_key_taken": errors.DepositorKeyTakenError,
 }
 
 Progress = Callable[[int], None]
