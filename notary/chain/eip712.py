@@ -29,10 +29,11 @@ from eth_account.messages import SignableMessage, _hash_eip191_message, encode_t
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import Signature as EcdsaSignature
 from eth_keys.exceptions import BadSignature
+from eth_typing import Hash32
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError as EthKeysValidationError
 
+from notary.core.keccak import keccak256
 from notary.errors import ValidationError
 
 Signer = LocalAccount
@@ -305,8 +306,15 @@ def deposit_typed_data(chain_id: int, registry: str, claim: DepositClaim) -> dic
 
 
 def sign_deposit(account: LocalAccount, chain_id: int, registry: str, claim: DepositClaim) -> bytes:
-    """A depositor key's signature of `claim` for the registry `registry` on `chain_id`."""
-    return sign(account, deposit_typed_data(chain_id, registry, claim))
+    """A depositor key's signature of `claim` for the registry `registry` on `chain_id`.
+
+    Signs DepositVerifier's written-out digest (1.5 ms a signature through eth_account's
+    EIP-712 encoder, 0.2 ms this way: a client signs 10,000 hashes of a bulk deposit); a
+    test checks that digest against the encoder's."""
+    digest = DepositVerifier(chain_id, registry, claim.depositor).digest(
+        claim.sha256, claim.sm3, claim.metadata_digest
+    )
+    return bytes(account.unsafe_sign_hash(Hash32(digest)).signature)
 
 
 def depositor_key_typed_data(
@@ -341,22 +349,24 @@ class DepositVerifier:
 
     def __init__(self, chain_id: int, registry: str, depositor: str) -> None:
         self.depositor = depositor
-        self._domain = keccak(
+        self._domain = keccak256(
             _TYPE_DOMAIN
-            + keccak(DOMAIN_NAME.encode())
-            + keccak(DOMAIN_VERSION.encode())
+            + keccak256(DOMAIN_NAME.encode())
+            + keccak256(DOMAIN_VERSION.encode())
             + chain_id.to_bytes(32, "big")
             + bytes(12)
             + bytes.fromhex(to_checksum_address(registry)[2:])
         )
-        self._depositor_hash = keccak(depositor.encode("utf-8"))
+        self._depositor_hash = keccak256(depositor.encode("utf-8"))
 
     def digest(self, sha256: bytes, sm3: bytes, metadata_digest: bytes) -> bytes:
-        struct = keccak(_TYPE_DEPOSIT + sha256 + sm3 + metadata_digest + self._depositor_hash)
-        return keccak(b"\x19\x01" + self._domain + struct)
+        struct = keccak256(_TYPE_DEPOSIT + sha256 + sm3 + metadata_digest + self._depositor_hash)
+        return keccak256(b"\x19\x01" + self._domain + struct)
 
-    def recover(self, signature: bytes, sha256: bytes, sm3: bytes, metadata_digest: bytes) -> str:
-        """The checksummed address that signed; ValidationError for a malformed signature."""
+    def recover_address(
+        self, signature: bytes, sha256: bytes, sm3: bytes, metadata_digest: bytes
+    ) -> bytes:
+        """The 20-byte address that signed; ValidationError for a malformed signature."""
         check_form(signature)
         vrs = (
             signature[64] - 27,
@@ -369,12 +379,17 @@ class DepositVerifier:
             )
         except (ValueError, TypeError, BadSignature, EthKeysValidationError) as exc:
             raise ValidationError(f"not a valid signature: {exc}") from exc
-        return str(key.to_checksum_address())
+        return keccak256(key.to_bytes())[12:]
+
+    def recover(self, signature: bytes, sha256: bytes, sm3: bytes, metadata_digest: bytes) -> str:
+        """The checksummed address that signed; ValidationError for a malformed signature."""
+        raw = self.recover_address(signature, sha256, sm3, metadata_digest)
+        return str(to_checksum_address("0x" + raw.hex()))
 
 
-_TYPE_DOMAIN: Final = keccak(
+_TYPE_DOMAIN: Final = keccak256(
     b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
-_TYPE_DEPOSIT: Final = keccak(
+_TYPE_DEPOSIT: Final = keccak256(
     b"Deposit(bytes32 sha256,bytes32 sm3,bytes32 metadataDigest,string depositor)"
 )

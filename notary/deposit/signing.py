@@ -16,8 +16,10 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_utils.address import to_checksum_address
+
 from notary.chain.eip712 import DepositVerifier
-from notary.core.leaf import metadata_digest, sm3_leaf_value
+from notary.core.leaf import EMPTY_METADATA_DIGEST, metadata_digest, sm3_leaf_value
 from notary.deposit.request import DepositRequest
 from notary.errors import (
     MalformedSignatureError,
@@ -65,6 +67,7 @@ def check(
                 )
         return list(requests)
     verifier = DepositVerifier(policy.chain_id, policy.registry, policy.identity)
+    keys = {bytes.fromhex(k[2:]): k for k in policy.keys}
     out = []
     for n, r in enumerate(requests):
         if r.signature is None:
@@ -76,18 +79,21 @@ def check(
             out.append(r)
             continue
         try:
-            digest = metadata_digest(r.metadata if metadata is None else metadata[n])
+            given = r.metadata if metadata is None else metadata[n]
+            digest = metadata_digest(given) if given else EMPTY_METADATA_DIGEST
         except ValidationError:
             out.append(r)  # the metadata is refused by the deposit's own validation
             continue
         try:
-            signer = verifier.recover(r.signature, r.sha256, sm3_leaf_value(r.sm3), digest)
+            raw = verifier.recover_address(r.signature, r.sha256, sm3_leaf_value(r.sm3), digest)
         except ValidationError as exc:
             raise MalformedSignatureError(where(n, count), str(exc)) from exc
-        if signer not in policy.keys:
+        signer = keys.get(raw)
+        if signer is None:
             raise UnregisteredSignerError(
                 where(n, count),
-                f"the signature recovers to {signer}, which is not an active depositor key of "
+                f"the signature recovers to {to_checksum_address('0x' + raw.hex())}, which is "
+                "not an active depositor key of "
                 "this organization: it was made with another key, or over other content, "
                 f"metadata or depositor than this deposit's (sha256 {r.sha256.hex()}, "
                 f"depositor {policy.identity!r}, chain {policy.chain_id}, registry "

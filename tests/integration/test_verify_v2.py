@@ -12,6 +12,7 @@ anchors, builds the certificate with issue_v2 and verifies it and each forgery c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -223,3 +224,29 @@ def test_a_node_without_the_registrys_logs_cannot_decide(golden_v2: str) -> None
     assert verdict.outcome is Outcome.CANNOT_DECIDE, verdict.reason
     assert "logs are incomplete" in verdict.reason
     assert js == "cannot_decide"
+
+
+BUILD_1 = V2 / "build-1"
+BUILD_1_INDEX = json.loads((BUILD_1 / "index.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def golden_build_1() -> Iterator[str]:
+    with anvil("--chain-id", "31337", "--load-state", str(BUILD_1 / "chain-state.json")) as url:
+        yield url
+
+
+def test_certificates_of_consortium_registry_build_1_keep_their_outcomes(
+    golden_build_1: str,
+) -> None:
+    """The golden vectors made on ConsortiumRegistry build 1 (before the DEPOSITOR role,
+    tests/vectors/v2/build-1, unchanged) get the same outcome from both verifiers: a
+    version 2 certificate already issued keeps verifying."""
+    for vector in BUILD_1_INDEX:
+        cert = BUILD_1 / vector["certificate"]
+        file = BUILD_1 / vector["file"] if vector["file"] else None
+        with file.open("rb") if file else open(os.devnull, "rb") as fh:
+            verdict = verify(cert.read_bytes(), golden_build_1, fh if file else None)
+        assert verdict.outcome.value == vector["outcome"], (vector, verdict.reason)
+        js, _ = _javascript(cert, golden_build_1, file)
+        assert js == vector["outcome"], vector

@@ -17,7 +17,8 @@ const { keccak256 } = require(path.join(modules, 'ethereum-cryptography', 'kecca
 // Section 5: the published runtime code hash of EvidenceRegistry, frozen for version 1.
 const PUBLISHED_CODE_HASHES = ['0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e'];
 // certificate-v2.md section 3: ConsortiumRegistry, frozen for version 2 (and only for it).
-const PUBLISHED_CODE_HASHES_V2 = ['0xeca162cb62e308acb1f90a736ebfebb9b60eb018c454328db18eb3ae8e29e4c3'];
+const PUBLISHED_CODE_HASHES_V2 = ['0xeca162cb62e308acb1f90a736ebfebb9b60eb018c454328db18eb3ae8e29e4c3',
+  '0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049'];  // build 2 (DEPOSITOR), build 1
 const { secp256k1 } = require(path.join(modules, 'ethereum-cryptography', 'secp256k1.js'));
 const ANCHORED_TOPIC = '0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d';
 const MAX_BYTES = 1048576, MAX_DEPTH = 64, MAX_SAFE = 2n ** 53n - 1n;

@@ -14,6 +14,7 @@ from eth_utils.crypto import keccak
 
 from notary.chain.artifact import (
     PUBLISHED_CODE_HASHES,
+    V2_BUILD_1_CODE_HASH,
     V2_REGISTRY_CODE_HASH,
     consortium_build,
     published_code_hashes,
@@ -162,11 +163,12 @@ def test_issue_v2_refuses_what_could_not_be_a_v2_certificate() -> None:
 def test_the_v2_code_hash_is_the_artifacts_the_documents_and_the_js_verifiers() -> None:
     shipped = consortium_build().runtime_code_hash
     assert shipped == V2_REGISTRY_CODE_HASH
-    assert published_code_hashes(2) == frozenset({shipped})
+    assert published_code_hashes(2) == frozenset({shipped, V2_BUILD_1_CODE_HASH})
+    assert "0x" + V2_BUILD_1_CODE_HASH.hex() in SPEC  # build 1: its certificates stay valid
     assert shipped not in PUBLISHED_CODE_HASHES  # never accepted for version 1
     assert "0x" + shipped.hex() in SPEC
     js = (REPO_ROOT / "tests" / "js" / "verify_certificate.js").read_text("utf-8")
-    assert "0x" + shipped.hex() in js
+    assert "0x" + shipped.hex() in js and "0x" + V2_BUILD_1_CODE_HASH.hex() in js
     assert golden()["anchor"]["registry_code_hash"] == "0x" + shipped.hex()  # type: ignore[index]
 
 
