@@ -318,7 +318,7 @@ def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bo
                 row["pin_state"],
                 0,  # pin_attempts
                 "",  # pin_error
-                row["depositor_signature"],
+                row.get("depositor_signature"),
             )
         )
     marks = ", ".join("?" * len(_INSERT_COLUMNS))
