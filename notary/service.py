@@ -40,6 +40,7 @@ from notary.deposit.content import FileContent, file_metadata
 from notary.deposit.depositors import DepositorKeys, SigningInfo, no_consortium
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest, OnCreated
+from notary.deposit.spool import drop as drop_spool
 from notary.deposit.writer import DepositWriter
 from notary.errors import (
     ChainError,
@@ -386,12 +387,17 @@ class NotaryService:
         `fingerprint_bytes`), it is fingerprinted first and its fingerprints are recorded
         with it (notary.monitor)."""
         if org.require_signature or file.signature is not None:
-            final = file_metadata(file, declared)  # what the leaf will commit to
-            probe = DepositRequest(
-                file.hashes.digest.sha256, file.hashes.digest.sm3, final, "file",
-                signature=file.signature,
-            )  # fmt: skip
-            (checked,) = await asyncio.to_thread(self._signed, org, [probe])
+            try:
+                final = file_metadata(file, declared)  # what the leaf will commit to
+                probe = DepositRequest(
+                    file.hashes.digest.sha256, file.hashes.digest.sm3, final, "file",
+                    signature=file.signature,
+                )  # fmt: skip
+                (checked,) = await asyncio.to_thread(self._signed, org, [probe])
+            except Exception:
+                if file.spool is not None:  # refused: nothing of it is kept
+                    drop_spool(file.spool)
+                raise
             file = dataclasses.replace(file, signer=checked.signer)
         received = Received(file, declared, data)
         outcome = await self.monitor.deposit_file(org, received, idempotency_key)
