@@ -96,6 +96,8 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)
+    _mark_key_routes(depositor_keys.requirement_router)
+    app.include_router(depositor_keys.requirement_router)
     app.include_router(consortium.router)  # signed by members, no API key
     app.include_router(web.router)  # the static verifier page: no key
     _declare_key_scheme(app)

@@ -569,7 +569,7 @@ class NotaryClient:
         """Whether every deposit of the organization must be signed."""
         self._signing = None
         result: dict[str, Any] = self._send(
-            "PUT", "/v1/depositor-keys/settings", json_body={"require_signature": required}
+            "PUT", "/v1/depositor-signatures", json_body={"require_signature": required}
         ).json()
         return result
 

@@ -1,4 +1,5 @@
-"""Depositor keys of the caller's organization: /v1/depositor-keys (notary.deposit.depositors).
+"""Depositor keys of the caller's organization: /v1/depositor-keys, and whether its deposits
+must be signed: /v1/depositor-signatures (notary.deposit.depositors).
 
 A depositor key signs the organization's deposits (EIP-712, docs/certificate-v2.md), so a
 court sees who deposited from a signature rather than from the operator's word. A key
@@ -26,6 +27,13 @@ from notary.store.models import DepositorKeyState
 
 router = APIRouter(
     prefix="/v1/depositor-keys",
+    tags=["depositor keys"],
+    route_class=StrictRoute,
+    responses=documented(*KEYED, 404, 413, 422, 503),
+)
+
+requirement_router = APIRouter(
+    prefix="/v1/depositor-signatures",
     tags=["depositor keys"],
     route_class=StrictRoute,
     responses=documented(*KEYED, 404, 413, 422, 503),
@@ -131,6 +139,18 @@ def add(
     return DepositorKeyOut.of(view)
 
 
+@requirement_router.put(
+    "",
+    response_model=SigningOut,
+    summary="Require depositor signatures on every deposit, or not",
+)
+def settings(body: RequirementIn, org: Depositor, service: Service) -> SigningOut:
+    """In force within a few seconds (API keys' organizations are cached briefly). Its own
+    path: under /v1/depositor-keys, "settings" would also be a key's path."""
+    service.require_signatures(org, body.require_signature)
+    return SigningOut.of(service.depositor_signing(org))
+
+
 @router.delete(
     "/{address}",
     response_model=DepositorKeyOut,
@@ -141,14 +161,3 @@ def remove(address: Address, org: Depositor, service: Service) -> DepositorKeyOu
     block where the consortium's change removes it (removed; removing while it waits).
     Certificates of deposits anchored before then stay valid."""
     return DepositorKeyOut.of(service.remove_depositor_key(org, address))
-
-
-@router.put(
-    "/settings",
-    response_model=SigningOut,
-    summary="Require depositor signatures on every deposit, or not",
-)
-def settings(body: RequirementIn, org: Depositor, service: Service) -> SigningOut:
-    """In force within a few seconds (API keys' organizations are cached briefly)."""
-    service.require_signatures(org, body.require_signature)
-    return SigningOut.of(service.depositor_signing(org))

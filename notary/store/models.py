@@ -67,7 +67,7 @@ class Organization(Base):
     created_at: Mapped[datetime]
     require_signature: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     """Refuse this organization's deposits that carry no depositor signature
-    (docs/certificate-v2.md; PUT /v1/depositor-keys/settings)."""
+    (docs/certificate-v2.md; PUT /v1/depositor-signatures)."""
 
 
 class DepositorKeyState(StrEnum):

@@ -317,7 +317,7 @@ def test_a_removed_key_stops_counting_and_a_required_signature_is_enforced(
     ):
         signing.deposit_hash(_sha(f"after removal {secrets.token_hex(4)}"))
     with notary.http("copycat") as http:
-        assert http.put("/v1/depositor-keys/settings", json={"require_signature": True}).json()[
+        assert http.put("/v1/depositor-signatures", json={"require_signature": True}).json()[
             "require_signature"
         ]
         unsigned = {"sha256": _sha(f"unsigned when required {secrets.token_hex(4)}")}
@@ -327,7 +327,7 @@ def test_a_removed_key_stops_counting_and_a_required_signature_is_enforced(
             seconds=10,
         )
         assert error.json()["error"]["code"] == "signature_required"
-        http.put("/v1/depositor-keys/settings", json={"require_signature": False})
+        http.put("/v1/depositor-signatures", json={"require_signature": False})
 
 
 def test_notary_deposit_signs_with_a_key_file_only_its_owner_can_read(
