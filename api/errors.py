@@ -28,6 +28,9 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.UnknownOrganizationError, 422, "unknown_organization"),
     (e.WebhookUrlError, 422, "invalid_webhook_url"),
     (e.MetadataError, 422, "invalid_metadata"),  # with `field`: see error_body
+    (e.MalformedSignatureError, 422, "malformed_signature"),  # with `field`, likewise
+    (e.SignatureRequiredError, 422, "signature_required"),
+    (e.UnregisteredSignerError, 422, "signer_not_registered"),
     (e.ImageRefusedError, 422, "image_refused"),  # the code is the status's: _code
     (e.InvalidFingerprintError, 422, "invalid_fingerprint"),
     (e.ValidationError, 422, "invalid_input"),
@@ -36,6 +39,7 @@ STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.PermissionDeniedError, 403, "forbidden"),  # ForbiddenError, and any other refusal
     (e.NotFoundError, 404, "not_found"),
     (e.Sm3MismatchError, 409, "sm3_mismatch"),
+    (e.DepositorKeyTakenError, 409, "depositor_key_taken"),
     (e.ConflictError, 409, "conflict"),
     (e.RateLimitedError, 429, "rate_limited"),
     (e.ChainUnavailableError, 503, "chain_unavailable"),
@@ -74,12 +78,14 @@ _MEANINGS: dict[int, str] = {
     "(key_expired).",
     403: "The key's organization may not do this (forbidden).",
     404: "No such thing for this organization (not_found).",
-    409: "Contradicts what is stored (conflict, sm3_mismatch; a certificate before anchoring).",
+    409: "Contradicts what is stored (conflict, sm3_mismatch, depositor_key_taken; a "
+    "certificate before anchoring).",
     413: "The body is over this route's limit (payload_too_large).",
     422: "Invalid input: invalid_request, invalid_input, invalid_json, too_deep, "
     "duplicate_key, invalid_certificate, invalid_metadata (with `field`), "
     "cannot_share_with_self, unknown_organization, invalid_webhook_url, not_an_image, "
-    "unsupported_image, corrupt_image, image_too_large, invalid_fingerprint ...",
+    "unsupported_image, corrupt_image, image_too_large, invalid_fingerprint, "
+    "malformed_signature, signature_required, signer_not_registered (with `field`) ...",
     429: "Over the organization's request rate; see Retry-After (rate_limited).",
     502: "The chain or the IPFS node answered with an error (chain_error, ipfs_error).",
     503: "The database, the chain or the IPFS node cannot be reached (storage_unavailable, "
@@ -138,7 +144,11 @@ def install(app: FastAPI) -> None:
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
                 if isinstance(exc, e.RateLimitedError):
                     headers = {"Retry-After": str(exc.retry_after)}
-                field = exc.field if isinstance(exc, e.MetadataError) else None
+                field = (
+                    exc.field
+                    if isinstance(exc, e.MetadataError | e.DepositorSignatureError)
+                    else None
+                )
                 return JSONResponse(error_body(code, str(exc), field), status, headers=headers)
         log.error("unmapped notary error: %s", type(exc).__name__)
         return JSONResponse(error_body("internal", "internal error"), 500)

@@ -18,6 +18,7 @@ from api.routes import (
     alerts,
     audit,
     consortium,
+    depositor_keys,
     evidence,
     health,
     metrics,
@@ -91,9 +92,12 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         webhooks,
         monitor,
         alerts,
+        depositor_keys,
     ):
         _mark_key_routes(module.router)
         app.include_router(module.router)
+    _mark_key_routes(depositor_keys.requirement_router)
+    app.include_router(depositor_keys.requirement_router)
     app.include_router(consortium.router)  # signed by members, no API key
     app.include_router(web.router)  # the static verifier page: no key
     _declare_key_scheme(app)

@@ -165,6 +165,19 @@ class HashDepositIn(Strict):
     sha256: Hex64
     sm3: Hex64 | None = None
     metadata: MetadataIn = Field(default_factory=MetadataIn)
+    signature: str | None = Field(
+        default=None,
+        max_length=132,
+        description="The depositor's EIP-712 signature of this deposit, 0x + 130 hex digits "
+        "(optional unless your organization requires one). Typed data: domain "
+        "(NotaryConsortium, 1, chain id, registry), Deposit(bytes32 sha256, bytes32 sm3, "
+        "bytes32 metadataDigest, string depositor): sm3 32 zero bytes when none, "
+        "metadataDigest the SHA-256 of the canonical metadata JSON, depositor and chain id "
+        "and registry as GET /v1/depositor-keys gives them. It must recover to an active "
+        "depositor key of your organization (422 malformed_signature, "
+        "signer_not_registered). The Python client and `notary deposit --key-file` sign.",
+        json_schema_extra={"pattern": "^(0x)?[0-9a-fA-F]{130}$"},
+    )
     fingerprints: Annotated[list[FingerprintIn], Field(max_length=16)] = Field(
         default_factory=list,
         description="Perceptual fingerprints of the file, computed by the client (the file "
@@ -229,6 +242,12 @@ class EvidenceOut(BaseModel):
         description="Perceptual fingerprint status (early warning): ok, not_image, "
         "unsupported, corrupt, too_large or not_fingerprinted. In the single view only.",
     )
+    signer: str | None = Field(
+        default=None,
+        description="The depositor key whose EIP-712 signature the deposit carries (its "
+        "leaf and certificate name it); null for an unsigned deposit. A signed deposit of "
+        "content already deposited returns the existing evidence as it was recorded.",
+    )
 
     @classmethod
     def of(
@@ -267,6 +286,7 @@ class EvidenceOut(BaseModel):
             if v.cid
             else None,
             certificate_url=f"/v1/evidence/{v.public_id}/certificate",
+            signer=v.signer,
             history=[EventOut.model_construct(at=at, kind=k, detail=d) for at, k, d in v.history]
             if with_history
             else None,

@@ -1,6 +1,8 @@
 """Streaming multipart upload: parse it chunk by chunk, never hold the file, 413 at the limit.
 
-Parts: `file` (required, the content) and `metadata` (optional, JSON of MetadataIn).
+Parts: `file` (required, the content), `metadata` (optional, JSON of MetadataIn) and
+`signature` (optional: the depositor's EIP-712 signature, 0x + 130 hex digits,
+notary.deposit.signing).
 The file's name and media type come from its part headers unless metadata gives them.
 Parsing is all that happens here: each piece of the file goes to the library's one-pass
 hasher (notary.core.hashing) and, when files are kept, to its spool (notary.deposit.spool).
@@ -9,6 +11,7 @@ hasher (notary.core.hashing) and, when files are kept, to its spool (notary.depo
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +25,17 @@ from notary.core.leaf import Metadata
 from notary.deposit.content import FileContent
 from notary.deposit.metadata import check_declared
 from notary.deposit.spool import SpoolFile
-from notary.errors import MetadataError, NotaryError, PayloadTooLargeError, ValidationError
+from notary.errors import (
+    MalformedSignatureError,
+    MetadataError,
+    NotaryError,
+    PayloadTooLargeError,
+    ValidationError,
+)
 
 MAX_METADATA_PART_BYTES: Final = 64 * 1024
+MAX_SIGNATURE_PART_BYTES: Final = 256
+_SIGNATURE: Final = re.compile(r"(0x)?[0-9a-fA-F]{130}")
 MULTIPART_OVERHEAD_BYTES: Final = 128 * 1024
 """Room for boundaries, part headers and the metadata part beyond the file itself."""
 
@@ -88,6 +99,7 @@ async def receive(
     file: _File | None = None
     spool: SpoolFile | None = None
     meta_buf = bytearray()
+    sig_buf = bytearray()
     kept_bytes: bytearray | None = bytearray() if keep_bytes > 0 else None
     size = 0
 
@@ -136,8 +148,14 @@ async def receive(
             meta_buf.extend(data[start:end])
             if len(meta_buf) > MAX_METADATA_PART_BYTES:
                 raise ValidationError("metadata part is too large")
+        elif part.name == "signature":
+            sig_buf.extend(data[start:end])
+            if len(sig_buf) > MAX_SIGNATURE_PART_BYTES:
+                raise MalformedSignatureError("signature", "the signature part is too large")
         else:
-            raise ValidationError(f"unknown part {part.name!r}: use `file` and `metadata`")
+            raise ValidationError(
+                f"unknown part {part.name!r}: use `file`, `metadata` and `signature`"
+            )
 
     def on_part_end() -> None:
         if part.name == "file" and file is not None:
@@ -159,6 +177,7 @@ async def receive(
         await _parse(parser, body)
         hashes = _whole(file)
         declared = _declared(meta_buf)
+        signature = signature_bytes(sig_buf.decode("ascii", "replace").strip()) if sig_buf else None
     except BaseException:
         if spool is not None:
             spool.discard()
@@ -168,7 +187,14 @@ async def receive(
     if spool is not None:  # the fsync can take seconds: not on the event loop
         kept = await asyncio.to_thread(spool.keep)
     data = bytes(kept_bytes) if kept_bytes is not None else None
-    return Upload(FileContent(hashes, file.name, file.media_type, kept), declared, data)
+    return Upload(FileContent(hashes, file.name, file.media_type, kept, signature), declared, data)
+
+
+def signature_bytes(text: str, where: str = "signature") -> bytes:
+    """The 65 bytes of a signature written as 0x + 130 hex digits (0x optional)."""
+    if not _SIGNATURE.fullmatch(text):
+        raise MalformedSignatureError(where, "a signature is 65 bytes: 0x + 130 hex digits")
+    return bytes.fromhex(text.removeprefix("0x"))
 
 
 async def _parse(parser: MultipartParser, body: AsyncIterator[bytes]) -> None:

@@ -10,12 +10,16 @@ pragma solidity 0.8.37;
 interface IConsortiumRegistry {
     /// @notice What a member may do. NONE marks a non-member (and, in a change, a removal).
     /// NOTARY submits anchors; ENDORSER endorses batches and approves changes; OBSERVER is
-    /// listed (for example a court that reads) but signs nothing that counts.
+    /// listed (for example a court that reads) but signs nothing that counts; DEPOSITOR is a
+    /// depositing organization's signing key: the registry lets it do nothing, and records,
+    /// in MemberSet events, which organization it speaks for, so a verifier can check a
+    /// depositor's signature in a certificate against the chain (docs/certificate-v2.md).
     enum Role {
         NONE,
         NOTARY,
         ENDORSER,
-        OBSERVER
+        OBSERVER,
+        DEPOSITOR
     }
 
     /// @notice What the registry holds for one anchored root; all zero for an unknown root.

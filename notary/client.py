@@ -44,8 +44,10 @@ from urllib.parse import unquote
 import httpx
 
 from notary import errors
-from notary.core.hashing import hash_stream
-from notary.core.leaf import MetadataValue, validate_metadata
+from notary.chain import eip712
+from notary.core.hashing import ContentHasher, hash_stream
+from notary.core.leaf import MetadataValue, metadata_digest, sm3_leaf_value, validate_metadata
+from notary.deposit.content import DEFAULT_MEDIA_TYPE, FileContent, file_metadata
 from notary.files import write_atomic
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,10 @@ _ERRORS: Final[dict[str, type[errors.NotaryError]]] = {
     "forbidden": errors.ForbiddenError,
     "not_found": errors.NotFoundError,
     "conflict": errors.ConflictError,
+    "malformed_signature": errors.ValidationError,
+    "signature_required": errors.ValidationError,
+    "signer_not_registered": errors.ValidationError,
+    "depositor_key_taken": errors.DepositorKeyTakenError,
 }
 
 Progress = Callable[[int], None]
@@ -341,18 +347,22 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
 
 
 def _multipart(
-    path: Path, metadata: Mapping[str, MetadataValue]
+    path: Path, metadata: Mapping[str, MetadataValue], signature: str | None = None
 ) -> Callable[[ExitStack], dict[str, Any]]:
-    """The multipart fields of an upload (the file and its declared metadata), opened anew
-    for each attempt: `_send` calls it with the attempt's ExitStack, which closes the file."""
+    """The multipart fields of an upload (the file, its declared metadata and its depositor
+    signature), opened anew for each attempt: `_send` calls it with the attempt's
+    ExitStack, which closes the file."""
     declared = json.dumps(metadata, ensure_ascii=False)
 
     def files(stack: ExitStack) -> dict[str, Any]:
         handle = stack.enter_context(path.open("rb"))
-        return {
-            "file": (path.name, handle, "application/octet-stream"),
+        fields: dict[str, Any] = {
+            "file": (path.name, handle, DEFAULT_MEDIA_TYPE),
             "metadata": (None, declared),
         }
+        if signature is not None:
+            fields["signature"] = (None, signature)
+        return fields
 
     return files
 
@@ -369,7 +379,10 @@ class NotaryClient:
         retries: int = RETRIES,
         backoff: float = BACKOFF_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        signer: eip712.Signer | None = None,
     ) -> None:
+        """`signer`: a depositor key (notary.ops.keys.load_depositor_key): every deposit is
+        then signed with it (EIP-712, docs/certificate-v2.md), and the certificate names it."""
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -379,6 +392,8 @@ class NotaryClient:
         self.retries = retries
         self.backoff = backoff
         self._accepts: dict[str, bool] = {}
+        self.signer = signer
+        self._signing: dict[str, Any] | None = None
 
     def __enter__(self) -> NotaryClient:
         return self
@@ -437,6 +452,8 @@ class NotaryClient:
     ) -> dict[str, Any]:
         _refuse_empty_hashes(sha256, sm3)
         body = {"sha256": sha256, "metadata": metadata, **({"sm3": sm3} if sm3 else {})}
+        if self.signer is not None:
+            body["signature"] = self.sign_deposit(sha256, sm3, metadata)
         key = str(uuid.uuid4())
         r = self._send(
             "POST",
@@ -452,6 +469,16 @@ class NotaryClient:
         """Up to 10,000 {sha256, sm3?, metadata?} in one all-or-nothing request."""
         for item in items:
             _refuse_empty_hashes(item.get("sha256"), item.get("sm3"))
+        if self.signer is not None:
+            items = [
+                {
+                    **item,
+                    "signature": self.sign_deposit(
+                        item["sha256"], item.get("sm3"), item.get("metadata") or {}
+                    ),
+                }
+                for item in items
+            ]
         r = self._send(
             "POST", "/v1/evidence/hashes", json_body={"items": items}, params={"wait": wait}
         )
@@ -471,14 +498,85 @@ class NotaryClient:
         self, path: Path, metadata: dict[str, MetadataValue], wait: float = 0
     ) -> dict[str, Any]:
         key = str(uuid.uuid4())
+        signature = self._sign_file(path, metadata) if self.signer is not None else None
         r = self._send(
             "POST",
             "/v1/evidence",
-            files=_multipart(path, metadata),
+            files=_multipart(path, metadata, signature),
             params={"wait": wait},
             headers={"Idempotency-Key": key},
         )
         result: dict[str, Any] = r.json()
+        return result
+
+    # -- depositor signatures ----------------------------------------------------------
+
+    def signing_info(self) -> dict[str, Any]:
+        """GET /v1/depositor-keys: the depositor identity, chain id and registry a deposit
+        signature covers, the keys and the requirement (cached for this client)."""
+        if self._signing is None:
+            self._signing = self._send("GET", "/v1/depositor-keys").json()
+        assert self._signing is not None
+        return self._signing
+
+    def sign_deposit(
+        self, sha256: str, sm3: str | None, metadata: Mapping[str, MetadataValue]
+    ) -> str:
+        """The signer's EIP-712 Deposit signature of a hash deposit, 0x-hex."""
+        if self.signer is None:
+            raise errors.ConfigError("no depositor key: give the client a signer")
+        info = self.signing_info()
+        claim = eip712.DepositClaim(
+            bytes.fromhex(sha256.removeprefix("0x")),
+            sm3_leaf_value(bytes.fromhex(sm3.removeprefix("0x")) if sm3 else None),
+            metadata_digest(metadata),
+            str(info["depositor"]),
+        )
+        signed = eip712.sign_deposit(
+            self.signer, int(info["chain_id"]), str(info["registry"]), claim
+        )
+        return "0x" + signed.hex()
+
+    def _sign_file(self, path: Path, declared: Mapping[str, MetadataValue]) -> str:
+        """The signature of an upload: over the metadata the notary will record for it (the
+        file's name, media type, size and CID added: notary.deposit.content)."""
+        hasher = ContentHasher()
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1024 * 1024):
+                    hasher.update(chunk)
+        except OSError as exc:
+            raise errors.ValidationError(f"cannot read {display(path)}: {exc.strerror}") from exc
+        hashes = hasher.result()
+        final = file_metadata(FileContent(hashes, path.name, DEFAULT_MEDIA_TYPE), dict(declared))
+        digest = hashes.digest
+        return self.sign_deposit(digest.sha256.hex(), digest.sm3.hex(), final)
+
+    def register_depositor_key(self, key: eip712.Signer) -> dict[str, Any]:
+        """Register `key` as a depositor key of the caller's organization (with its
+        consent, signed here); the key's record (state active, or pending)."""
+        info = self.signing_info()
+        typed = eip712.depositor_key_typed_data(
+            int(info["chain_id"]), str(info["registry"]), key.address, str(info["depositor"])
+        )
+        proof = "0x" + eip712.sign(key, typed).hex()
+        self._signing = None
+        result: dict[str, Any] = self._send(
+            "POST", "/v1/depositor-keys", json_body={"address": key.address, "proof": proof}
+        ).json()
+        return result
+
+    def remove_depositor_key(self, address: str) -> dict[str, Any]:
+        self._signing = None
+        result: dict[str, Any] = self._send("DELETE", f"/v1/depositor-keys/{address}").json()
+        return result
+
+    def require_signatures(self, required: bool) -> dict[str, Any]:
+        """Whether every deposit of the organization must be signed."""
+        self._signing = None
+        result: dict[str, Any] = self._send(
+            "PUT", "/v1/depositor-signatures", json_body={"require_signature": required}
+        ).json()
         return result
 
     # -- early warning -----------------------------------------------------------------

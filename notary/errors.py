@@ -9,6 +9,10 @@
     │   ├── WebhookUrlError                 a webhook endpoint URL that cannot be used
     │   ├── WebhookVerificationError        a webhook message whose signature does not hold
     │   ├── MetadataError                   deposit metadata refused; `field` names it
+    │   ├── DepositorSignatureError         a deposit's depositor signature refused; `field`
+    │   │   ├── MalformedSignatureError     not 65 bytes r ‖ s ‖ v with v 27/28 and low s
+    │   │   ├── SignatureRequiredError      the organization requires one and none was given
+    │   │   └── UnregisteredSignerError     recovers to no registered key of the organization
     │   ├── ImageRefusedError               a capture that is no usable image; `status` says why
     │   ├── InvalidFingerprintError         a perceptual fingerprint that cannot be used
     │   └── CertificateFormatError          certificate JSON that does not match the schema
@@ -19,7 +23,8 @@
     │   │   └── KeyExpiredError             a known key past its expiry (401 key_expired)
     │   └── ForbiddenError                  known caller, not allowed to do this (HTTP 403)
     ├── ConflictError                       the request contradicts stored state
-    │   └── Sm3MismatchError                a known SHA-256 with another SM3
+    │   ├── Sm3MismatchError                a known SHA-256 with another SM3
+    │   └── DepositorKeyTakenError          a key registered for another organization
     ├── RateLimitedError                    over the organization's request rate (retry_after)
     ├── ConfigError                         settings, keys or deployment record missing/unsafe
     │                                        (HTTP 503 not_configured: the operator's to fix)
@@ -60,6 +65,28 @@ class MetadataError(ValidationError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class DepositorSignatureError(ValidationError):
+    """A deposit's depositor signature that cannot be accepted; `field` names it
+    (`signature`, `items.3.signature`). Nothing of the request is recorded."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class MalformedSignatureError(DepositorSignatureError):
+    """Not a signature in the one accepted form (65 bytes r ‖ s ‖ v, v 27/28, low s)."""
+
+
+class SignatureRequiredError(DepositorSignatureError):
+    """The organization requires a depositor signature on every deposit."""
+
+
+class UnregisteredSignerError(DepositorSignatureError):
+    """The signature recovers to an address that is no registered depositor key of the
+    organization: another key, or a signature of other content, metadata or registry."""
 
 
 class ImageRefusedError(ValidationError):
@@ -146,6 +173,11 @@ class Sm3MismatchError(ConflictError):
         self.sha256 = sha256
         self.recorded = recorded
         self.given = given
+
+
+class DepositorKeyTakenError(ConflictError):
+    """A depositor key registered (or being registered) for another organization, or one
+    already registered: an address speaks for one organization only."""
 
 
 class RateLimitedError(NotaryError):

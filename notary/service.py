@@ -10,6 +10,7 @@ Deposits are accepted while the chain is down; the batcher keeps retrying in the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import tempfile
@@ -34,9 +35,12 @@ from notary.chain.registry import OnChainAnchor
 from notary.config import Settings
 from notary.core.certificate import Certificate
 from notary.core.leaf import Metadata
-from notary.deposit.content import FileContent
+from notary.deposit import signing
+from notary.deposit.content import FileContent, file_metadata
+from notary.deposit.depositors import DepositorKeys, SigningInfo, no_consortium
 from notary.deposit.ratelimit import RateLimiter
 from notary.deposit.request import DepositOutcome, DepositRequest, OnCreated
+from notary.deposit.spool import drop as drop_spool
 from notary.deposit.writer import DepositWriter
 from notary.errors import (
     ChainError,
@@ -69,6 +73,7 @@ from notary.share.lookup import ClientLimiter, lookup
 from notary.share.shares import SharedPage, ShareView
 from notary.store import orgs, stats
 from notary.store.db import database_url, make_engine, make_sessionmaker
+from notary.store.depositor_keys import DepositorKeyView
 from notary.store.models import Role
 from notary.store.orgs import DEFAULT_GRACE, KeyCache, KeyInfo, NewKey, OrgView, expiry
 from notary.verify import audit
@@ -139,6 +144,12 @@ class NotaryService:
             else None
         )
         """The endorsement round's notary side (consortium mode only)."""
+        self.depositor_keys = (
+            DepositorKeys(settings, self.factory, writer.reader())
+            if isinstance(writer, ConsortiumWriter)
+            else None
+        )
+        """Depositor keys and signatures (consortium mode only)."""
         self.code_hashes = published_code_hashes(2 if self.proposals is not None else 1)
         """The registry code this service anchors on (the published v1 build, or the
         ConsortiumRegistry build in consortium mode)."""
@@ -353,7 +364,11 @@ class NotaryService:
         return self.spool_dir if self.ipfs is not None else None
 
     async def deposit(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositOutcome]:
-        """Record deposits through the group-commit writer; resume once they are committed."""
+        """Record deposits through the group-commit writer; resume once they are committed.
+        Depositor signatures are checked first (notary.deposit.signing): a refused one
+        refuses the whole request, before anything is written."""
+        if org.require_signature or any(r.signature is not None for r in requests):
+            requests = await asyncio.to_thread(self._signed, org, requests)
         outcomes = await self.deposits.deposit_async(org, requests)
         self._count(requests, outcomes)
         if log.isEnabledFor(logging.DEBUG):  # with the request id: request -> evidence ids
@@ -380,12 +395,51 @@ class NotaryService:
         this deposit created the evidence. With its bytes (`data`, at most
         `fingerprint_bytes`), it is fingerprinted first and its fingerprints are recorded
         with it (notary.monitor)."""
+        if org.require_signature or file.signature is not None:
+            try:
+                final = file_metadata(file, declared)  # what the leaf will commit to
+                probe = DepositRequest(
+                    file.hashes.digest.sha256, file.hashes.digest.sm3, final, "file",
+                    signature=file.signature,
+                )  # fmt: skip
+                (checked,) = await asyncio.to_thread(self._signed, org, [probe])
+            except Exception:
+                if file.spool is not None:  # refused: nothing of it is kept
+                    drop_spool(file.spool)
+                raise
+            file = dataclasses.replace(file, signer=checked.signer)
         received = Received(file, declared, data)
         outcome = await self.monitor.deposit_file(org, received, idempotency_key)
         if self.metrics is not None and outcome.created:
             self.metrics.deposits.labels("file").inc()
         log.debug("deposited 1", extra={"evidence": outcome.public_id})
         return outcome
+
+    def _signed(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositRequest]:
+        """`requests` with their depositor signatures checked (signer set)."""
+        policy = self.depositor_keys.policy(org) if self.depositor_keys is not None else None
+        return signing.check(policy, requests)
+
+    def _depositor_keys(self) -> DepositorKeys:
+        if self.depositor_keys is None:
+            raise no_consortium()
+        return self.depositor_keys
+
+    def depositor_signing(self, org: OrgView) -> SigningInfo:
+        """What `org` signs its deposits with: depositor identity, chain id, registry; its
+        keys and whether it requires signatures."""
+        return self._depositor_keys().info(org)
+
+    def add_depositor_key(self, org: OrgView, address: str, proof: bytes) -> DepositorKeyView:
+        """Register a depositor key of `org` (its consent `proof`), in the consortium."""
+        return self._depositor_keys().add(org, address, proof)
+
+    def remove_depositor_key(self, org: OrgView, address: str) -> DepositorKeyView:
+        return self._depositor_keys().remove(org, address)
+
+    def require_signatures(self, org: OrgView, required: bool) -> None:
+        """Whether every deposit of `org` must be signed (in force within key_cache_seconds)."""
+        self._depositor_keys().set_required(org, required)
 
     @property
     def fingerprint_bytes(self) -> int:

@@ -125,15 +125,19 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 
 def run_cli(
-    settings: Settings, *args: str, cwd: Path | None = None, input_text: str | None = None
+    settings: Settings,
+    *args: str,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `notary` entry point installed with the package."""
+    """Run the real `notary` entry point installed with the package (`env`: more variables)."""
     exe = Path(sys.executable).parent / "notary"
     return subprocess.run(
         [str(exe), *args],
         capture_output=True,
         text=True,
-        env=cli_env(settings),
+        env={**cli_env(settings), **(env or {})},
         cwd=cwd,
         input=input_text,
         timeout=300,

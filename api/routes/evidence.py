@@ -24,7 +24,7 @@ from api.schemas import (
     ZonedDateTime,
 )
 from api.strict import StrictRoute
-from api.upload import receive
+from api.upload import receive, signature_bytes
 from notary.core import certificate as cert_format
 from notary.core.leaf import parse_hex32
 from notary.deposit.request import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
@@ -97,6 +97,15 @@ _FILE_DOCS: dict[str, Any] = {
                     "properties": {
                         "file": {"type": "string", "format": "binary", "minLength": 1},
                         "metadata": {"$ref": "#/components/schemas/MetadataIn"},
+                        "signature": {
+                            "type": "string",
+                            "pattern": "^(0x)?[0-9a-fA-F]{130}$",
+                            "description": "The depositor's EIP-712 signature (see "
+                            "HashDepositIn.signature): its metadataDigest covers the metadata "
+                            "as recorded, with name, media_type, size, cid and cid_profile "
+                            "(notary.deposit.content.file_metadata; the Python client "
+                            "computes it).",
+                        },
                     },
                 },
                 "encoding": {"metadata": {"contentType": "application/json"}},
@@ -129,7 +138,12 @@ def _hex32(checked: str) -> bytes:
     return bytes.fromhex(checked[2:] if checked.startswith("0x") else checked)
 
 
-def _request(item: HashDepositIn, service: NotaryService, key: str | None = None) -> DepositRequest:
+def _request(
+    item: HashDepositIn,
+    service: NotaryService,
+    key: str | None = None,
+    where: str = "signature",
+) -> DepositRequest:
     hook = (
         service.deposit_hook([(f.kind, f.hex) for f in item.fingerprints])
         if item.fingerprints
@@ -141,6 +155,7 @@ def _request(item: HashDepositIn, service: NotaryService, key: str | None = None
         metadata=item.metadata.as_metadata() if item.metadata.model_fields_set else {},
         kind="hash",
         idempotency_key=key,
+        signature=signature_bytes(item.signature, where) if item.signature is not None else None,
         on_created=hook,
     )
 
@@ -213,7 +228,13 @@ async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
 @checks_key(depositor)
 async def deposit_hashes(body: BulkDepositIn, request: Request) -> Response:
     org, service, wait = await _inputs(request)
-    requests = await run_in_threadpool(lambda: [_request(item, service) for item in body.items])
+    many = len(body.items) > 1
+    requests = await run_in_threadpool(
+        lambda: [
+            _request(item, service, where=f"items.{n}.signature" if many else "signature")
+            for n, item in enumerate(body.items)
+        ]
+    )
     outcomes = await _deposit(service, org, requests)
     if any(r.on_created is not None for r in requests):
         await run_in_threadpool(service.designs_changed)

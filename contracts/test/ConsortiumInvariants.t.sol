@@ -100,10 +100,10 @@ contract ConsortiumHandler is ConsortiumFixture {
         }
     }
 
-    /// @notice Set pool key `target` to `roleSeed % 4` with threshold `k`, approved by `mask`.
+    /// @notice Set pool key `target` to `roleSeed % 5` with threshold `k`, approved by `mask`.
     function change(uint8 mask, uint8 target, uint8 roleSeed, uint16 k) external {
         uint256 key = FIRST_ENDORSER_KEY + (target % POOL);
-        IConsortiumRegistry.Role role = IConsortiumRegistry.Role(roleSeed % 4);
+        IConsortiumRegistry.Role role = IConsortiumRegistry.Role(roleSeed % 5);
         k = k % 6;
         uint256[] memory keys = _keys(mask);
         IConsortiumRegistry.MemberChange[] memory changes = one(vm.addr(key), role);

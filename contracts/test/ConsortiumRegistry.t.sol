@@ -203,4 +203,35 @@ contract ConsortiumRegistryTest is ConsortiumFixture {
         reg.anchor(root, 1, "", T0, sigs);
         require(reg.endorserCount() == 2 && reg.memberOf(removed).role == IConsortiumRegistry.Role.NONE, "removed");
     }
+    /// @notice A DEPOSITOR member is added and removed by a quorum like any member, is
+    /// recorded with its organization, and can neither anchor, endorse nor approve.
+    function testFuzz_depositorSignsNothingThatCounts(uint256 key) public {
+        key = FIRST_ENDORSER_KEY + 10 + key % 1e9;
+        address depositor = vm.addr(key);
+        IConsortiumRegistry.MemberChange[] memory changes = one(depositor, IConsortiumRegistry.Role.DEPOSITOR);
+        reg.changeConfig(changes, 2, 1, T0, approve(endorserKeys(2), changes, 2, 1, T0));
+        IConsortiumRegistry.Member memory m = reg.memberOf(depositor);
+        require(m.role == IConsortiumRegistry.Role.DEPOSITOR && m.organization == ORG, "recorded");
+        require(reg.endorserCount() == 3 && reg.threshold() == 2, "policy unchanged");
+
+        uint256[] memory keys = new uint256[](2);
+        keys[0] = FIRST_ENDORSER_KEY;
+        keys[1] = key;
+        bytes32 root = keccak256("depositor endorses");
+        bytes[] memory sigs = endorse(keys, root, 1, "", T0);
+        vm.expectRevert();
+        vm.prank(notary);
+        reg.anchor(root, 1, "", T0, sigs); // its endorsement does not count
+        bytes[] memory quorum = endorse(endorserKeys(2), root, 1, "", T0);
+        vm.expectRevert(abi.encodeWithSelector(IConsortiumRegistry.ConsortiumRegistry__NotNotary.selector, depositor));
+        vm.prank(depositor);
+        reg.anchor(root, 1, "", T0, quorum);
+
+        IConsortiumRegistry.MemberChange[] memory removal = one(depositor, IConsortiumRegistry.Role.NONE);
+        bytes[] memory withDepositor = approve(keys, removal, 2, 2, T0);
+        vm.expectRevert();
+        reg.changeConfig(removal, 2, 2, T0, withDepositor); // nor its approval
+        reg.changeConfig(removal, 2, 2, T0, approve(endorserKeys(2), removal, 2, 2, T0));
+        require(reg.memberOf(depositor).role == IConsortiumRegistry.Role.NONE, "removed");
+    }
 }

@@ -26,12 +26,19 @@ V1_REGISTRY_CODE_HASH: Final = bytes.fromhex(
 PUBLISHED_CODE_HASHES: Final = frozenset({V1_REGISTRY_CODE_HASH})
 """Every registry build a version 1 certificate may name (docs/certificate.md, section 5)."""
 V2_REGISTRY_CODE_HASH: Final = bytes.fromhex(
+    "eca162cb62e308acb1f90a736ebfebb9b60eb018c454328db18eb3ae8e29e4c3"
+)
+"""keccak256 of the runtime code of ConsortiumRegistry (solc 0.8.37), build 2 (with the
+DEPOSITOR role), published for certificate version 2 (docs/certificate-v2.md, section 3): the
+build this code deploys. Not in PUBLISHED_CODE_HASHES: a version 1 certificate never names it."""
+V2_BUILD_1_CODE_HASH: Final = bytes.fromhex(
     "9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049"
 )
-"""keccak256 of the runtime code of ConsortiumRegistry (solc 0.8.37), frozen for certificate
-version 2 (docs/certificate-v2.md, section 3): the only registry a version 2 certificate may
-name. Not in PUBLISHED_CODE_HASHES: a version 1 certificate never names it."""
-PUBLISHED_CODE_HASHES_V2: Final = frozenset({V2_REGISTRY_CODE_HASH})
+"""ConsortiumRegistry build 1 (no DEPOSITOR role), published for version 2 before depositor
+signatures: still accepted, so version 2 certificates anchored on it keep verifying (it has
+no DEPOSITOR members, so none of its certificates can carry a depositor signature that
+verifies)."""
+PUBLISHED_CODE_HASHES_V2: Final = frozenset({V2_REGISTRY_CODE_HASH, V2_BUILD_1_CODE_HASH})
 
 
 @dataclass(frozen=True)

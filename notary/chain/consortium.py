@@ -211,6 +211,36 @@ class ConsortiumReader(RegistryReader):
             )
         return Configuration(block, nonce, threshold, tuple(members.values())), left
 
+    def member_before(
+        self, account: str, block: int, log_index: int
+    ) -> tuple[Member | None, int | None]:
+        """`account`'s member record in force for the log at (`block`, `log_index`), replayed
+        from MemberSet / MemberRemoved events before it in chain order (as
+        configuration_before), and the last block before then where it stopped being a
+        member of the role it last had (None: it never did)."""
+        account = to_checksum_address(account)
+        held: Member | None = None
+        left: int | None = None
+        for log in self._config_logs(block):
+            if (log["blockNumber"], log["logIndex"]) >= (block, log_index):
+                break
+            if log["event"] == "PolicySet" or str(log["args"]["account"]) != account:
+                continue
+            args = log["args"]
+            if log["event"] == "MemberSet":
+                new = Member(
+                    account, Role(args["role"]), bytes(args["organization"]), str(args["name"])
+                )
+                if held is not None and (held.role, held.organization) != (
+                    new.role,
+                    new.organization,
+                ):
+                    left = int(log["blockNumber"])
+                held = new
+            else:
+                held, left = None, int(log["blockNumber"])
+        return held, left
+
     def _config_logs(self, block: int) -> list[Any]:
         """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
         logs: list[Any] = []

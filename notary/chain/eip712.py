@@ -1,10 +1,14 @@
 """EIP-712 typed data of the consortium registry: what endorsers sign, and how.
 
-Two kinds of message are signed (docs/consortium.md specifies both):
+Two kinds of message are signed by members for the chain (docs/consortium.md):
 - an **Endorsement** of a batch (root, leaf count, manifest, batch time): k of them let a
   notary anchor the batch;
 - a **ConfigChange** (member entries, new threshold, configuration nonce, deadline): k of
   them let anyone apply the change.
+and two by a depositing organization's key, never sent to the chain (docs/certificate-v2.md):
+- a **Deposit** (sha256, sm3, metadata digest, depositor): the depositor's own signature of
+  one leaf's content, carried in the certificate;
+- a **DepositorKey** (account, depositor): proof that whoever registers a key holds it.
 
 The domain is ("NotaryConsortium", "1", chain id, registry address), so a signature made
 for one registry or chain never verifies on another. Signing uses eth_account's EIP-712
@@ -23,8 +27,13 @@ from typing import Any, Final
 from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import Signature as EcdsaSignature
+from eth_keys.exceptions import BadSignature
+from eth_typing import Hash32
 from eth_utils.address import to_checksum_address
+from eth_utils.exceptions import ValidationError as EthKeysValidationError
 
+from notary.core.keccak import keccak256
 from notary.errors import ValidationError
 
 Signer = LocalAccount
@@ -66,7 +75,22 @@ REPORT_FIELDS: Final = [
 """An endorser's signed word to the notary, never sent to the chain: a refusal of the batch
 (root, batchTime) with its reason, or (root zero, empty refusal) a heartbeat. Same domain
 as the endorsements, so the notary knows which member said it."""
+DEPOSIT_FIELDS: Final = [
+    {"name": "sha256", "type": "bytes32"},
+    {"name": "sm3", "type": "bytes32"},
+    {"name": "metadataDigest", "type": "bytes32"},
+    {"name": "depositor", "type": "string"},
+]
+"""A depositor's signature of one leaf: the leaf's values 2 to 4 and its depositor identity
+(without the signer suffix: notary.core.depositor)."""
+DEPOSITOR_KEY_FIELDS: Final = [
+    {"name": "account", "type": "address"},
+    {"name": "depositor", "type": "string"},
+]
+"""A key's consent to be registered as a signing key of `depositor` (proof of possession)."""
 SIGNATURE_LENGTH: Final = 65
+HALF_N: Final = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+"""secp256k1's n / 2: a larger s is the malleable twin of a signature (EIP-2)."""
 
 
 class Role(IntEnum):
@@ -76,6 +100,7 @@ class Role(IntEnum):
     NOTARY = 1
     ENDORSER = 2
     OBSERVER = 3
+    DEPOSITOR = 4
 
 
 @dataclass(frozen=True)
@@ -189,7 +214,7 @@ def recover(typed_data: dict[str, Any], signature: bytes) -> str:
         raise ValidationError(f"a signature has {SIGNATURE_LENGTH} bytes, not {len(signature)}")
     try:
         return str(Account.recover_message(_signable(typed_data), signature=signature))
-    except (ValueError, TypeError) as exc:  # eth_keys: bad v, r or s
+    except (ValueError, TypeError, BadSignature) as exc:  # eth_keys: bad v, r or s
         raise ValidationError(f"not a valid signature: {exc}") from exc
 
 
@@ -252,3 +277,119 @@ def sorted_signatures(signed: Iterable[tuple[str, bytes]]) -> list[bytes]:
     for signer, signature in signed:
         by_signer[int(signer, 16)] = signature
     return [by_signer[key] for key in sorted(by_signer)]
+
+
+@dataclass(frozen=True)
+class DepositClaim:
+    """What a depositor signs about one deposit: the leaf's sha256, sm3 (32 zero bytes when
+    none) and metadata digest, and the organization's depositor identity ("org:<slug>")."""
+
+    sha256: bytes
+    sm3: bytes
+    metadata_digest: bytes
+    depositor: str
+
+
+def deposit_typed_data(chain_id: int, registry: str, claim: DepositClaim) -> dict[str, Any]:
+    """The full EIP-712 message of a depositor's signature of `claim`."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, "Deposit": DEPOSIT_FIELDS},
+        "primaryType": "Deposit",
+        "domain": domain(chain_id, registry),
+        "message": {
+            "sha256": claim.sha256,
+            "sm3": claim.sm3,
+            "metadataDigest": claim.metadata_digest,
+            "depositor": claim.depositor,
+        },
+    }
+
+
+def sign_deposit(account: LocalAccount, chain_id: int, registry: str, claim: DepositClaim) -> bytes:
+    """A depositor key's signature of `claim` for the registry `registry` on `chain_id`.
+
+    Signs DepositVerifier's written-out digest (1.5 ms a signature through eth_account's
+    EIP-712 encoder, 0.2 ms this way: a client signs 10,000 hashes of a bulk deposit); a
+    test checks that digest against the encoder's."""
+    digest = DepositVerifier(chain_id, registry, claim.depositor).digest(
+        claim.sha256, claim.sm3, claim.metadata_digest
+    )
+    return bytes(account.unsafe_sign_hash(Hash32(digest)).signature)
+
+
+def depositor_key_typed_data(
+    chain_id: int, registry: str, account: str, depositor: str
+) -> dict[str, Any]:
+    """The EIP-712 message by which `account` consents to sign for `depositor`."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, "DepositorKey": DEPOSITOR_KEY_FIELDS},
+        "primaryType": "DepositorKey",
+        "domain": domain(chain_id, registry),
+        "message": {"account": to_checksum_address(account), "depositor": depositor},
+    }
+
+
+def check_form(signature: bytes) -> None:
+    """ValidationError unless `signature` is 65 bytes r ‖ s ‖ v with v 27/28 and low s, the
+    only form OpenZeppelin's ECDSA (and so every verifier of ours) accepts."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise ValidationError(f"a signature has {SIGNATURE_LENGTH} bytes, not {len(signature)}")
+    if signature[64] not in (27, 28):
+        raise ValidationError("a signature's v must be 27 or 28")
+    if int.from_bytes(signature[32:64], "big") > HALF_N:
+        raise ValidationError("a signature's s must be at most n/2 (the malleable twin is refused)")
+
+
+class DepositVerifier:
+    """Recovers depositor signatures of one depositor identity under one registry's domain,
+    fast: the digest is written out (domain separator and the depositor's hash computed
+    once) and recovery goes straight to eth_keys, so a bulk request of 10,000 signed hashes
+    costs about 10,000 recoveries (0.15 ms each with coincurve) and nothing else. A test
+    checks `digest` against eth_account's EIP-712 encoder."""
+
+    def __init__(self, chain_id: int, registry: str, depositor: str) -> None:
+        self.depositor = depositor
+        self._domain = keccak256(
+            _TYPE_DOMAIN
+            + keccak256(DOMAIN_NAME.encode())
+            + keccak256(DOMAIN_VERSION.encode())
+            + chain_id.to_bytes(32, "big")
+            + bytes(12)
+            + bytes.fromhex(to_checksum_address(registry)[2:])
+        )
+        self._depositor_hash = keccak256(depositor.encode("utf-8"))
+
+    def digest(self, sha256: bytes, sm3: bytes, metadata_digest: bytes) -> bytes:
+        struct = keccak256(_TYPE_DEPOSIT + sha256 + sm3 + metadata_digest + self._depositor_hash)
+        return keccak256(b"\x19\x01" + self._domain + struct)
+
+    def recover_address(
+        self, signature: bytes, sha256: bytes, sm3: bytes, metadata_digest: bytes
+    ) -> bytes:
+        """The 20-byte address that signed; ValidationError for a malformed signature."""
+        check_form(signature)
+        vrs = (
+            signature[64] - 27,
+            int.from_bytes(signature[:32], "big"),
+            int.from_bytes(signature[32:64], "big"),
+        )
+        try:
+            key = EcdsaSignature(vrs=vrs).recover_public_key_from_msg_hash(
+                self.digest(sha256, sm3, metadata_digest)
+            )
+        except (ValueError, TypeError, BadSignature, EthKeysValidationError) as exc:
+            raise ValidationError(f"not a valid signature: {exc}") from exc
+        return keccak256(key.to_bytes())[12:]
+
+    def recover(self, signature: bytes, sha256: bytes, sm3: bytes, metadata_digest: bytes) -> str:
+        """The checksummed address that signed; ValidationError for a malformed signature."""
+        raw = self.recover_address(signature, sha256, sm3, metadata_digest)
+        return str(to_checksum_address("0x" + raw.hex()))
+
+
+_TYPE_DOMAIN: Final = keccak256(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+_TYPE_DEPOSIT: Final = keccak256(
+    b"Deposit(bytes32 sha256,bytes32 sm3,bytes32 metadataDigest,string depositor)"
+)

@@ -438,6 +438,10 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
     if verdict.outcome == Outcome.VALID and isinstance(endorsed, dict):
         words = wording.endorsed_words(endorsed, notes.lang.value)
         out.print(escape(words), highlight=False, soft_wrap=True)
+        signed = verdict.facts.get("depositor_signature")
+        if isinstance(signed, dict):
+            words = wording.depositor_words(signed, notes.lang.value)
+            out.print(escape(words), highlight=False, soft_wrap=True)
     passed, failed = ("通过", "失败") if zh else ("ok", "FAIL")
     for check in verdict.checks:
         mark = f"[green]{passed}[/]  " if check.passed else f"[red]{failed}[/]"
@@ -452,6 +456,12 @@ def _print_verdict(verdict: object, notes: _Notes) -> None:
             endorsed = verdict.facts.get("endorsement")
             if isinstance(endorsed, dict):
                 proven = (*proven, wording.endorsed_words(endorsed, "zh"))
+                signed = verdict.facts.get("depositor_signature")
+                if isinstance(signed, dict):
+                    proven = (*proven, wording.depositor_words(signed, "zh"))
+                else:
+                    depositor = str(verdict.facts.get("depositor", ""))
+                    not_proven = (*not_proven, wording.unsigned_words(depositor, "zh"))
         heading_proven, heading_not = wording.HEADINGS[notes.lang.value]
         out.print(heading_proven)
         for line in proven:

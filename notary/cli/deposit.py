@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from notary.cli.common import JsonFlag, app, emit, err, fail, load_settings, out
 from notary.errors import NotaryError
+
+if TYPE_CHECKING:
+    from notary.chain.eip712 import Signer
+    from notary.client import NotaryClient
 
 EXIT_SKIPPED = 1
 """`notary deposit` exit code when some files found in a folder were skipped (the others
@@ -24,6 +28,26 @@ DEPOSIT_HELP = (
     "unreadable) are skipped with a warning, the others deposited, and the exit code is 1. "
     "Running the command again deposits nothing twice and rewrites the same certificates."
 )
+
+
+KeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="Sign every deposit with this depositor key (hex private key, mode 0600; "
+        "registered with `notary depositor-keys add`): the certificate then names who "
+        "deposited from the signature, not from the notary's word.",
+    ),
+]
+
+
+def _signer(key_file: Path | None) -> Signer | None:
+    """The depositor key of --key-file (ConfigError when unsafe or unreadable)."""
+    if key_file is None:
+        return None
+    from notary.ops.keys import load_depositor_key
+
+    return load_depositor_key(key_file)
 
 
 @app.command(help=DEPOSIT_HELP)
@@ -42,6 +66,7 @@ def deposit(
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring with --out.")] = 300,
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    key_file: KeyFile = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Deposit files through the notary API (key from NOTARY_API_KEY), with a progress bar."""
@@ -53,6 +78,7 @@ def deposit(
     if not settings.api_key:
         fail("set NOTARY_API_KEY to your organization's API key")
     try:
+        signer = _signer(key_file)
         planned = plan(paths)
         targets = certificate_targets(planned.entries, out_dir) if out_dir is not None else []
     except NotaryError as exc:
@@ -74,7 +100,7 @@ def deposit(
     )
     try:
         with (
-            NotaryClient(url or settings.api_url, settings.api_key) as client,
+            NotaryClient(url or settings.api_url, settings.api_key, signer=signer) as client,
             Progress(*columns, console=err, disable=as_json or len(entries) < 2) as bar,
         ):
             task = bar.add_task("depositing", total=len(entries))
@@ -150,3 +176,93 @@ def export_bundle(
             out_file.unlink(missing_ok=True)
         fail(str(exc))
     out.print(f"wrote {target}", highlight=False)
+
+
+keys_app = typer.Typer(
+    help="Your organization's depositor keys: the keys that sign its deposits (EIP-712), "
+    "registered as DEPOSITOR members of the consortium registry.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="depositor-keys")
+
+
+def _client(url: str | None) -> NotaryClient:
+    from notary.client import NotaryClient
+
+    settings = load_settings()
+    if not settings.api_key:
+        fail("set NOTARY_API_KEY to your organization's API key")
+    return NotaryClient(url or settings.api_url, settings.api_key)
+
+
+@keys_app.command("list")
+def keys_list(
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The keys, their states, and what a signature covers (depositor, chain, registry)."""
+    try:
+        with _client(url) as client:
+            info = client.signing_info()
+    except NotaryError as exc:
+        fail(str(exc))
+    if as_json:
+        emit(info)
+        return
+    out.print(
+        f"depositor {info['depositor']}, chain {info['chain_id']}, registry {info['registry']}, "
+        f"signatures {'required' if info['require_signature'] else 'optional'}",
+        highlight=False,
+    )
+    for k in info["keys"]:
+        out.print(f"  {k['address']}  {k['state']}  {k['name']}", highlight=False)
+
+
+@keys_app.command("add")
+def keys_add(
+    key_file: Annotated[
+        Path, typer.Option("--key-file", help="The key to register (hex, mode 0600).")
+    ],
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register the key of KEY_FILE (it signs its own consent; the key never leaves here)."""
+    try:
+        signer = _signer(key_file)
+        assert signer is not None
+        with _client(url) as client:
+            result = client.register_depositor_key(signer)
+    except NotaryError as exc:
+        fail(str(exc))
+    if as_json:
+        emit(result)
+    else:
+        out.print(f"{result['address']}: {result['state']}", highlight=False)
+
+
+@keys_app.command("remove")
+def keys_remove(
+    address: Annotated[str, typer.Argument(help="The key's address (0x...).")],
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+) -> None:
+    """Remove a key: its signatures stop counting from the consortium's change on."""
+    try:
+        with _client(url) as client:
+            result = client.remove_depositor_key(address)
+    except NotaryError as exc:
+        fail(str(exc))
+    out.print(f"{result['address']}: {result['state']}", highlight=False)
+
+
+@keys_app.command("require")
+def keys_require(
+    required: Annotated[bool, typer.Argument(help="true: refuse unsigned deposits.")],
+    url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
+) -> None:
+    """Require a depositor signature on every deposit of your organization, or not."""
+    try:
+        with _client(url) as client:
+            client.require_signatures(required)
+    except NotaryError as exc:
+        fail(str(exc))
+    out.print(f"signatures {'required' if required else 'optional'}", highlight=False)

@@ -3,8 +3,8 @@
 Specification: docs/certificate-v2.md; JSON Schema: certificate-v2.schema.json beside this
 module. The parts shared with version 1 (evidence, leaf, proof, the v1 anchor fields) are
 read and written by notary.core.certificate; this module adds `anchor.batch_time`,
-`anchor.endorsement` and the reserved `depositor_signature` (null until depositor
-signatures exist), and reads any version (`loads`).
+`anchor.endorsement` and `depositor_signature` (the depositor key's own signature of the
+leaf, or null for an unsigned deposit), and reads any version (`loads`).
 
 Interface for the batcher (it collects endorsements, anchors on the ConsortiumRegistry and
 then issues the certificates of the batch):
@@ -13,7 +13,14 @@ then issues the certificates of the batch):
         evidence: EvidenceRecord, leaf: Leaf, leaf_hash: bytes, tree: MerkleTree,
         anchor: AnchorRecord, *, registry_kind: Literal["consortium"], batch_time: int,
         threshold: int, endorsements: Iterable[MemberEndorsement],
+        depositor_signature: DepositorSignature | None = None,
     ) -> CertificateV2
+
+    DepositorSignature(signer: str, organization_id: str, organization: str, signature: str)
+        signer: the depositor key (the address after ";signer=" in the leaf's depositor);
+        organization_id: 0x + 64 hex, keccak256 of the depositor identity (notary.core.depositor);
+        organization: the key's name on chain (MemberSet);
+        signature: 0x + 130 hex, the EIP-712 Deposit signature r ‖ s ‖ v.
 
     MemberEndorsement(member: str, organization_id: str, organization: str, signature: str)
         member: the endorser's address (0x + 40 hex, any case; written EIP-55);
@@ -69,6 +76,9 @@ VERIFICATION_STEPS: Final = (
     "recovers to its member, who was an ENDORSER of the registry at the anchor's block.",
     "10. endorsementOf(anchor.root) gives anchor.batch_time, the threshold and the members; "
     "at least threshold distinct endorsers, the policy's k at that block.",
+    "10b. If the leaf's depositor ends in ';signer=<address>', depositor_signature is that "
+    "key's EIP-712 signature of the leaf's sha256, sm3, metadata digest and depositor identity, "
+    "and the key was a DEPOSITOR of that identity's organization at the anchor's block.",
     v1.VERIFICATION_STEPS[-1],
 )
 
@@ -93,6 +103,29 @@ class MemberEndorsement:
 
 
 @dataclass(frozen=True)
+class DepositorSignature:
+    """`depositor_signature`: the depositor key's EIP-712 Deposit signature of the leaf, with
+    the key's organization id and name as the registry lists it, as hex text."""
+
+    signer: str
+    organization_id: str
+    organization: str
+    signature: str
+
+    @property
+    def signature_bytes(self) -> bytes:
+        return bytes.fromhex(self.signature.removeprefix("0x"))
+
+    def as_document(self) -> dict[str, str]:
+        return {
+            "signer": self.signer,
+            "organization_id": self.organization_id,
+            "organization": self.organization,
+            "signature": self.signature,
+        }
+
+
+@dataclass(frozen=True)
 class EndorsementRecord:
     """`anchor.endorsement`: the threshold k in force and the endorsements, in document order."""
 
@@ -103,11 +136,11 @@ class EndorsementRecord:
 @dataclass(frozen=True, kw_only=True)
 class CertificateV2(Certificate):
     """A parsed version 2 certificate: version 1's parts plus the batch time and the
-    endorsements (depositor_signature is reserved: always None in version 2)."""
+    endorsements, and the depositor's signature (None: the deposit was not signed)."""
 
     batch_time: int
     endorsement: EndorsementRecord
-    depositor_signature: None = None
+    depositor_signature: DepositorSignature | None = None
     steps: tuple[str, ...] = field(default=VERIFICATION_STEPS)
 
     def document(self) -> dict[str, Any]:
@@ -138,7 +171,9 @@ def to_document(cert: CertificateV2) -> dict[str, Any]:
         "leaf": base["leaf"],
         "proof": base["proof"],
         "anchor": anchor,
-        "depositor_signature": None,
+        "depositor_signature": (
+            None if cert.depositor_signature is None else cert.depositor_signature.as_document()
+        ),
         "verification": {"specification": SPECIFICATION, "steps": list(cert.steps)},
     }
 
@@ -154,6 +189,7 @@ def issue_v2(
     batch_time: int,
     threshold: int,
     endorsements: Iterable[MemberEndorsement],
+    depositor_signature: DepositorSignature | None = None,
 ) -> CertificateV2:
     """The version 2 certificate of `evidence` (as v1's issue) whose batch `registry_kind`
     registry anchored with `endorsements` of the batch time `batch_time` under threshold
@@ -184,6 +220,16 @@ def issue_v2(
         anchor=anchor,
         batch_time=batch_time,
         endorsement=EndorsementRecord(threshold, tuple(entries)),
+        depositor_signature=(
+            None
+            if depositor_signature is None
+            else DepositorSignature(
+                signer=_checksum(depositor_signature.signer),
+                organization_id=depositor_signature.organization_id.lower(),
+                organization=depositor_signature.organization,
+                signature=depositor_signature.signature.lower(),
+            )
+        ),
     )
     try:
         from_document(to_document(cert))
@@ -271,6 +317,7 @@ def from_document(document: object) -> CertificateV2:
                     e["member"], e["organization_id"], e["organization"], e["signature"]
                 )
             )
+        signed = _depositor_signature(document["depositor_signature"])
     except ValidationError as exc:
         raise CertificateFormatError(f"certificate is not valid: {exc}") from exc
     shared = {f.name: getattr(base, f.name) for f in fields(Certificate)}
@@ -278,4 +325,19 @@ def from_document(document: object) -> CertificateV2:
         **shared,
         batch_time=anchor["batch_time"],
         endorsement=EndorsementRecord(anchor["endorsement"]["threshold"], tuple(entries)),
+        depositor_signature=signed,
     )
+
+
+def _depositor_signature(d: dict[str, str] | None) -> DepositorSignature | None:
+    """The schema-checked `depositor_signature`, with the rules beyond the schema (EIP-55,
+    the 128-byte name)."""
+    if d is None:
+        return None
+    check_address("depositor_signature.signer", d["signer"])
+    if len(d["organization"].encode("utf-8")) > MAX_ORGANIZATION_BYTES:
+        raise ValidationError(
+            f"depositor_signature.organization is longer than {MAX_ORGANIZATION_BYTES} UTF-8 "
+            "bytes: no member name on chain can be"
+        )
+    return DepositorSignature(d["signer"], d["organization_id"], d["organization"], d["signature"])

@@ -278,7 +278,12 @@ class _Page:
 
     def _endorsed(self) -> None:
         self._heading("五、背书", "Endorsed by")
-        self._rows([("背书成员", "Endorsers", _endorsers(self.cert))])
+        self._rows(
+            [
+                ("背书成员", "Endorsers", _endorsers(self.cert)),
+                ("存证人签名", "Depositor signature", _depositor_signature(self.cert)),
+            ]
+        )
 
     def _proves(self) -> None:
         zh, en = claims(self.cert, True, "zh"), claims(self.cert, True, "en")
@@ -336,3 +341,15 @@ def _endorsers(cert: Certificate) -> str:
     e = cert.endorsement
     names = "; ".join(f"{x.organization} ({x.member})" for x in e.endorsements)
     return f"{names}  (要求 {e.threshold} 个 / {e.threshold} required)"
+
+
+def _depositor_signature(cert: Certificate) -> str:
+    """Who signed the deposit, as the certificate names them (notary verify checks the
+    signature and the key's registration: docs/certificate-v2.md, D1 and D2)."""
+    signed = cert.depositor_signature if isinstance(cert, CertificateV2) else None
+    if signed is None:
+        return (
+            f"{NONE}  (存证人身份为存证平台的说法 / the depositor is the notary's word: the "
+            "deposit is not signed)"
+        )
+    return f"{signed.organization} ({signed.signer})  (存证人密钥签名 / signed by its key)"

@@ -27,12 +27,17 @@ DEFAULT_MEDIA_TYPE: Final = "application/octet-stream"
 @dataclass(frozen=True)
 class FileContent:
     """A file as received: one pass's hashes and CID, the name and media type it came with
-    (None: not given), and its kept spool copy (None: the bytes are not kept)."""
+    (None: not given), its kept spool copy (None: the bytes are not kept), and the
+    depositor's signature that came with it."""
 
     hashes: ContentHash
     name: str | None = None
     media_type: str | None = None
     spool: Path | None = None
+    signature: bytes | None = None
+    """The depositor's signature of the deposit (notary.deposit.signing), if any."""
+    signer: str | None = None
+    """The depositor key `signature` recovers to, once checked."""
 
 
 def file_metadata(file: FileContent, declared: Metadata) -> Metadata:

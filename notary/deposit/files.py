@@ -35,6 +35,8 @@ def file_request(
         idempotency_key=idempotency_key,
         cid=file.hashes.cid,
         spool=file.spool.name if file.spool is not None else None,
+        signature=file.signature,
+        signer=file.signer,
         on_created=on_created,
     )
 

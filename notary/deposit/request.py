@@ -23,6 +23,7 @@ from sqlalchemy import Dialect, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from notary.core.depositor import signed_depositor, split_depositor
 from notary.core.hashing import EMPTY, EMPTY_CONTENT
 from notary.core.leaf import (
     LeafHasher,
@@ -76,6 +77,11 @@ class DepositRequest:
     """The content's CID under the unixfs-v1-2025 profile (files)."""
     spool: str | None = None
     """Spool file holding the bytes until they are pinned (files)."""
+    signature: bytes | None = None
+    """The depositor's EIP-712 signature of this deposit (notary.deposit.signing)."""
+    signer: str | None = None
+    """The depositor key it recovers to, once checked (notary.deposit.signing.check): the
+    leaf then names it (notary.core.depositor)."""
     on_created: OnCreated | None = field(default=None, compare=False)
     """Called with the session and the new evidence row's id when this request creates the
     evidence, inside the transaction that records it: rows that must exist exactly when the
@@ -98,6 +104,16 @@ class DepositOutcome:
 def depositor_of(org: OrgView) -> str:
     """The depositor identity written into leaves: the organization's slug."""
     return f"org:{org.slug}"
+
+
+def _hasher(hashers: dict[str, LeafHasher], identity: str, request: DepositRequest) -> LeafHasher:
+    """The leaf hasher of the request's depositor value: the identity, or for a signed
+    request the identity naming its signer (one hasher per signer of the request)."""
+    depositor = identity if request.signer is None else signed_depositor(identity, request.signer)
+    hasher = hashers.get(depositor)
+    if hasher is None:
+        hasher = hashers[depositor] = LeafHasher(depositor)
+    return hasher
 
 
 def _tags(metadata: Metadata) -> list[str]:
@@ -135,6 +151,7 @@ class _NewRow:
     received_at: datetime
     cid: str | None
     spool: str | None
+    depositor_signature: bytes | None
 
     @property
     def pin_state(self) -> str:
@@ -165,6 +182,7 @@ class _NewRow:
             now,
             request.cid,
             request.spool,
+            request.signature if request.signer is not None else None,
         )
 
     def values(self, org: OrgView) -> dict[str, object]:
@@ -184,6 +202,7 @@ class _NewRow:
             "cid": self.cid,
             "spool": self.spool,
             "pin_state": self.pin_state,
+            "depositor_signature": self.depositor_signature,
         }
 
     def view(self) -> EvidenceView:
@@ -202,6 +221,7 @@ class _NewRow:
             history=(),
             cid=self.cid,
             pin_state=self.pin_state,
+            signer=split_depositor(self.depositor)[1],
         )
 
 
@@ -246,6 +266,7 @@ _INSERT_COLUMNS: Final = (
     "pin_state",
     "pin_attempts",
     "pin_error",
+    "depositor_signature",
 )
 
 
@@ -297,6 +318,7 @@ def insert_evidence(session: Session, rows: list[dict[str, object]], *, fast: bo
                 row["pin_state"],
                 0,  # pin_attempts
                 "",  # pin_error
+                row.get("depositor_signature"),
             )
         )
     marks = ", ".join("?" * len(_INSERT_COLUMNS))
@@ -323,7 +345,8 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
     fresh: dict[bytes, _NewRow] = {}
     hooks: dict[bytes, OnCreated] = {}
     entropy = secrets.token_bytes(RANDOM_PER_ROW * len(checked))  # one syscall, not 2 per row
-    hasher = LeafHasher(depositor_of(org))
+    identity = depositor_of(org)
+    hashers = {identity: LeafHasher(identity)}
     for n, (request, metadata) in enumerate(checked):
         if request.idempotency_key is not None:
             replay = session.scalar(
@@ -348,7 +371,7 @@ def record(session: Session, org: OrgView, checked: Checked) -> list[DepositOutc
             outcomes.append(DepositOutcome(row.public_id, False, row.view()))
         else:
             random = entropy[n * RANDOM_PER_ROW : (n + 1) * RANDOM_PER_ROW]
-            row = _NewRow.of(hasher, request, metadata, now, random)
+            row = _NewRow.of(_hasher(hashers, identity, request), request, metadata, now, random)
             fresh[request.sha256] = row
             if request.on_created is not None:  # only the request that creates the row
                 hooks[request.sha256] = request.on_created

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from notary.core.certificate import AnchorRecord, Certificate, EvidenceRecord
-from notary.core.certificate_v2 import MemberEndorsement, issue_v2
+from notary.core.certificate_v2 import DepositorSignature, MemberEndorsement, issue_v2
+from notary.core.depositor import organization_id, split_depositor
 from notary.core.leaf import validate_metadata
 from notary.core.merkle import MerkleTree
 from notary.errors import ConflictError
@@ -21,6 +22,7 @@ from notary.issue.issuer import issue
 from notary.issue.trees import TreeCache
 from notary.issue.views import owned
 from notary.store.db import transaction
+from notary.store.depositor_keys import key_name
 from notary.store.models import (
     Batch,
     BatchStatus,
@@ -178,6 +180,17 @@ def _issue(
     record = EvidenceRecord(sha256=e.sha256, sm3=e.sm3, metadata=validate_metadata(e.metadata_json))
     if endorsed is None:
         return issue(record, e.leaf(), e.leaf_hash, tree, anchor)
+    signed = None
+    identity, signer = split_depositor(e.depositor)
+    if signer is not None and e.depositor_signature is not None:
+        session = object_session(e)
+        name = key_name(session, signer) if session is not None else None
+        signed = DepositorSignature(
+            signer=signer,
+            organization_id="0x" + organization_id(identity).hex(),
+            organization=name or "?",
+            signature="0x" + e.depositor_signature.hex(),
+        )
     return issue_v2(
         record,
         e.leaf(),
@@ -188,4 +201,5 @@ def _issue(
         batch_time=endorsed.batch_time,
         threshold=endorsed.threshold,
         endorsements=endorsed.endorsements,
+        depositor_signature=signed,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmaker
 
+from notary.core.depositor import split_depositor
 from notary.errors import NotFoundError
 from notary.store.db import QUERY_CHUNK, transaction
 from notary.store.models import (
@@ -47,6 +48,8 @@ class EvidenceView:
     fingerprint: tuple[str, str] | None = None
     """(status, detail) of its perceptual fingerprints (notary.monitor); in the single
     view only (None in lists)."""
+    signer: str | None = None
+    """The depositor key that signed the deposit (its leaf names it), None when unsigned."""
 
 
 def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) -> EvidenceView:
@@ -73,6 +76,7 @@ def summary(e: Evidence, history: tuple[tuple[datetime, str, str], ...] = ()) ->
         cid=e.cid,
         pin_state=e.pin_state,
         pin_error=e.pin_error,
+        signer=split_depositor(e.depositor)[1],
     )
 
 

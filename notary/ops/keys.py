@@ -82,3 +82,25 @@ def ensure_dev_keys(settings: Settings) -> tuple[LocalAccount, LocalAccount]:
     if not settings.notary_key_path.exists():
         write_key(settings.notary_key_path, Account.from_key(secrets.token_bytes(32)))
     return load_key(settings.admin_key_path, settings), load_key(settings.notary_key_path, settings)
+
+
+def load_depositor_key(path: Path) -> LocalAccount:
+    """A depositor's signing key from `path` (hex private key), which only its owner may
+    read: a key file readable by group or others is refused (chmod 600), as ssh refuses
+    such identity files. Raises ConfigError, never echoing the file's content."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"key file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {type(exc).__name__}") from exc
+    if mode & 0o077:
+        raise ConfigError(
+            f"key file {path} is readable by others (mode {mode & 0o777:o}): run chmod 600 {path}"
+        )
+    try:
+        text = path.read_text("ascii").strip()
+        account: LocalAccount = Account.from_key(text)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+        raise ConfigError(f"key file {path} does not hold a hex private key") from None
+    return account

@@ -15,6 +15,9 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from notary.core.leaf import Leaf, metadata_digest, sm3_leaf_value
@@ -62,6 +65,40 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    require_signature: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    """Refuse this organization's deposits that carry no depositor signature
+    (docs/certificate-v2.md; PUT /v1/depositor-signatures)."""
+
+
+class DepositorKeyState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REMOVING = "removing"
+    REMOVED = "removed"
+
+
+class DepositorKey(Base):
+    """A depositing organization's signing key: a DEPOSITOR member of the ConsortiumRegistry
+    with the organization's id (keccak256 of its depositor identity) and name, added and
+    removed by quorum-approved configuration changes (notary.deposit.signing). A key belongs
+    to one organization for good: removed, it may be registered again by the same one only."""
+
+    __tablename__ = "depositor_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    """EIP-55."""
+    name: Mapped[str] = mapped_column(String(128))
+    """The member name on chain (the organization's name when the key was registered)."""
+    registry_address: Mapped[str] = mapped_column(String(42))
+    state: Mapped[str] = mapped_column(String(16))
+    """DepositorKeyState: pending (awaiting the quorum's change), active, removing, removed."""
+    registered_at: Mapped[datetime]
+    added_tx: Mapped[str | None] = mapped_column(String(66))
+    """The configuration change that made it a DEPOSITOR member (None while pending)."""
+    removed_at: Mapped[datetime | None]
+    removed_tx: Mapped[str | None] = mapped_column(String(66))
 
 
 class ApiKey(Base):
@@ -197,6 +234,8 @@ class Evidence(Base):
     pin_error: Mapped[str] = mapped_column(String(512), default="")
     spool: Mapped[str | None] = mapped_column(String(64))
     """File name in <data>/spool holding the bytes until they are pinned."""
+    depositor_signature: Mapped[bytes | None] = mapped_column(LargeBinary(65))
+    """The depositor key's EIP-712 Deposit signature (the signer is named in `depositor`)."""
 
     batch: Mapped[Batch | None] = relationship()
 

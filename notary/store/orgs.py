@@ -56,6 +56,9 @@ class OrgView:
     slug: str
     name: str
     role: Role
+    require_signature: bool = False
+    """Deposits must carry a depositor signature (notary.deposit.signing); as of when the
+    view was read (the KeyCache keeps it up to key_cache_seconds)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class KeyInfo:
 
 
 def _view(org: Organization) -> OrgView:
-    return OrgView(org.id, org.slug, org.name, Role(org.role))
+    return OrgView(org.id, org.slug, org.name, Role(org.role), bool(org.require_signature))
 
 
 def _now() -> datetime:

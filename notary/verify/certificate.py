@@ -35,7 +35,7 @@ from notary.errors import (
     ChainUnavailableError,
     UnsupportedVersionError,
 )
-from notary.verify import endorsement, wording
+from notary.verify import depositor, endorsement, wording
 from notary.verify.steps import Check as Check
 from notary.verify.steps import Failed as _Failed
 from notary.verify.steps import Outcome as Outcome
@@ -235,6 +235,11 @@ def _online(run: _Run, cert: Certificate, rpc_url: str) -> dict[str, object]:
     if isinstance(cert, CertificateV2):
         assert isinstance(registry, ConsortiumReader)
         facts["endorsement"] = endorsement.online(run, cert, registry).as_facts()
+        facts["depositor_signature"] = (
+            None
+            if cert.depositor_signature is None
+            else depositor.online(run, cert, registry).as_facts()
+        )
     return {
         "confirmations": registry.latest_block_number() - a.block_number,
         "notary": record.notary,
@@ -327,6 +332,7 @@ def verify(certificate: bytes | str, rpc_url: str, file: BinaryIO | None = None)
         _offline(run, cert, file)
         if isinstance(cert, CertificateV2):
             endorsement.offline(run, cert)
+            depositor.offline(run, cert)
         facts = _online(run, cert, rpc_url)
     except _Failed as failed:
         return Verdict(failed.outcome, failed.reason, tuple(run.checks))
@@ -363,6 +369,12 @@ def _valid(
     }
     proven = said.proven
     endorsed = facts.get("endorsement")
+    not_proven = said.not_proven
     if isinstance(endorsed, dict):
         proven = (*proven, wording.endorsed_words(endorsed))
-    return Verdict(Outcome.VALID, said.reason, checks, proven, said.not_proven, facts)
+        signed = facts.get("depositor_signature")
+        if isinstance(signed, dict):
+            proven = (*proven, wording.depositor_words(signed))
+        else:
+            not_proven = (*not_proven, wording.unsigned_words(cert.leaf.depositor))
+    return Verdict(Outcome.VALID, said.reason, checks, proven, not_proven, facts)

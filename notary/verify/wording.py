@@ -58,6 +58,8 @@ CHECK_NAMES_ZH: Final = {
     "endorsement policy": "背书策略",
     "endorsement quorum": "背书数量",
     "recorded endorsement": "链上背书记录",
+    "depositor signature": "存证人签名",
+    "depositor key registered": "存证人密钥登记",
 }
 """Chinese names of the checks; their details (hashes, numbers) stay as they are."""
 
@@ -182,3 +184,21 @@ def endorsed_words(endorsement: dict[str, object], lang: Lang = "en") -> str:
         return f"由 {members} 个背书成员中的 {count} 个背书(要求 {k} 个):{names}。"
     names = ", ".join(f"{e['organization']} ({e['member']})" for e in by)
     return f"Endorsed by {count} of the {members} endorsing members ({k} required): {names}."
+
+
+def depositor_words(signed: dict[str, object], lang: Lang = "en") -> str:
+    """Who signed a version 2 deposit, from the verdict's facts["depositor_signature"]
+    (notary.verify.depositor.DepositorSummary.as_facts)."""
+    if lang == "zh":
+        return f"由 {signed['organization']}({signed['signer']})存证并签名。"
+    return f"Deposited and signed by {signed['organization']} ({signed['signer']})."
+
+
+def unsigned_words(depositor: str, lang: Lang = "en") -> str:
+    """What a version 2 verdict says of a deposit without a depositor signature."""
+    if lang == "zh":
+        return f"存证人“{depositor}”是存证平台的说法:该存证没有存证人签名。"
+    return (
+        f"That '{depositor}' deposited it, beyond the notary's word: the deposit carries no "
+        "depositor signature."
+    )

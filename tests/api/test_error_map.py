@@ -35,6 +35,8 @@ def _instance(cls: type[errors.NotaryError]) -> errors.NotaryError:
         return cls("slow down", 3)
     if cls is errors.MetadataError:
         return cls("metadata.sku", "why")
+    if issubclass(cls, errors.DepositorSignatureError):
+        return cls("items.3.signature", "why")
     if "code" in inspect.signature(cls.__init__).parameters:
         return cls("invalid_json", "why")  # type: ignore[call-arg]
     return cls("why")
@@ -90,10 +92,16 @@ def test_specific_answers(client: httpx.Client) -> None:
         "InsufficientStorageError": (507, "insufficient_storage"),
         "KeyExpiredError": (401, "key_expired"),
         "MetadataError": (422, "invalid_metadata"),
+        "MalformedSignatureError": (422, "malformed_signature"),
+        "SignatureRequiredError": (422, "signature_required"),
+        "UnregisteredSignerError": (422, "signer_not_registered"),
+        "DepositorKeyTakenError": (409, "depositor_key_taken"),
     }
     for name, (status, code) in expected.items():
         response = client.get(f"/raise/{name}")
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), name
     assert client.get("/raise/AuthenticationError").headers["WWW-Authenticate"] == "Bearer"
     assert client.get("/raise/MetadataError").json()["error"]["field"] == "metadata.sku"
+    signed = client.get("/raise/UnregisteredSignerError").json()["error"]
+    assert signed["field"] == "items.3.signature"
     assert "field" not in client.get("/raise/ValidationError").json()["error"]

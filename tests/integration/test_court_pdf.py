@@ -167,3 +167,5 @@ def test_a_version_2_certificate_prints_its_endorsers(tmp_path) -> None:
     for e in endorsement["endorsements"]:
         assert e["organization"] in flat and e["member"].lower() in flat.lower()
     assert "2required" in flat and "carry none" not in text
+    signed = json.loads(v2.read_text("utf-8"))["depositor_signature"]
+    assert signed["organization"] in flat and signed["signer"].lower() in flat.lower()

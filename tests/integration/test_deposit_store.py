@@ -63,6 +63,7 @@ def test_driver_insert_stores_what_the_core_insert_stores(store, org):
             "cid": "bafkreiexample",
             "spool": "spool-name",
             "pin_state": "pending",
+            "depositor_signature": b"\x1b" * 65,
         }
 
     with transaction(store) as session:

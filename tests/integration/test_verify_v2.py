@@ -1,4 +1,5 @@
-"""Certificate version 2 against real anvils: the golden vectors and a fresh consortium anchor.
+"""Certificate version 2 against real anvils: the golden vectors and a fresh consortium anchor
+(endorsements and depositor signatures).
 
 Two chains: the committed golden state (tests/vectors/v2/chain-state.json, loaded read-only)
 on which every vector must get its index.json outcome from the reference verifier and the
@@ -12,6 +13,7 @@ scripts/verify-with-standard-tools.sh runs on the same vectors in test_standard_
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +42,22 @@ REASONS = {
     "endorsement-of-another-root": "recovers to",
     "endorsement-for-another-chain": "recovers to",
     "organization-renamed": "organization name",
+    "depositor-key-unregistered": "was not a DEPOSITOR member",
+    "depositor-key-of-another-organization": "another organization's key",
+    "depositor-key-removed-before-anchor": "it stopped being one in block",
+    "depositor-signature-over-other-content": "the depositor signature recovers to",
+    "depositor-signature-stripped": "carries no depositor_signature",
+    "depositor-organization-renamed": "has name",
 }
+JS_REASONS = {
+    "depositor-key-unregistered": "was not a DEPOSITOR member",
+    "depositor-key-of-another-organization": "otherwise (organization id or name)",
+    "depositor-key-removed-before-anchor": "was not a DEPOSITOR member",
+    "depositor-signature-over-other-content": "the depositor signature recovers to",
+    "depositor-signature-stripped": "carries no depositor_signature",
+    "depositor-organization-renamed": "otherwise (organization id or name)",
+}
+"""The independent verifier's words for the depositor forgeries (it must fail at the same step)."""
 """What each forgery's reason must say (the step that caught it, docs/certificate-v2.md)."""
 
 
@@ -102,8 +119,10 @@ def test_golden_v2_vector_gets_its_outcome_from_both_verifiers(
     name = vector["certificate"].removesuffix(".cert.json")
     if name in REASONS:
         assert REASONS[name] in verdict.reason, verdict.reason
-    js, _ = _javascript(cert, golden_v2, file)
+    js, result = _javascript(cert, golden_v2, file)
     assert js == vector["outcome"], vector["why"]
+    if name in JS_REASONS:
+        assert JS_REASONS[name] in str(result["reason"]), result
 
 
 def test_notary_verify_says_who_endorsed_in_english_chinese_and_json(
@@ -133,7 +152,17 @@ def test_notary_verify_says_who_endorsed_in_english_chinese_and_json(
         (e["member"], e["organization"]) for e in named
     ]
 
+    assert f"Deposited and signed by {doc['depositor_signature']['organization']} " in en.stdout
+    assert f"({doc['depositor_signature']['signer']})." in en.stdout
+    assert f"由 {doc['depositor_signature']['organization']}(" in zh.stdout
+    signed = json.loads(as_json.stdout)["facts"]["depositor_signature"]
+    assert signed["signer"] == doc["depositor_signature"]["signer"]
+
     _, js = _javascript(cert, golden_v2, file)
+    assert js["depositor_signature"] == {
+        "signer": doc["depositor_signature"]["signer"],
+        "organization": doc["depositor_signature"]["organization"],
+    }
     assert js["endorsement"] == {
         "endorsed_by": [e["member"] for e in named],
         "endorsing_members": 3,
@@ -196,3 +225,29 @@ def test_a_node_without_the_registrys_logs_cannot_decide(golden_v2: str) -> None
     assert verdict.outcome is Outcome.CANNOT_DECIDE, verdict.reason
     assert "logs are incomplete" in verdict.reason
     assert js == "cannot_decide"
+
+
+BUILD_1 = V2 / "build-1"
+BUILD_1_INDEX = json.loads((BUILD_1 / "index.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def golden_build_1() -> Iterator[str]:
+    with anvil("--chain-id", "31337", "--load-state", str(BUILD_1 / "chain-state.json")) as url:
+        yield url
+
+
+def test_certificates_of_consortium_registry_build_1_keep_their_outcomes(
+    golden_build_1: str,
+) -> None:
+    """The golden vectors made on ConsortiumRegistry build 1 (before the DEPOSITOR role,
+    tests/vectors/v2/build-1, unchanged) get the same outcome from both verifiers: a
+    version 2 certificate already issued keeps verifying."""
+    for vector in BUILD_1_INDEX:
+        cert = BUILD_1 / vector["certificate"]
+        file = BUILD_1 / vector["file"] if vector["file"] else None
+        with file.open("rb") if file else open(os.devnull, "rb") as fh:
+            verdict = verify(cert.read_bytes(), golden_build_1, fh if file else None)
+        assert verdict.outcome.value == vector["outcome"], (vector, verdict.reason)
+        js, _ = _javascript(cert, golden_build_1, file)
+        assert js == vector["outcome"], vector

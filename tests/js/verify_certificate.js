@@ -1,5 +1,5 @@
 // An independent certificate verifier, written from docs/certificate.md (version 1) and
-// docs/certificate-v2.md (version 2: endorsements, secp256k1 from ethereum-cryptography) alone.
+// docs/certificate-v2.md (version 2: endorsements and depositor signatures, secp256k1 from ethereum-cryptography) alone.
 // It shares no code with the notary: its own strict JSON reader and hand-written schema
 // checks (section 2), Node's crypto for SHA-256/SM3, @openzeppelin/merkle-tree for the leaf
 // and proof, ethereum-cryptography's keccak for code hashes and EIP-55, fetch for JSON-RPC.
@@ -17,7 +17,8 @@ const { keccak256 } = require(path.join(modules, 'ethereum-cryptography', 'kecca
 // Section 5: the published runtime code hash of EvidenceRegistry, frozen for version 1.
 const PUBLISHED_CODE_HASHES = ['0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e'];
 // certificate-v2.md section 3: ConsortiumRegistry, frozen for version 2 (and only for it).
-const PUBLISHED_CODE_HASHES_V2 = ['0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049'];
+const PUBLISHED_CODE_HASHES_V2 = ['0xeca162cb62e308acb1f90a736ebfebb9b60eb018c454328db18eb3ae8e29e4c3',
+  '0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049'];  // build 2 (DEPOSITOR), build 1
 const { secp256k1 } = require(path.join(modules, 'ethereum-cryptography', 'secp256k1.js'));
 const ANCHORED_TOPIC = '0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d';
 const MAX_BYTES = 1048576, MAX_DEPTH = 64, MAX_SAFE = 2n ** 53n - 1n;
@@ -138,7 +139,14 @@ function schema(c) {  // rule 5: the published JSON Schema (v1 or v2), checked b
   const v2 = c.version === 2;
   exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification'].concat(v2 ? ['depositor_signature'] : []));
   if (c.version !== 1 && !v2) invalid('version must be 1 or 2');
-  if (v2 && c.depositor_signature !== null) invalid('depositor_signature is reserved: null in version 2');
+  if (v2 && c.depositor_signature !== null) {
+    const d = c.depositor_signature;
+    exactKeys(d, 'depositor_signature', ['signer', 'organization_id', 'organization', 'signature']);
+    if (!str(d.signer) || !ADDRESS.test(d.signer)) invalid('depositor_signature.signer must be an address');
+    if (!str(d.organization_id) || !HEX32X.test(d.organization_id)) invalid('depositor_signature.organization_id');
+    if (!str(d.organization) || codePoints(d.organization) < 1 || codePoints(d.organization) > 128) invalid('depositor_signature.organization');
+    if (!str(d.signature) || !/^0x[0-9a-f]{130}$/.test(d.signature)) invalid('depositor_signature.signature');
+  }
   const ev = c.evidence, lf = c.leaf, a = c.anchor, vf = c.verification;
   exactKeys(ev, 'evidence', ['sha256', 'sm3', 'metadata']);
   if (!str(ev.sha256) || !HEX32.test(ev.sha256)) invalid('evidence.sha256 must be 64 lower-case hex digits');
@@ -227,6 +235,10 @@ function rules(c) {  // rule 6: beyond the schema
       addresses.push(['anchor.endorsement.endorsements[' + n + '].member', e.member]);
       if (Buffer.byteLength(e.organization, 'utf8') > 128) invalid('an organization name over 128 UTF-8 bytes');
     });
+    if (c.depositor_signature !== null) {
+      addresses.push(['depositor_signature.signer', c.depositor_signature.signer]);
+      if (Buffer.byteLength(c.depositor_signature.organization, 'utf8') > 128) invalid('an organization name over 128 UTF-8 bytes');
+    }
   }
   for (const [k, addr] of addresses) {
     const d = addr.slice(2);
@@ -295,6 +307,7 @@ async function main() {
   if (leafHash !== leaf.hash) invalid('leaf hash');
   if (!StandardMerkleTree.verify(a.root, ENCODING, v, c.proof)) invalid('merkle proof');
   if (c.version === 2) endorsementsOffline(c);  // v2 steps E1, E2
+  const signed = c.version === 2 && depositorOffline(c);  // v2 step D1
   if (rpc === 'offline') throw new Verdict('offline-valid', 'steps 1 to 5 passed');
   // step 6
   const chainId = BigInt(await call('eth_chainId', []));
@@ -352,8 +365,9 @@ async function main() {
     ['anchor.manifest', abiString(log.data, Number(uint(word(log.data, 3)))).toString('hex'), Buffer.from(a.manifest, 'utf8').toString('hex')],
   ], 'in the Anchored event');
   if (c.version === 2) {
-    const endorsement = await endorsementsOnline(c, BigInt(log.logIndex));  // v2 steps E3 to E5
-    throw Object.assign(new Verdict('valid', 'existed no later than ' + a.block_time_utc), { endorsement });
+    const { endorsement, members } = await endorsementsOnline(c, BigInt(log.logIndex));  // v2 steps E3 to E5
+    const depositor = signed ? depositorOnline(c, members) : null;  // v2 step D2
+    throw Object.assign(new Verdict('valid', 'existed no later than ' + a.block_time_utc), { endorsement, depositor });
   }
   throw new Verdict('valid', 'existed no later than ' + a.block_time_utc);
 }
@@ -437,13 +451,44 @@ async function endorsementsOnline(c, anchoredLogIndex) {
     ['anchor.endorsement.threshold', uint(word(rec, 1)), BigInt(a.endorsement.threshold)],
     ['the endorsers', chainEndorsers.join(','), a.endorsement.endorsements.map((e) => e.member.toLowerCase()).join(',')],
   ], 'in the registry (endorsementOf)');
-  return { endorsed_by: a.endorsement.endorsements.map((e) => e.member), endorsing_members: endorsers.length, threshold: k };
+  return {
+    endorsement: { endorsed_by: a.endorsement.endorsements.map((e) => e.member), endorsing_members: endorsers.length, threshold: k },
+    members,
+  };
+}
+
+// ---- Version 2: the depositor signature (docs/certificate-v2.md section 5, D1 and D2) ----
+const DEPOSIT_TYPEHASH = kec(Buffer.from('Deposit(bytes32 sha256,bytes32 sm3,bytes32 metadataDigest,string depositor)'));
+function depositorOffline(c) {  // D1; true when the deposit is signed
+  const a = c.anchor, v = c.leaf.values, d = c.depositor_signature;
+  const m = /^(.+);signer=(0x[0-9a-fA-F]{40})$/s.exec(v[4]);
+  if (!m && d === null) return false;
+  if (!m) invalid('depositor_signature is given but the leaf names no signer');
+  if (d === null) invalid('the leaf names the signer ' + m[2] + ' but the certificate carries no depositor_signature');
+  const [, identity, named] = m;
+  const digits = named.slice(2);
+  if (digits !== digits.toLowerCase() && digits !== digits.toUpperCase() && eip55(named) !== named) invalid('the signer in the leaf has a wrong EIP-55 checksum');
+  if (named.toLowerCase() !== d.signer.toLowerCase()) invalid('depositor_signature.signer is not the signer the leaf names');
+  if (d.organization_id !== hex(kec(Buffer.from(identity, 'utf8')))) invalid('depositor_signature.organization_id is not keccak256 of the depositor identity');
+  const domain = kec(Buffer.concat([DOMAIN_TYPEHASH, kec(Buffer.from('NotaryConsortium')), kec(Buffer.from('1')),
+    u256(a.chain_id), b32(a.registry.toLowerCase())]));
+  const struct = kec(Buffer.concat([DEPOSIT_TYPEHASH, b32(v[1]), b32(v[2]), b32(v[3]), kec(Buffer.from(identity, 'utf8'))]));
+  const signer = recoverSigner(kec(Buffer.concat([Buffer.from([0x19, 0x01]), domain, struct])), d.signature);
+  if (signer !== named.toLowerCase()) invalid('the depositor signature recovers to ' + signer + ', not to ' + named + ', over this content, metadata and depositor');
+  return true;
+}
+function depositorOnline(c, members) {  // D2, on the configuration replayed for E3
+  const d = c.depositor_signature, m = members.get(d.signer.toLowerCase());
+  if (!m || m.role !== 4) invalid('the depositor key ' + d.signer + ' was not a DEPOSITOR member when the batch was anchored in block ' + c.anchor.block_number);
+  if (m.organization !== d.organization_id || m.name !== d.organization) invalid('the chain names depositor key ' + d.signer + ' otherwise (organization id or name)');
+  return { signer: d.signer, organization: d.organization };
 }
 
 main().catch((e) => {
   const verdict = e instanceof Verdict ? e : new Verdict('cannot_decide', 'verifier error: ' + e.message);
   const out = { outcome: verdict.outcome, reason: verdict.message };
   if (verdict.endorsement) out.endorsement = verdict.endorsement;
+  if (verdict.depositor !== undefined) out.depositor_signature = verdict.depositor;
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit({ valid: 0, 'offline-valid': 0, invalid: 1, cannot_decide: 2 }[verdict.outcome]);
 });

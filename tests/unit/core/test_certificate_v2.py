@@ -14,6 +14,7 @@ from eth_utils.crypto import keccak
 
 from notary.chain.artifact import (
     PUBLISHED_CODE_HASHES,
+    V2_BUILD_1_CODE_HASH,
     V2_REGISTRY_CODE_HASH,
     consortium_build,
     published_code_hashes,
@@ -21,7 +22,7 @@ from notary.chain.artifact import (
 from notary.core import certificate as cert_format
 from notary.core import certificate_v2
 from notary.core.certificate_v2 import CertificateV2, MemberEndorsement, issue_v2
-from notary.core.merkle import build_tree
+from notary.core.merkle import MerkleTree, build_tree
 from notary.errors import CertificateFormatError, UnsupportedVersionError, ValidationError
 from notary.ops.toolchain import REPO_ROOT
 from tests.conftest import VECTORS
@@ -72,6 +73,10 @@ def test_a_newer_version_is_unsupported_and_a_v2_without_endorsements_malformed(
         ("member", "0x3509C2344c867ff14E63FEB8905F7697D7770aC0"),  # bad EIP-55
         ("organization", "名" * 43),  # 43 code points, 129 UTF-8 bytes
         ("threshold", 0),
+        ("depositor_signature.signer", "0x359DF4B29b92B414b7DaC42519034f7e42cBD62f"),  # EIP-55
+        ("depositor_signature.signature", "0x" + "AB" * 65),  # upper-case hex
+        ("depositor_signature.organization", ""),
+        ("depositor_signature.extra", "x"),
     ],
 )
 def test_malformed_v2_fields_are_refused(where: str, value: object) -> None:
@@ -81,6 +86,8 @@ def test_malformed_v2_fields_are_refused(where: str, value: object) -> None:
     first = anchor["endorsement"]["endorsements"][0]
     if where == "depositor_signature":
         doc[where] = value
+    elif where.startswith("depositor_signature."):
+        doc["depositor_signature"][where.split(".")[1]] = value
     elif where == "threshold":
         anchor["endorsement"]["threshold"] = value
     else:
@@ -97,8 +104,7 @@ def _parts() -> tuple[CertificateV2, list[MemberEndorsement]]:
 
 def test_issue_v2_rebuilds_the_golden_certificate_from_its_parts() -> None:
     cert, entries = _parts()
-    # three leaves: the two proof siblings are the batch's other two leaf hashes
-    tree = build_tree([cert.leaf_hash, *cert.proof])
+    tree = _golden_tree()
     assert tree.root == cert.anchor.root
     again = issue_v2(
         cert.evidence,
@@ -113,13 +119,32 @@ def test_issue_v2_rebuilds_the_golden_certificate_from_its_parts() -> None:
             MemberEndorsement(e.member.lower(), e.organization_id, e.organization, e.signature)
             for e in reversed(entries)
         ],
+        depositor_signature=cert.depositor_signature,
     )
     assert cert_format.dumps(again).encode() == golden_text()  # sorted, EIP-55 again
 
 
+def _golden_tree() -> MerkleTree:
+    """The golden batch's tree: its five leaves are those of the five real certificates."""
+    real = (
+        "valid",
+        "unsigned-deposit",
+        "depositor-key-unregistered",
+        "depositor-key-of-another-organization",
+        "depositor-key-removed-before-anchor",
+    )
+    leaves = [
+        bytes.fromhex(
+            json.loads((VECTORS / "v2" / f"{n}.cert.json").read_bytes())["leaf"]["hash"][2:]
+        )
+        for n in real
+    ]
+    return build_tree(leaves)
+
+
 def test_issue_v2_refuses_what_could_not_be_a_v2_certificate() -> None:
     cert, entries = _parts()
-    tree = build_tree([cert.leaf_hash, *cert.proof])
+    tree = _golden_tree()
     common = {"batch_time": cert.batch_time, "threshold": 2, "endorsements": entries}
     with pytest.raises(ValidationError, match="consortium"):
         issue_v2(
@@ -138,11 +163,12 @@ def test_issue_v2_refuses_what_could_not_be_a_v2_certificate() -> None:
 def test_the_v2_code_hash_is_the_artifacts_the_documents_and_the_js_verifiers() -> None:
     shipped = consortium_build().runtime_code_hash
     assert shipped == V2_REGISTRY_CODE_HASH
-    assert published_code_hashes(2) == frozenset({shipped})
+    assert published_code_hashes(2) == frozenset({shipped, V2_BUILD_1_CODE_HASH})
+    assert "0x" + V2_BUILD_1_CODE_HASH.hex() in SPEC  # build 1: its certificates stay valid
     assert shipped not in PUBLISHED_CODE_HASHES  # never accepted for version 1
     assert "0x" + shipped.hex() in SPEC
     js = (REPO_ROOT / "tests" / "js" / "verify_certificate.js").read_text("utf-8")
-    assert "0x" + shipped.hex() in js
+    assert "0x" + shipped.hex() in js and "0x" + V2_BUILD_1_CODE_HASH.hex() in js
     assert golden()["anchor"]["registry_code_hash"] == "0x" + shipped.hex()  # type: ignore[index]
 
 

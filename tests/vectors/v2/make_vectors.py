@@ -5,10 +5,13 @@ certificate anchored on it with real endorsements, and one forgery of it per fil
     PYTHONPATH=. .venv/bin/python tests/vectors/v2/make_vectors.py
 
 Run it only to change the vectors; they are golden. The chain: a ConsortiumRegistry (the
-published build) with a notary and four endorsers, policy 2; a quorum-approved change
-removes the fourth endorser (3 endorsers left, k = 2); then a batch of three files is
-endorsed by two of them and anchored. Block times, salts and keys are fixed, and ECDSA
-signatures are deterministic (RFC 6979), so a rerun gives the same certificates.
+published build) with a notary, four endorsers (policy 2) and three DEPOSITOR keys (two of
+the studio, one of another studio); a quorum-approved change removes the fourth endorser
+and one of the studio's keys (3 endorsers left, k = 2); then a batch of five files, four
+signed by depositor keys (the studio's, an unregistered one, the other studio's, the
+removed one) and one not signed, is endorsed by two endorsers and anchored. Block times,
+salts and keys are fixed, and ECDSA signatures are deterministic (RFC 6979), so a rerun
+gives the same certificates.
 
 `scenario` is also what tests/integration/test_verify_v2.py runs on the session anvil
 (times from that chain), so the vectors and the test build the same kinds of forgery.
@@ -40,7 +43,8 @@ from notary.chain.eip712 import Batch, MemberChange, Role
 from notary.chain.registry import connect
 from notary.core import certificate as cert_format
 from notary.core.certificate import AnchorRecord, EvidenceRecord
-from notary.core.certificate_v2 import MemberEndorsement, issue_v2
+from notary.core.certificate_v2 import DepositorSignature, MemberEndorsement, issue_v2
+from notary.core.depositor import organization_id, signed_depositor
 from notary.core.hashing import hash_bytes
 from notary.core.leaf import Leaf, metadata_digest
 from notary.core.merkle import build_tree
@@ -55,7 +59,14 @@ FILES = {
     "design.txt": "小熊连衣裙 design 11: consortium batch\n".encode(),
     "sketch.txt": b"design 12: the sketch\n",
     "notes.txt": b"design 13: notes\n",
+    "palette.txt": b"design 14: the palette\n",
+    "unsigned.txt": b"design 15: deposited without a signature\n",
 }
+STUDIO = "org:hz-kids-studio"
+"""The studio's depositor identity (leaf value 5 of its unsigned deposits)."""
+STUDIO_NAME = "杭州童装工作室"
+OTHER_STUDIO = "org:copycat-studio"
+OTHER_STUDIO_NAME = "仿冒童装公司"
 MANIFEST = "bafkreib2v2consortiummanifestplaceholderforthevectors0000000"
 
 
@@ -69,6 +80,10 @@ REGULATOR = _key("market regulator")
 ASSOCIATION = _key("industry association")
 FORMER = _key("former endorser")
 STRANGER = _key("not a member")
+STUDIO_KEY = _key("studio depositor key")
+REMOVED_KEY = _key("studio depositor key, removed")
+OTHER_KEY = _key("another studio's depositor key")
+UNREGISTERED_KEY = _key("depositor key never registered")
 ORGS = {
     COURT.address: "某互联网法院",
     REGULATOR.address: "市场监督管理局",
@@ -103,12 +118,19 @@ def scenario(
             MemberChange(a.address, Role.ENDORSER, org_id(ORGS[a.address]), ORGS[a.address])
             for a in (COURT, REGULATOR, ASSOCIATION, FORMER)
         ),
+        *(
+            MemberChange(k.address, Role.DEPOSITOR, organization_id(STUDIO), STUDIO_NAME)
+            for k in (STUDIO_KEY, REMOVED_KEY)
+        ),
+        MemberChange(
+            OTHER_KEY.address, Role.DEPOSITOR, organization_id(OTHER_STUDIO), OTHER_STUDIO_NAME
+        ),
     ]
     next_block()
     address = deploy_consortium(w3, funder, genesis, 2, rpc)
     writer = ConsortiumWriter(w3, address, notary, rpc)
     chain_id = writer.chain_id()
-    removal = [MemberChange.remove(FORMER.address)]
+    removal = [MemberChange.remove(FORMER.address), MemberChange.remove(REMOVED_KEY.address)]
     _, now = writer.block(writer.latest_block_number())
     typed = eip712.config_change_typed_data(chain_id, address, removal, 2, 1, now + 3600)
     approvals = eip712.sorted_signatures(
@@ -117,17 +139,33 @@ def scenario(
     next_block()
     writer.change_config(removal, 2, 1, now + 3600, approvals)
 
-    leaves, evidence = [], []
+    signers = {
+        "design.txt": STUDIO_KEY,
+        "sketch.txt": UNREGISTERED_KEY,
+        "notes.txt": OTHER_KEY,
+        "palette.txt": REMOVED_KEY,
+    }
+
+    def claim(sha256: bytes, sm3: bytes, digest: bytes) -> eip712.DepositClaim:
+        return eip712.DepositClaim(sha256, sm3, digest, STUDIO)
+
+    leaves, evidence, deposit_signatures = [], [], {}
     for i, name in enumerate(FILES):
         digest = hash_bytes(FILES[name])
         metadata = {"name": name, "size": len(FILES[name]), "media_type": "text/plain"}
         evidence.append(EvidenceRecord(digest.sha256, digest.sm3, metadata))
+        signer = signers.get(name)
+        md = metadata_digest(metadata)
+        if signer is not None:
+            deposit_signatures[name] = eip712.sign_deposit(
+                signer, chain_id, address, claim(digest.sha256, digest.sm3, md)
+            )
         leaves.append(
             Leaf(
                 sha256=digest.sha256,
                 sm3=digest.sm3,
-                metadata_digest=metadata_digest(metadata),
-                depositor="杭州童装工作室 (studio-0011)",
+                metadata_digest=md,
+                depositor=STUDIO if signer is None else signed_depositor(STUDIO, signer.address),
                 salt=hashlib.sha256(b"v2 salt %d" % i).digest(),
             )
         )
@@ -164,21 +202,38 @@ def scenario(
         return MemberEndorsement(account.address, "0x" + org_id(name).hex(), name, signature)
 
     recorded = writer.endorsement_of(tree.root)
-    cert = issue_v2(
-        evidence[0],
-        leaves[0],
-        leaves[0].hash(),
-        tree,
-        record,
-        registry_kind="consortium",
-        batch_time=recorded.batch_time,
-        threshold=recorded.threshold,
-        endorsements=[
-            entry(COURT, signatures[COURT.address]),
-            entry(REGULATOR, signatures[REGULATOR.address]),
-        ],
-    )
-    good = json.loads(cert_format.dumps(cert))
+
+    def certificate(i: int, signature: bytes | None = None) -> dict[str, Any]:
+        """The real certificate of leaf `i` (its own depositor signature unless given)."""
+        name = list(FILES)[i]
+        signer = signers.get(name)
+        signed = None
+        if signer is not None:
+            signed = DepositorSignature(
+                signer.address,
+                "0x" + organization_id(STUDIO).hex(),
+                STUDIO_NAME,
+                "0x" + (signature or deposit_signatures[name]).hex(),
+            )
+        cert = issue_v2(
+            evidence[i],
+            leaves[i],
+            leaves[i].hash(),
+            tree,
+            record,
+            registry_kind="consortium",
+            batch_time=recorded.batch_time,
+            threshold=recorded.threshold,
+            endorsements=[
+                entry(COURT, signatures[COURT.address]),
+                entry(REGULATOR, signatures[REGULATOR.address]),
+            ],
+            depositor_signature=signed,
+        )
+        document: dict[str, Any] = json.loads(cert_format.dumps(cert))
+        return document
+
+    good = certificate(0)
 
     def with_endorsements(*entries: MemberEndorsement, threshold: int = 2) -> dict[str, Any]:
         doc = copy.deepcopy(good)
@@ -204,8 +259,70 @@ def scenario(
     for e in renamed["anchor"]["endorsement"]["endorsements"]:
         if e["member"] == REGULATOR.address:
             e["organization"] = "最高人民法院"
+    other_content = hash_bytes(b"another design altogether\n")
+    over_other = eip712.sign_deposit(
+        STUDIO_KEY,
+        chain_id,
+        address,
+        claim(other_content.sha256, other_content.sm3, leaves[0].metadata_digest),
+    )
+    stripped = copy.deepcopy(good)
+    stripped["depositor_signature"] = None
+    studio_renamed = copy.deepcopy(good)
+    studio_renamed["depositor_signature"]["organization"] = "最高人民法院"
     vectors = [
         Vector("valid", good, "design.txt", "valid", "the real certificate with its file"),
+        Vector(
+            "unsigned-deposit",
+            certificate(4),
+            "unsigned.txt",
+            "valid",
+            "a real certificate of a deposit without a depositor signature (depositor_signature "
+            "null, the leaf names no signer): valid, the depositor stays the operator's word",
+        ),
+        Vector(
+            "depositor-key-unregistered",
+            certificate(1),
+            "sketch.txt",
+            "invalid",
+            "a real certificate whose leaf is signed by a key that was never a DEPOSITOR",
+        ),
+        Vector(
+            "depositor-key-of-another-organization",
+            certificate(2),
+            "notes.txt",
+            "invalid",
+            "a real certificate whose leaf is signed by a DEPOSITOR key of another organization",
+        ),
+        Vector(
+            "depositor-key-removed-before-anchor",
+            certificate(3),
+            "palette.txt",
+            "invalid",
+            "a real certificate whose leaf is signed by a studio key removed by a quorum before "
+            "the anchor",
+        ),
+        Vector(
+            "depositor-signature-over-other-content",
+            certificate(0, over_other),
+            "design.txt",
+            "invalid",
+            "the studio key's real signature, of other content, in place of the leaf's",
+        ),
+        Vector(
+            "depositor-signature-stripped",
+            stripped,
+            "design.txt",
+            "invalid",
+            "depositor_signature removed although the anchored leaf names its signer",
+        ),
+        Vector(
+            "depositor-organization-renamed",
+            studio_renamed,
+            "design.txt",
+            "invalid",
+            "the depositor's organization name rewritten (the chain names the key otherwise)",
+        ),
         Vector("valid-without-file", good, None, "valid", "the real certificate, no file"),
         Vector(
             "non-member-signature",
@@ -257,7 +374,7 @@ def scenario(
             "an endorser's organization name rewritten (the chain names it otherwise)",
         ),
     ]
-    return vectors, {"design.txt": FILES["design.txt"]}
+    return vectors, {v.file: FILES[v.file] for v in vectors if v.file is not None}
 
 
 def main() -> None:
