@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,21 +28,11 @@ from notary.core import certificate as cert_format
 from notary.core.leaf import parse_hex32
 from notary.deposit.request import MAX_IDEMPOTENCY_KEY_LENGTH, DepositOutcome, DepositRequest
 from notary.errors import ValidationError
+from notary.issue.search import ListStatus
 from notary.issue.search import Query as SearchQuery
 from notary.issue.views import EvidenceView
 from notary.service import MAX_WAIT_SECONDS, NotaryService
 from notary.store.orgs import OrgView
-
-
-class ListStatus(StrEnum):
-    """Statuses a listing filters on (notary.issue.search.LIST_STATUSES)."""
-
-    PENDING = "pending"
-    BATCHED = "batched"
-    AWAITING_ENDORSEMENT = "awaiting_endorsement"  # a consortium batch waiting for endorsers
-    CONFIRMING = "confirming"
-    ANCHORED = "anchored"
-
 
 router = APIRouter(
     prefix="/v1/evidence",

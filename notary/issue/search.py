@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import select
@@ -26,9 +27,21 @@ from notary.store.orgs import OrgView
 
 MAX_PAGE: Final = 500
 AWAITING: Final = BatchStatus.AWAITING_ENDORSEMENT.value
-LIST_STATUSES: Final = (*(s.value for s in EvidenceStatus), AWAITING)
-"""What `status` may filter on: the stored statuses, and awaiting_endorsement (batched
-evidence whose batch waits for the consortium's endorsers, shown with that status)."""
+
+
+class ListStatus(StrEnum):
+    """What `status` may filter on: the stored statuses (EvidenceStatus), and
+    awaiting_endorsement (batched evidence whose batch waits for the consortium's endorsers,
+    shown with that status). The API declares this enum in its OpenAPI document."""
+
+    PENDING = EvidenceStatus.PENDING.value
+    BATCHED = EvidenceStatus.BATCHED.value
+    AWAITING_ENDORSEMENT = AWAITING
+    CONFIRMING = EvidenceStatus.CONFIRMING.value
+    ANCHORED = EvidenceStatus.ANCHORED.value
+
+
+LIST_STATUSES: Final = tuple(s.value for s in ListStatus)
 _CURSOR: Final = re.compile(r"[0-9]{1,18}")
 """A cursor is the id of the last row of a page: ASCII digits only (str.isdigit() also
 accepts "²" and "١", which int() then refuses)."""
