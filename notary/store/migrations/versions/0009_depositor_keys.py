@@ -3,8 +3,8 @@ registry), organizations.require_signature, and evidence.depositor_signature.
 
 Existing organizations require no signature and existing evidence is unsigned.
 
-Revision ID: 0008_depositor_keys
-Revises: 0007_consortium
+Revision ID: 0009_depositor_keys
+Revises: 0008_design_sketches
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_depositor_keys"
-down_revision = "0007_consortium"
+revision = "0009_depositor_keys"
+down_revision = "0008_design_sketches"
 branch_labels = None
 depends_on = None
 
