@@ -109,8 +109,9 @@ def create_key(settings: Settings, **extra: str) -> str:
 
 @contextmanager
 def serving(settings: Settings, key: str, **env: str) -> Iterator[Service]:
-    """`notary serve` on the devnet of `settings` with NOTARY_* `env`, stopped on exit."""
-    port = free_port()
+    """`notary serve` on the devnet of `settings` with NOTARY_* `env`, stopped on exit; on
+    NOTARY_API_PORT when `env` names one (endorsers reach the notary there), else a free port."""
+    port = int(env.get("NOTARY_API_PORT") or free_port())
     data_dir = settings.data_dir
     log = (data_dir / "serve.log").open("ab")
     process = subprocess.Popen(

@@ -17,20 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import NOTARY, create_key, free_port, machine_facts, service_env
+from _harness import create_key, free_port, machine_facts, serving
 from deposits import latencies
 
 from notary.config import Settings
@@ -53,34 +48,13 @@ def variant(data_dir: Path, endorsers: int, k: int) -> Iterator[tuple[str, str]]
     env = {"NOTARY_API_PORT": str(port)}
     if endorsers:
         env.update(NOTARY_CONSORTIUM_ENDORSERS=str(endorsers), NOTARY_CONSORTIUM_THRESHOLD=str(k))
-    process = None
     try:
         devnet.up(settings)
         deploy(settings)
         key = create_key(settings, **env)
-        with (data_dir / "serve.log").open("ab") as log:
-            process = subprocess.Popen(
-                [NOTARY, "serve", "--port", str(port)],
-                env=service_env(settings, **env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(url + "/v1/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("notary serve did not become ready")
-            time.sleep(0.1)
-        yield url + "/v1/evidence/hash", key
+        with serving(settings, key, **env) as service:
+            yield service.url + "/v1/evidence/hash", key
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
         devnet.down(settings)
 
 
