@@ -53,6 +53,7 @@ from notary.hooks import endpoints
 from notary.hooks.endpoints import DeliveryView, NewWebhook, WebhookView
 from notary.hooks.events import backlog
 from notary.issue import certificates as issued
+from notary.issue.anchor_watch import AnchorWatch
 from notary.issue.certificates import IssuedCertificate
 from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
@@ -84,8 +85,6 @@ log = logging.getLogger("notary.service")
 
 MAX_WAIT_SECONDS: Final = 60.0
 """Longest a request may block waiting for its deposit to be anchored."""
-WAIT_POLL_SECONDS: Final = 0.1
-"""How often a waiting request looks at the database again."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,7 @@ class NotaryService:
         self.settings = settings
         self.engine = make_engine(database_url(settings.data_dir, settings.database_url))
         self.factory = make_sessionmaker(self.engine)
+        self.anchor_watch = AnchorWatch(self.factory)
         self.deposits = DepositWriter(self.factory)
         self.keys = KeyCache(self.factory, settings.key_cache_seconds)
         self.limiter = (
@@ -338,14 +338,18 @@ class NotaryService:
 
         A coroutine: a waiting request holds a worker thread only while it reads the
         database, not while it sleeps, so a hundred requests waiting for their anchor do
-        not use up the 40 worker threads that every other request needs.
+        not use up the 40 worker threads that every other request needs; and it reads its
+        evidence again only when some batch moved (notary.issue.anchor_watch), not ten
+        times a second.
         """
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT_SECONDS)
         while True:
+            mark = await self.anchor_watch.mark()  # before the read it guards
             current = await asyncio.to_thread(views, self.factory, org, public_ids)
-            if all(v.status == "anchored" for v in current) or time.monotonic() >= deadline:
+            if all(v.status == "anchored" for v in current):
                 return current
-            await asyncio.sleep(WAIT_POLL_SECONDS)
+            if await self.anchor_watch.moved(mark, deadline) is None:
+                return await asyncio.to_thread(views, self.factory, org, public_ids)
 
     def view(self, org: OrgView, public_id: str, origin: Origin | None = None) -> EvidenceView:
         """The evidence with its history, to its owner or a grantee (notary.share.access)."""

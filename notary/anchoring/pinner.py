@@ -159,6 +159,8 @@ class Pinner:
             hooks.pin_result(session, row, row.pin_error)
         log.error("pin of evidence %s failed for good: %s", evidence_id, error)
 
-    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        """Run cycles until `stop` is set; an unreachable node pauses pinning with backoff."""
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Run cycles until `stop` is set; an unreachable node pauses pinning with backoff.
+        A consortium batch is proposed only once its manifest is pinned, so this poll is on
+        the path of every anchor (0.5 s here added about 0.25 s to the median latency)."""
         run_with_backoff(self.run_once, stop, poll_seconds, IpfsUnavailableError, log, "pinning")

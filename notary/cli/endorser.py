@@ -51,7 +51,7 @@ def run(
     max_ahead: Annotated[
         int, typer.Option(help="Most a batch time may be ahead of this clock, in seconds.")
     ] = 30,
-    poll: Annotated[float, typer.Option(help="Seconds between polls of the notary.")] = 1.0,
+    poll: Annotated[float, typer.Option(help="Seconds between polls of the notary.")] = 0.5,
 ) -> None:
     """Poll the notary's proposals; for each batch fetch its manifest from IPFS, rebuild the
     root, check the leaf count and the batch time against this machine's clock, then sign

@@ -58,7 +58,7 @@ class NodeConfig:
     registry: str | None = None
     rpc_url: str | None = None
     tolerance: Tolerance = field(default_factory=Tolerance)
-    poll_seconds: float = 1.0
+    poll_seconds: float = 0.5
     heartbeat_seconds: float = 10.0
     ipfs_timeout_seconds: float = 10.0
 
