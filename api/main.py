@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import docs, errors
+from api import docs, errors, tags
 from api.deps import key_check
 from api.limits import BodyLimits
 from api.observe import RequestLog
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, start_batcher: bool = True) -> FastAPI:
         description="Deposit design files or hashes; get certificates a court verifies with "
         "the file, the certificate and any node of the chain. See docs/certificate.md.",
         lifespan=lifespan,
+        openapi_tags=tags.TAGS,
         docs_url=None,  # served by api.docs, with local files instead of a CDN's
         redoc_url=None,
     )

@@ -201,3 +201,24 @@ def test_both_pages_render_the_operations_offline(url, tmp_path) -> None:
 
     redoc = render(url + "/redoc", tmp_path / "profile")
     assert set(re.findall(r'id="tag/[^/"]+/operation/([^"]+)"', redoc)) == operations
+
+
+def test_the_docs_show_how_to_sign_a_deposit_with_the_typed_data_the_notary_checks(url) -> None:
+    """The 'depositor keys' group explains signing; the typed data it shows is the one the
+    service recovers signatures with (notary.chain.eip712), not a copy that drifted."""
+    from notary.chain import eip712
+
+    tags = {
+        t["name"]: t.get("description", "") for t in httpx.get(url + "/openapi.json").json()["tags"]
+    }
+    text = tags["depositor keys"]
+    fields = ", ".join(f"{f['type']} {f['name']}" for f in eip712.DEPOSIT_FIELDS)
+    assert f"Deposit({fields})" in text
+    assert f'name: "{eip712.DOMAIN_NAME}", version: "{eip712.DOMAIN_VERSION}"' in text
+    for words in (
+        "notary deposit --key-file",
+        "NotaryClient(",
+        "signer=",
+        "GET /v1/depositor-keys",
+    ):
+        assert words in text, words
