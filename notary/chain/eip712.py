@@ -152,19 +152,39 @@ def domain(chain_id: int, registry: str) -> dict[str, Any]:
     }
 
 
+def typed_data(
+    primary: str,
+    fields: list[dict[str, str]],
+    chain_id: int,
+    registry: str,
+    message: dict[str, Any],
+    nested: dict[str, list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
+    """The full EIP-712 message (types, domain, message) of a `primary` struct of `fields`
+    (and the `nested` struct types it uses) under the registry's domain: every message
+    here has this one shape."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_FIELDS, primary: fields, **(nested or {})},
+        "primaryType": primary,
+        "domain": domain(chain_id, registry),
+        "message": message,
+    }
+
+
 def endorsement_typed_data(chain_id: int, registry: str, batch: Batch) -> dict[str, Any]:
     """The full EIP-712 message (types, domain, message) of an endorsement of `batch`."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "Endorsement": ENDORSEMENT_FIELDS},
-        "primaryType": "Endorsement",
-        "domain": domain(chain_id, registry),
-        "message": {
+    return typed_data(
+        "Endorsement",
+        ENDORSEMENT_FIELDS,
+        chain_id,
+        registry,
+        {
             "root": batch.root,
             "leafCount": batch.leaf_count,
             "manifest": batch.manifest,
             "batchTime": batch.batch_time,
         },
-    }
+    )
 
 
 def config_change_typed_data(
@@ -176,21 +196,19 @@ def config_change_typed_data(
     deadline: int,
 ) -> dict[str, Any]:
     """The full EIP-712 message of a configuration change."""
-    return {
-        "types": {
-            "EIP712Domain": DOMAIN_FIELDS,
-            "ConfigChange": CONFIG_CHANGE_FIELDS,
-            "MemberChange": MEMBER_CHANGE_FIELDS,
-        },
-        "primaryType": "ConfigChange",
-        "domain": domain(chain_id, registry),
-        "message": {
+    return typed_data(
+        "ConfigChange",
+        CONFIG_CHANGE_FIELDS,
+        chain_id,
+        registry,
+        {
             "changes": [c.as_message() for c in changes],
             "threshold": threshold,
             "nonce": nonce,
             "deadline": deadline,
         },
-    }
+        nested={"MemberChange": MEMBER_CHANGE_FIELDS},
+    )
 
 
 def _signable(typed_data: dict[str, Any]) -> SignableMessage:
@@ -243,17 +261,18 @@ class Report:
 
 def report_typed_data(chain_id: int, registry: str, report: Report) -> dict[str, Any]:
     """The EIP-712 message of an endorser's report (off chain only)."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "EndorserReport": REPORT_FIELDS},
-        "primaryType": "EndorserReport",
-        "domain": domain(chain_id, registry),
-        "message": {
+    return typed_data(
+        "EndorserReport",
+        REPORT_FIELDS,
+        chain_id,
+        registry,
+        {
             "root": report.root,
             "batchTime": report.batch_time,
             "refusal": report.refusal,
             "sentAt": report.sent_at,
         },
-    }
+    )
 
 
 def sign_report(account: LocalAccount, chain_id: int, registry: str, report: Report) -> bytes:
@@ -292,17 +311,18 @@ class DepositClaim:
 
 def deposit_typed_data(chain_id: int, registry: str, claim: DepositClaim) -> dict[str, Any]:
     """The full EIP-712 message of a depositor's signature of `claim`."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "Deposit": DEPOSIT_FIELDS},
-        "primaryType": "Deposit",
-        "domain": domain(chain_id, registry),
-        "message": {
+    return typed_data(
+        "Deposit",
+        DEPOSIT_FIELDS,
+        chain_id,
+        registry,
+        {
             "sha256": claim.sha256,
             "sm3": claim.sm3,
             "metadataDigest": claim.metadata_digest,
             "depositor": claim.depositor,
         },
-    }
+    )
 
 
 def sign_deposit(account: LocalAccount, chain_id: int, registry: str, claim: DepositClaim) -> bytes:
@@ -321,12 +341,13 @@ def depositor_key_typed_data(
     chain_id: int, registry: str, account: str, depositor: str
 ) -> dict[str, Any]:
     """The EIP-712 message by which `account` consents to sign for `depositor`."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "DepositorKey": DEPOSITOR_KEY_FIELDS},
-        "primaryType": "DepositorKey",
-        "domain": domain(chain_id, registry),
-        "message": {"account": to_checksum_address(account), "depositor": depositor},
-    }
+    return typed_data(
+        "DepositorKey",
+        DEPOSITOR_KEY_FIELDS,
+        chain_id,
+        registry,
+        {"account": to_checksum_address(account), "depositor": depositor},
+    )
 
 
 def check_form(signature: bytes) -> None:
