@@ -14,6 +14,7 @@ decide) and a node that limits eth_getLogs ranges (the page narrows its windows)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -21,12 +22,27 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
+from notary.anchoring.batcher import Batcher, BatchPolicy
+from notary.anchoring.pinner import Pinner
+from notary.anchoring.proposals import Proposals
+from notary.chain import eip712
 from notary.chain.artifact import V2_BUILD_1_CODE_HASH, V2_REGISTRY_CODE_HASH
+from notary.core import certificate as cert_format
 from notary.core.keccak import keccak256
+from notary.ipfs.client import KuboRpc
+from notary.issue.certificates import certificate
+from notary.issue.trees import TreeCache
 from notary.ops.devnet import rpc_call
 from notary.verify.certificate import Verdict, verify
 from notary.verify.wording import depositor_words, endorsed_words, unsigned_words
+from tests.api.test_depositor_signatures import (  # the API fixtures (a notary, a key)
+    ENDORSERS,
+    Notary,
+    notary,  # noqa: F401
+    studio_key,  # noqa: F401
+)
 from tests.cdp import Chromium
 from tests.conftest import free_port
 from tests.integration.test_verify_v2 import INDEX, REASONS, V2, anvil
@@ -212,10 +228,10 @@ def fresh(chain) -> tuple[list[Vector], dict[str, bytes]]:
     """A consortium anchor made now on the session devnet (make_vectors' scenario: deploy a
     2-of-4 ConsortiumRegistry, remove an endorser by quorum, endorse, anchor, issue), from
     fresh funded accounts so no other test file shares their nonces."""
-    funder, notary = (Account.from_key(secrets.token_bytes(32)) for _ in range(2))
-    for account in (funder, notary):
+    funder, operator = (Account.from_key(secrets.token_bytes(32)) for _ in range(2))
+    for account in (funder, operator):
         rpc_call(chain.rpc_url, "anvil_setBalance", [account.address, hex(10**20)])
-    return scenario(chain.rpc_url, funder, notary, lambda: None)
+    return scenario(chain.rpc_url, funder, operator, lambda: None)
 
 
 def _high_s_twin(signature: str) -> str:
@@ -320,3 +336,55 @@ def test_node_faults_no_logs_cannot_decide_and_a_range_limit_is_worked_around(
         assert [b for low, high in answered for b in range(low, high + 1)] == list(
             range(anchored + 1)
         )
+
+
+def test_a_signed_file_deposit_through_the_notary_api_and_a_swapped_signature(
+    browser: Chromium,
+    notary: Notary,  # noqa: F811  (the imported fixture)
+    studio_key: LocalAccount,  # noqa: F811
+    chain,
+    tmp_path: Path,
+) -> None:
+    """The whole service path (tests/api/test_depositor_signatures.py's notary: uvicorn, the
+    real IPFS node, SQLite, a 2-of-2 ConsortiumRegistry on the session anvil): the Python
+    client signs an upload (over the metadata as the notary records it), the batch is
+    endorsed and anchored, and the page accepts the certificate, naming the studio's key;
+    with the same key's real signature of other content in its place it does not."""
+    design = tmp_path / "连衣裙-网页.png"
+    design.write_bytes(b"signed for the web page " + secrets.token_bytes(16))
+    with notary.client(signer=studio_key) as client:
+        uploaded = client.deposit_file(design, season="2027 春")
+        other = client.sign_deposit(hashlib.sha256(b"other content").hexdigest(), None, {})
+    assert uploaded["signer"] == studio_key.address
+    store = notary.service.factory
+    ipfs = KuboRpc(f"http://127.0.0.1:{chain.settings.ipfs_port}")
+    batcher = Batcher(store, notary.registry, BatchPolicy(max_leaves=100, interval_seconds=0))
+    try:
+        batcher.run_once(force=True)
+        assert Pinner(store, ipfs, notary.data / "spool").pin_manifests() == 1
+    finally:
+        ipfs.close()
+    batcher.run_once()
+    proposals = Proposals(store, notary.registry.reader())
+    (proposal,) = proposals.pending()
+    batch = eip712.Batch(proposal.root, proposal.leaf_count, proposal.manifest, proposal.batch_time)
+    for e in ENDORSERS:
+        sig = eip712.sign_endorsement(e, proposals.chain_id(), notary.registry.address, batch)
+        proposals.endorse(proposal.root, proposal.batch_time, sig)
+    batcher.run_once()
+    org = notary.service.authenticate(notary.keys["studio"])
+    doc = json.loads(cert_format.dumps(certificate(store, TreeCache(), org, uploaded["id"])))
+    assert doc["leaf"]["values"][4] == f"org:studio-org;signer={studio_key.address}"
+    swapped = {**doc, "depositor_signature": {**doc["depositor_signature"], "signature": other}}
+    browser.open(PAGE.as_uri())
+    for name, document, outcome in (("real", doc, "valid"), ("swapped", swapped, "invalid")):
+        cert = tmp_path / f"{name}.cert.json"
+        cert.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+        want = reference(cert, design, chain.rpc_url)
+        got = page_verdict(browser, None, cert, design, chain.rpc_url)
+        assert (got["outcome"], got["reason"]) == (outcome, want.reason), name
+        assert page_ran(browser) == ran(want), name
+    assert "the depositor signature recovers to" in str(got["reason"])
+    browser.open(PAGE.as_uri())
+    got = page_verdict(browser, None, tmp_path / "real.cert.json", design, chain.rpc_url)
+    assert f"Deposited and signed by studio 组织 ({studio_key.address})." in str(got["text"])
