@@ -1,17 +1,20 @@
 """The web verifier (notary/court/verify.html) on version 2 certificates, in headless Chromium.
 
-Version 2 (docs/certificate-v2.md) adds consortium endorsements: the page computes the
-EIP-712 digest, recovers each signature (secp256k1), replays the registry's membership
-events over JSON-RPC and reads endorsementOf, as `notary verify` does. Here the page must
-reach `notary verify`'s verdict with the same checks, in the same order, on every golden
-version 2 vector (tests/vectors/v2, on its committed chain state) and on a consortium anchor
-made now on the session's devnet (valid, each forgery class, and tampered copies), and say
-in Chinese and English who endorsed. Node faults: no logs (cannot decide) and a node that
-limits eth_getLogs ranges (the page narrows its windows).
+Version 2 (docs/certificate-v2.md) adds consortium endorsements and depositor signatures:
+the page computes the EIP-712 digests (Endorsement, Deposit), recovers each signature
+(secp256k1), replays the registry's membership events over JSON-RPC and reads
+endorsementOf, as `notary verify` does. Here the page must reach `notary verify`'s verdict
+with the same checks, in the same order, and the same reason word for word, on every golden
+version 2 vector (tests/vectors/v2 on registry build 2, tests/vectors/v2/build-1 on build 1,
+each on its committed chain state) and on a consortium anchor made now on the session's
+devnet (valid signed and unsigned deposits, each forgery class, and tampered copies), and
+say in Chinese and English who endorsed and who deposited. Node faults: no logs (cannot
+decide) and a node that limits eth_getLogs ranges (the page narrows its windows).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -19,11 +22,27 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
-from notary.chain.artifact import V2_REGISTRY_CODE_HASH
+from notary.anchoring.batcher import Batcher, BatchPolicy
+from notary.anchoring.pinner import Pinner
+from notary.anchoring.proposals import Proposals
+from notary.chain import eip712
+from notary.chain.artifact import V2_BUILD_1_CODE_HASH, V2_REGISTRY_CODE_HASH
+from notary.core import certificate as cert_format
+from notary.core.keccak import keccak256
+from notary.ipfs.client import KuboRpc
+from notary.issue.certificates import certificate
+from notary.issue.trees import TreeCache
 from notary.ops.devnet import rpc_call
 from notary.verify.certificate import Verdict, verify
-from notary.verify.wording import endorsed_words
+from notary.verify.wording import depositor_words, endorsed_words, unsigned_words
+from tests.api.test_depositor_signatures import (  # the API fixtures (a notary, a key)
+    ENDORSERS,
+    Notary,
+    notary,  # noqa: F401
+    studio_key,  # noqa: F401
+)
 from tests.cdp import Chromium
 from tests.conftest import free_port
 from tests.integration.test_verify_v2 import INDEX, REASONS, V2, anvil
@@ -42,6 +61,10 @@ V2_CHECKS = [
     "recorded endorsement",
 ]
 """docs/certificate-v2.md section 6: the checks version 2 adds, in order."""
+DEPOSITOR_CHECKS = ["depositor signature", "depositor key registered"]
+"""And, for a signed deposit, these two (D1 after E2, D2 after E5)."""
+BUILD_1 = V2 / "build-1"
+INDEX_BUILD_1 = json.loads((BUILD_1 / "index.json").read_text("utf-8"))
 
 HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 N = 2 * HALF_N + 1  # secp256k1's group order
@@ -50,6 +73,13 @@ N = 2 * HALF_N + 1  # secp256k1's group order
 @pytest.fixture(scope="module")
 def golden_v2() -> Iterator[str]:
     with anvil("--chain-id", "31337", "--load-state", str(V2 / "chain-state.json")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def golden_build_1() -> Iterator[str]:
+    """The chain of the vectors made on ConsortiumRegistry build 1 (before DEPOSITOR)."""
+    with anvil("--chain-id", "31337", "--load-state", str(BUILD_1 / "chain-state.json")) as url:
         yield url
 
 
@@ -69,11 +99,18 @@ def reference(cert: Path, file: Path | None, rpc: str) -> Verdict:
 
 
 def ran(verdict: Verdict) -> list[tuple[str, str]]:
-    """The reference's checks as the page marks them: pass, fail, or cannot decide."""
+    """The reference's checks as the page marks them: pass, fail, or cannot decide. The page
+    has one row per check, so a check the reference records several times in a row (D1's
+    signer, organization id and recovery) is one row, with its last status."""
     undecided = verdict.outcome.value == "cannot_decide"
-    return [
-        (c.name, "pass" if c.passed else "unknown" if undecided else "fail") for c in verdict.checks
-    ]
+    rows: list[tuple[str, str]] = []
+    for c in verdict.checks:
+        row = (c.name, "pass" if c.passed else "unknown" if undecided else "fail")
+        if rows and rows[-1][0] == c.name:
+            rows[-1] = row
+        else:
+            rows.append(row)
+    return rows
 
 
 def page_ran(browser: Chromium) -> list[tuple[str, str]]:
@@ -91,25 +128,33 @@ def page_ran(browser: Chromium) -> list[tuple[str, str]]:
 
 
 def test_every_v2_vector_gets_notary_verifys_verdict_and_checks(
-    browser: Chromium, golden_v2: str
+    browser: Chromium, golden_v2: str, golden_build_1: str
 ) -> None:
     browser.open(PAGE.as_uri())
     browser.requests.clear()
-    for vector in INDEX:
-        cert = V2 / vector["certificate"]
-        file = V2 / vector["file"] if vector["file"] else None
-        want = reference(cert, file, golden_v2)
+    runs = [(V2, v, golden_v2) for v in INDEX] + [
+        (BUILD_1, v, golden_build_1) for v in INDEX_BUILD_1
+    ]
+    for folder, vector, node in runs:
+        cert = folder / vector["certificate"]
+        file = folder / vector["file"] if vector["file"] else None
+        want = reference(cert, file, node)
         assert want.outcome.value == vector["outcome"], vector["why"]  # the vectors' statement
-        got = page_verdict(browser, None, cert, file, golden_v2)
-        name = vector["certificate"]
+        got = page_verdict(browser, None, cert, file, node)
+        name = f"{folder.name}/{vector['certificate']}"
         assert got["outcome"] == want.outcome.value, (name, got["reason"], want.reason)
         assert page_ran(browser) == ran(want), name
         assert got["reason"] == want.reason, name  # word for word, as notary verify says it
-        stem = name.removesuffix(".cert.json")
+        stem = vector["certificate"].removesuffix(".cert.json")
         if stem in REASONS:
             assert REASONS[stem] in str(got["reason"])
-    # from a USB stick, the page talked to nothing but the chain node
-    assert {u for u in browser.requests if not u.startswith("file:")} == {golden_v2 + "/"}
+    # both builds were judged, each on its own chain
+    assert len(runs) == len(INDEX) + len(INDEX_BUILD_1) > len(INDEX)
+    # from a USB stick, the page talked to nothing but the chain nodes
+    assert {u for u in browser.requests if not u.startswith("file:")} == {
+        golden_v2 + "/",
+        golden_build_1 + "/",
+    }
 
 
 def test_a_valid_v2_certificate_says_who_endorsed_in_chinese_and_english(
@@ -134,8 +179,48 @@ def test_a_valid_v2_certificate_says_who_endorsed_in_chinese_and_english(
     assert f"2 of 3 required at block {block} (the anchor's block)" in text
     assert f"第 {block} 号区块（锚定区块）时，3 个背书成员中须有 2 个背书" in text
     assert "their signatures bind the batch (root, leaf count, manifest, batch time)" in text
-    shown = browser.evaluate("document.getElementById('published-v2').textContent")
-    assert shown == "0x" + V2_REGISTRY_CODE_HASH.hex()
+    # who deposited: the CLI's sentence, then the key, its organization and the block
+    signed = reference(cert, file, golden_v2).facts["depositor_signature"]
+    assert isinstance(signed, dict)
+    assert depositor_words(signed, "en") in text and depositor_words(signed, "zh") in text
+    d = json.loads(cert.read_text("utf-8"))["depositor_signature"]
+    assert (
+        f"Deposited by {d['organization']} (key {d['signer']}), registered for "
+        f"{d['organization']} at block {block} (the anchor's block; organization id "
+        f"{d['organization_id']}, depositor identity 'org:hz-kids-studio')"
+    ) in text
+    assert f"{d['organization']}（密钥 {d['signer']}），第 {block} 号区块（锚定区块）时" in text
+    assert "When the depositor signed: a signature carries no time." in text
+    assert "operator's word" not in text and "notary's word" not in text
+    shown = [
+        browser.evaluate(f"document.getElementById('{id}').textContent")
+        for id in ("published-v2", "published-v2-build-1")
+    ]
+    assert shown == ["0x" + V2_REGISTRY_CODE_HASH.hex(), "0x" + V2_BUILD_1_CODE_HASH.hex()]
+
+
+@pytest.mark.parametrize("folder", [V2, BUILD_1], ids=["build-2", "build-1"])
+def test_an_unsigned_deposit_is_the_operators_word_in_chinese_and_english(
+    browser: Chromium, golden_v2: str, golden_build_1: str, folder: Path
+) -> None:
+    cert, file = (
+        (V2 / "unsigned-deposit.cert.json", V2 / "unsigned.txt")
+        if folder == V2
+        else (BUILD_1 / "valid.cert.json", BUILD_1 / "design.txt")
+    )
+    node = golden_v2 if folder == V2 else golden_build_1
+    got = page_verdict(browser, PAGE.as_uri(), cert, file, node)
+    assert got["outcome"] == "valid", got["reason"]
+    checks = got["checks"]
+    assert isinstance(checks, dict)
+    # D1 and D2 do nothing for an unsigned deposit, and the rows say why
+    assert [checks[c] for c in DEPOSITOR_CHECKS] == ["unsigned", "unsigned"]
+    assert {checks[c] for c in V2_CHECKS} == {"pass"}
+    depositor = json.loads(cert.read_text("utf-8"))["leaf"]["values"][4]
+    text = str(got["text"])
+    assert unsigned_words(depositor, "en") in text and unsigned_words(depositor, "zh") in text
+    assert f"Not signed: the depositor '{depositor}' is only the notary operator's word" in text
+    assert "Deposited and signed by" not in text
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +228,10 @@ def fresh(chain) -> tuple[list[Vector], dict[str, bytes]]:
     """A consortium anchor made now on the session devnet (make_vectors' scenario: deploy a
     2-of-4 ConsortiumRegistry, remove an endorser by quorum, endorse, anchor, issue), from
     fresh funded accounts so no other test file shares their nonces."""
-    funder, notary = (Account.from_key(secrets.token_bytes(32)) for _ in range(2))
-    for account in (funder, notary):
+    funder, operator = (Account.from_key(secrets.token_bytes(32)) for _ in range(2))
+    for account in (funder, operator):
         rpc_call(chain.rpc_url, "anvil_setBalance", [account.address, hex(10**20)])
-    return scenario(chain.rpc_url, funder, notary, lambda: None)
+    return scenario(chain.rpc_url, funder, operator, lambda: None)
 
 
 def _high_s_twin(signature: str) -> str:
@@ -184,6 +269,22 @@ def test_real_devnet_consortium_certificates_valid_forged_and_tampered(
     one_byte[0] ^= 1
     (tmp_path / "changed.txt").write_bytes(bytes(one_byte))
     case("file changed by one byte", good, "changed.txt", "invalid")
+    # the depositor signature of the real signed certificate, tampered with (D1's rules)
+    signed = good["depositor_signature"]
+    assert signed is not None and good["leaf"]["values"][4].endswith(signed["signer"])
+
+    def depositor(name: str, **changed: str) -> None:
+        case(name, {**good, "depositor_signature": {**signed, **changed}}, "design.txt", "invalid")
+
+    raw = bytes.fromhex(signed["signature"][2:])
+    depositor("depositor signature high-s twin", signature=_high_s_twin(signed["signature"]))
+    depositor("depositor signature v 0", signature="0x" + (raw[:64] + bytes([raw[64] - 27])).hex())
+    depositor("depositor signature names another signer", signer=a["notary"])
+    other_org = "0x" + keccak256(b"org:another-studio").hex()
+    depositor("depositor signature of another organization id", organization_id=other_org)
+    unsigned = next(v for v in vectors if v.name == "unsigned-deposit")
+    grafted = {**unsigned.document, "depositor_signature": signed}
+    case("depositor signature grafted on an unsigned leaf", grafted, unsigned.file, "invalid")
 
     wrong, reasons = [], {}
     browser.open(PAGE.as_uri())
@@ -198,6 +299,17 @@ def test_real_devnet_consortium_certificates_valid_forged_and_tampered(
     twin_reason = str(reasons["high-s twin of a real signature"])
     assert "not in the form the registry accepts (low s" in twin_reason
     assert "recovers to" in str(reasons["batch time changed"])
+    said = {
+        "depositor signature high-s twin": "s must be at most n/2",
+        "depositor signature v 0": "v must be 27 or 28",
+        "depositor signature names another signer": "depositor_signature.signer is",
+        "depositor signature of another organization id": "is keccak256 of it",
+        "depositor signature grafted on an unsigned leaf": "names no signer",
+        "depositor-key-removed-before-anchor": "it stopped being one in block",
+        "valid": "this file (design.txt) existed",
+    }
+    for name, words in said.items():
+        assert words in str(reasons[name]), (name, reasons[name])
 
 
 def test_node_faults_no_logs_cannot_decide_and_a_range_limit_is_worked_around(
@@ -224,3 +336,55 @@ def test_node_faults_no_logs_cannot_decide_and_a_range_limit_is_worked_around(
         assert [b for low, high in answered for b in range(low, high + 1)] == list(
             range(anchored + 1)
         )
+
+
+def test_a_signed_file_deposit_through_the_notary_api_and_a_swapped_signature(
+    browser: Chromium,
+    notary: Notary,  # noqa: F811  (the imported fixture)
+    studio_key: LocalAccount,  # noqa: F811
+    chain,
+    tmp_path: Path,
+) -> None:
+    """The whole service path (tests/api/test_depositor_signatures.py's notary: uvicorn, the
+    real IPFS node, SQLite, a 2-of-2 ConsortiumRegistry on the session anvil): the Python
+    client signs an upload (over the metadata as the notary records it), the batch is
+    endorsed and anchored, and the page accepts the certificate, naming the studio's key;
+    with the same key's real signature of other content in its place it does not."""
+    design = tmp_path / "连衣裙-网页.png"
+    design.write_bytes(b"signed for the web page " + secrets.token_bytes(16))
+    with notary.client(signer=studio_key) as client:
+        uploaded = client.deposit_file(design, season="2027 春")
+        other = client.sign_deposit(hashlib.sha256(b"other content").hexdigest(), None, {})
+    assert uploaded["signer"] == studio_key.address
+    store = notary.service.factory
+    ipfs = KuboRpc(f"http://127.0.0.1:{chain.settings.ipfs_port}")
+    batcher = Batcher(store, notary.registry, BatchPolicy(max_leaves=100, interval_seconds=0))
+    try:
+        batcher.run_once(force=True)
+        assert Pinner(store, ipfs, notary.data / "spool").pin_manifests() == 1
+    finally:
+        ipfs.close()
+    batcher.run_once()
+    proposals = Proposals(store, notary.registry.reader())
+    (proposal,) = proposals.pending()
+    batch = eip712.Batch(proposal.root, proposal.leaf_count, proposal.manifest, proposal.batch_time)
+    for e in ENDORSERS:
+        sig = eip712.sign_endorsement(e, proposals.chain_id(), notary.registry.address, batch)
+        proposals.endorse(proposal.root, proposal.batch_time, sig)
+    batcher.run_once()
+    org = notary.service.authenticate(notary.keys["studio"])
+    doc = json.loads(cert_format.dumps(certificate(store, TreeCache(), org, uploaded["id"])))
+    assert doc["leaf"]["values"][4] == f"org:studio-org;signer={studio_key.address}"
+    swapped = {**doc, "depositor_signature": {**doc["depositor_signature"], "signature": other}}
+    browser.open(PAGE.as_uri())
+    for name, document, outcome in (("real", doc, "valid"), ("swapped", swapped, "invalid")):
+        cert = tmp_path / f"{name}.cert.json"
+        cert.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+        want = reference(cert, design, chain.rpc_url)
+        got = page_verdict(browser, None, cert, design, chain.rpc_url)
+        assert (got["outcome"], got["reason"]) == (outcome, want.reason), name
+        assert page_ran(browser) == ran(want), name
+    assert "the depositor signature recovers to" in str(got["reason"])
+    browser.open(PAGE.as_uri())
+    got = page_verdict(browser, None, tmp_path / "real.cert.json", design, chain.rpc_url)
+    assert f"Deposited and signed by studio 组织 ({studio_key.address})." in str(got["text"])

@@ -27,6 +27,17 @@ const configEvents = Object.fromEntries(['MemberSet', 'MemberRemoved', 'PolicySe
 const spec = readFileSync(join(repo, 'docs', 'certificate.md'), 'utf8');
 const later = spec.split('```assigned-after-unicode-14')[1].split('```')[0].trim().split(/\s+/)
   .map((r) => r.split('-').map((x) => parseInt(x, 16))).map(([lo, hi]) => [lo, hi === undefined ? lo : hi]);
+// Version 2 publishes more than one ConsortiumRegistry build (docs/certificate-v2.md section
+// 3: build 2, with the DEPOSITOR role, deployed today, and build 1 before it, whose
+// certificates keep verifying): read them from that section's list, newest first, and insist
+// that the artifact's build is the first.
+const specV2 = readFileSync(join(repo, 'docs', 'certificate-v2.md'), 'utf8');
+const buildsV2 = specV2.split('**Published runtime code hashes (certificate version 2):**')[1].split('```')[1]
+  .trim().split('\n').map((line) => /^(0x[0-9a-f]{64})\s+(build \d+)/.exec(line.trim()))
+  .map((m) => { if (!m) throw new Error('docs/certificate-v2.md section 3: unreadable hash line'); return { hash: m[1], name: m[2] }; });
+if (buildsV2[0].hash !== consortium.deployedBytecodeKeccak256) {
+  throw new Error('docs/certificate-v2.md section 3 does not list the ConsortiumRegistry artifact\'s build first');
+}
 
 const bundle = await build({
   entryPoints: [join(here, 'src', 'main.js')],
@@ -41,7 +52,7 @@ const bundle = await build({
   define: {
     NOTARY_PUBLISHED_CODE_HASHES: JSON.stringify([artifact.deployedBytecodeKeccak256]),
     NOTARY_ANCHORED_SIGNATURE: JSON.stringify(signature),
-    NOTARY_PUBLISHED_CODE_HASHES_V2: JSON.stringify([consortium.deployedBytecodeKeccak256]),
+    NOTARY_PUBLISHED_CODE_HASHES_V2: JSON.stringify(buildsV2.map((b) => b.hash)),
     NOTARY_CONFIG_EVENT_SIGNATURES: JSON.stringify(configEvents),
     NOTARY_LATER_THAN_UNICODE_14: JSON.stringify(later),
   },
@@ -64,7 +75,8 @@ const csp = [
 const html = readFileSync(join(here, 'src', 'index.html'), 'utf8')
   .replace('{{CSP}}', csp)
   .replace('{{PUBLISHED}}', artifact.deployedBytecodeKeccak256)
-  .replace('{{PUBLISHED_V2}}', consortium.deployedBytecodeKeccak256)
+  .replace('{{PUBLISHED_V2}}', buildsV2.map((b, n) => '<code id="published-v2' + (n ? '-' + b.name.replace(' ', '-') : '') + '">' +
+    b.hash + '</code> (' + b.name + ')').join(', '))
   .replace('{{CSS}}', () => css)
   .replace('{{JS}}', () => js);
 writeFileSync(output, html);

@@ -1,10 +1,11 @@
 // Version 2's endorsement steps (docs/certificate-v2.md section 5): E1 and E2 offline, right
 // after step 5; E3 to E5 against the node, after step 11. Check names, outcomes and reasons
 // are `notary verify`'s (notary/verify/endorsement.py). Each step is one function in OFFLINE
-// or ONLINE, run in order by verify.js; another version 2 check (a depositor signature, say)
-// is one more function in the right list and one more label in text.js.
+// or ONLINE, run in order by verify.js; another version 2 check is one more function in the
+// right list and one more label in text.js, as depositor.js (D1, D2) is. E3 leaves its
+// replay of the registry's configuration in `ctx.configuration` for D2.
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { eip55, fromHex, toHex } from './read.js';
+import { eip55, fromHex, pyRepr, toHex } from './read.js';
 import { abiStringHex, getLogsInWindows, uint, word } from './chain.js';
 import { CONFIG_EVENT_SIGNATURES } from './facts.js';
 import { NotAccepted, endorsementDigest, recoverSigner } from './eip712.js';
@@ -14,7 +15,7 @@ const topic = (signature) => '0x' + toHex(keccak_256(utf8.encode(signature)));
 const MEMBER_SET = topic(CONFIG_EVENT_SIGNATURES.MemberSet);
 const MEMBER_REMOVED = topic(CONFIG_EVENT_SIGNATURES.MemberRemoved);
 const POLICY_SET = topic(CONFIG_EVENT_SIGNATURES.PolicySet);
-const ENDORSER = 2;  // MemberSet role: 1 NOTARY, 2 ENDORSER, 3 OBSERVER
+const ENDORSER = 2;  // MemberSet role: 1 NOTARY, 2 ENDORSER, 3 OBSERVER, 4 DEPOSITOR
 const ENDORSEMENT_OF = '0x9ca566e3';  // endorsementOf(bytes32)
 
 const checksum = (address) => eip55(address.toLowerCase());
@@ -63,13 +64,14 @@ function signatures(run, c) {
 /**
  * The members and policy in force for the anchor: the registry's MemberSet, MemberRemoved and
  * PolicySet logs before its own Anchored log, in chain order, replayed. Also every account
- * that stopped being an ENDORSER before then, with the block where it last did.
+ * that stopped being an ENDORSER before then, with the block where it last did (`left`), and
+ * every account removed before then, with the block of its last removal (`removed`).
  */
 async function configurationBefore(ctx, a) {
   const block = BigInt(a.block_number), index = BigInt(ctx.anchoredLog.logIndex);
   const registry = a.registry.toLowerCase();
   const logs = await getLogsInWindows(ctx.call, { address: a.registry, topics: [[MEMBER_SET, MEMBER_REMOVED, POLICY_SET]] }, block);
-  const members = new Map(), left = new Map();
+  const members = new Map(), left = new Map(), removed = new Map();
   let threshold = null, nonce = null;
   for (const log of logs) {
     const at = BigInt(log.blockNumber);
@@ -87,19 +89,21 @@ async function configurationBefore(ctx, a) {
         if (role === ENDORSER) left.delete(account);
       } else {
         members.delete(account);
+        removed.set(account, at);
       }
     } else if (kind === POLICY_SET) {
       threshold = Number(uint(word(log.data, 0)));
       nonce = uint(log.topics[1].slice(2));
     }
   }
-  return { members, left, threshold, nonce };
+  return { members, left, removed, threshold, nonce };
 }
 
 /** E3: each endorser was an ENDORSER of that organization id and name at the anchor. */
 async function members(run, c, ctx) {
   const a = c.anchor;
   const config = await configurationBefore(ctx, a);
+  ctx.configuration = config;
   if (config.threshold === null) {
     // The published code emits PolicySet when deployed: none means the node's logs are
     // incomplete (pruned, not indexed), not that the certificate lies.
@@ -117,7 +121,7 @@ async function members(run, c, ctx) {
     } else {
       const wrong = [];
       if (held.organization !== e.organization_id) wrong.push('organization id ' + held.organization + ', not ' + e.organization_id);
-      if (held.name !== e.organization) wrong.push("organization name '" + held.name + "', not '" + e.organization + "'");
+      if (held.name !== e.organization) wrong.push('organization name ' + pyRepr(held.name) + ', not ' + pyRepr(e.organization));
       if (wrong.length) problem = 'on chain, member ' + member + ' has ' + wrong.join(' and ');
     }
     if (problem) run.check('endorsers were members', false, '', problem);
@@ -160,5 +164,6 @@ async function recorded(run, c, ctx) {
 export const OFFLINE = [distinct, signatures];
 /** Steps against the node, run after step 11 with (run, certificate, ctx): ctx has `call`,
  * `rpcUrl` and `anchoredLog` (step 11's Anchored log); E3 leaves `ctx.endorsement`, the
- * verdict's facts.endorsement (as `notary verify --json`). */
+ * verdict's facts.endorsement (as `notary verify --json`), and `ctx.configuration`, its
+ * replay (members by lower-case account, removed, threshold). */
 export const ONLINE = [members, policy, recorded];

@@ -4,7 +4,7 @@
 // server that served the page (checked like any dropped certificate: it is not trusted).
 import { hashFile } from './hash.js';
 import { verifyCertificate } from './verify.js';
-import { DEV_CHAIN, FILE_CHECKS, OUTCOME, STATUS, checksFor, endorsed, notProven, proven } from './text.js';
+import { DEV_CHAIN, FILE_CHECKS, OUTCOME, STATUS, checksFor, deposited, endorsed, notProven, proven } from './text.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { certificate: null, certificateSource: '', file: null, digest: null, digestOf: null, version: 1 };
@@ -63,7 +63,7 @@ function drops(zone, take) {
 }
 
 // The list of checks, pending: version 1's until the certificate has been read, then its
-// version's (version 2 adds the endorsement checks).
+// version's (version 2 adds the endorsement and depositor signature checks).
 function renderChecks(withFile, version = 1) {
   state.version = version;
   const list = $('checks');
@@ -114,6 +114,10 @@ function showVerdict(result, rpcUrl) {
     if (f.endorsement) {
       parts.push(el('h3', {}, bilingual('背书机构（联盟成员）', 'Endorsed by (consortium members)')),
         el('ul', { id: 'endorsement' }, ...endorsed(f.endorsement).map(([z, e]) => el('li', {}, bilingual(z, e)))));
+    }
+    if ('depositor_signature' in f) {  // version 2: who signed the deposit, or nobody did
+      parts.push(el('h3', {}, bilingual('存证人', 'Deposited by')),
+        el('ul', { id: 'depositor' }, ...deposited(f.depositor_signature, f.depositor).map(([z, e]) => el('li', {}, bilingual(z, e)))));
     }
     parts.push(el('h3', {}, bilingual('不证明什么', 'What this does not prove')), list(notProven(f)));
     if (f.development_chain) parts.push(el('p', { class: 'warn' }, bilingual(...DEV_CHAIN)));

@@ -1,9 +1,9 @@
 // Reading a certificate: docs/certificate.md section 2 ("Reading the document"), rules 1 to 5,
 // in that order, for version 1; for version 2 the same rules against its schema
 // (docs/certificate-v2.md section 2, "Reading": certificate-v2.schema.json, plus EIP-55
-// members and organization names of at most 128 UTF-8 bytes). Pure functions; a breach
-// throws Stop (outcome "invalid" or "cannot_decide"), exactly as `notary verify` reads the
-// same bytes.
+// members and depositor signer, and organization names of at most 128 UTF-8 bytes). Pure
+// functions; a breach throws Stop (outcome "invalid" or "cannot_decide"), exactly as
+// `notary verify` reads the same bytes.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { LATER_THAN_UNICODE_14 } from './facts.js';
 
@@ -161,7 +161,7 @@ function schema(c) {
   exactKeys(c, 'certificate', ['format', 'version', 'evidence', 'leaf', 'proof', 'anchor', 'verification']
     .concat(v2 ? ['depositor_signature'] : []));
   if (!VERSIONS.includes(c.version)) invalid('version must be 1 or 2');
-  if (v2 && c.depositor_signature !== null) invalid('depositor_signature is reserved: null in version 2');
+  if (v2) depositorSignatureSchema(c.depositor_signature);
   const ev = c.evidence, lf = c.leaf, a = c.anchor, vf = c.verification;
   exactKeys(ev, 'evidence', ['sha256', 'sm3', 'metadata']);
   if (!str(ev.sha256) || !HEX32.test(ev.sha256)) invalid('evidence.sha256 must be 64 lower-case hex digits');
@@ -219,6 +219,16 @@ function endorsementSchema(a) {
   });
 }
 
+// `depositor_signature`: null (the deposit was not signed), or the depositor key's signature
+function depositorSignatureSchema(d) {
+  if (d === null) return;
+  exactKeys(d, 'depositor_signature', ['signer', 'organization_id', 'organization', 'signature']);
+  if (!str(d.signer) || !ADDRESS.test(d.signer)) invalid('depositor_signature.signer must be an address');
+  if (!str(d.organization_id) || !HEX32X.test(d.organization_id)) invalid('depositor_signature.organization_id must be 0x and 64 lower-case hex digits');
+  if (!str(d.organization) || codePoints(d.organization) < 1 || codePoints(d.organization) > 128) invalid('depositor_signature.organization must be 1 to 128 characters');
+  if (!str(d.signature) || !SIGNATURE.test(d.signature)) invalid('depositor_signature.signature must be 0x and 130 lower-case hex digits');
+}
+
 // ---- rule 5: beyond the schema ----
 const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 export const printable = (s) => [...s].every((ch) => {
@@ -226,6 +236,17 @@ export const printable = (s) => [...s].every((ch) => {
   if (cp === 0x20) return true;
   return !NOT_PRINTABLE.test(ch) && !LATER_THAN_UNICODE_14.some(([lo, hi]) => cp >= lo && cp <= hi);
 });
+/** A string as Python's repr() writes it, since `notary verify`'s reasons quote names so. */
+export function pyRepr(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const escaped = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', [quote]: '\\' + quote };
+  return quote + [...text].map((ch) => {
+    if (escaped[ch]) return escaped[ch];
+    if (printable(ch)) return ch;
+    const cp = ch.codePointAt(0), hex = cp.toString(16);
+    return cp < 0x100 ? '\\x' + hex.padStart(2, '0') : cp < 0x10000 ? '\\u' + hex.padStart(4, '0') : '\\U' + hex.padStart(8, '0');
+  }).join('') + quote;
+}
 export function eip55(address) {
   const lower = address.slice(2).toLowerCase();
   const h = toHex(keccak_256(utf8.encode(lower)));
@@ -259,6 +280,11 @@ function rules(c) {
       addresses.push([where + '.member', e.member]);
       if (utf8.encode(e.organization).length > 128) invalid(where + '.organization is longer than 128 UTF-8 bytes: no member name on chain can be');
     });
+    const d = c.depositor_signature;
+    if (d !== null) {
+      addresses.push(['depositor_signature.signer', d.signer]);
+      if (utf8.encode(d.organization).length > 128) invalid('depositor_signature.organization is longer than 128 UTF-8 bytes: no member name on chain can be');
+    }
   }
   for (const [where, address] of addresses) {
     const d = address.slice(2);

@@ -1,6 +1,8 @@
 // Every label on the page, in Chinese and English. The check names are `notary verify`'s.
-// CHECKS are version 1's steps, in order; checksFor(version) adds version 2's (E1, E2 after
-// the Merkle proof, E3 to E5 after the Anchored event: docs/certificate-v2.md section 5).
+// CHECKS are version 1's steps, in order; checksFor(version) adds version 2's (E1, E2, D1
+// after the Merkle proof, E3 to E5, D2 after the Anchored event: docs/certificate-v2.md
+// section 5).
+import { splitDepositor } from './depositor.js';
 export const CHECKS = [
   ['certificate', '证书格式', 'Certificate format (docs/certificate.md section 2)'],
   ['file sha256', '文件 SHA-256', 'File SHA-256'],
@@ -29,12 +31,14 @@ export const FILE_CHECKS = ['file sha256', 'file sm3', 'file size'];
 export const V2_OFFLINE_CHECKS = [
   ['endorsers distinct', '背书成员不重复', 'Endorsers are distinct (each counts once)'],
   ['endorsement signatures', '背书签名（EIP-712）属于各成员', "Endorsement signatures (EIP-712) are the members' own"],
+  ['depositor signature', '存证人签名（EIP-712）属于叶子所载密钥', "Depositor signature (EIP-712) is the key's the leaf names"],
 ];
 export const V2_ONLINE_CHECKS = [
   ['endorsers were members', '锚定时均为背书成员', 'Endorsers were members when anchored'],
   ['endorsement policy', '背书门槛为当时策略', 'Threshold is the policy then in force'],
   ['endorsement quorum', '背书数量达到门槛', 'Enough endorsements (quorum)'],
   ['recorded endorsement', '链上背书记录一致', 'Endorsement recorded in the registry matches'],
+  ['depositor key registered', '锚定时存证人密钥已登记（DEPOSITOR）', 'Depositor key was registered (DEPOSITOR) when anchored'],
 ];
 /** The checks a certificate of `version` goes through, in order (with 'node answer' last). */
 export function checksFor(version) {
@@ -55,6 +59,7 @@ export const STATUS = {
   pending: ['待检查', 'pending'],
   skipped: ['未检查', 'not reached'],
   nofile: ['未提供文件', 'no file given'],
+  unsigned: ['存证未签名', 'deposit not signed'],
 };
 
 export const OUTCOME = {
@@ -80,7 +85,10 @@ export function notProven(facts) {
     ['谁是作者：区块链证明的是谁通过存证平台提交了它，而非著作权归属。', 'Who authored it: the chain proves who deposited it through the notary, not authorship.'],
     ['元数据（名称、类型、标题）是否属实：只证明当时如此申报。', 'That the metadata (name, media type, title) is true: only that it was declared then.'],
   ];
-  if (facts.endorsement) lines.push(...NOT_PROVEN_V2);
+  if (facts.endorsement) {
+    lines.push(NOT_PROVEN_V2);
+    lines.push(facts.depositor_signature ? SIGNED_WHEN : unsigned(facts.depositor));
+  }
   if (!facts.file_checked) lines.push(['任何具体文件与之相符：本次未检查文件。请放入文件后重新验证。', 'That any particular file matches: no file was checked. Add the file and verify again.']);
   return lines;
 }
@@ -100,10 +108,29 @@ export function endorsed(e) {
       'Endorsement policy: ' + e.threshold + ' of ' + e.endorsing_members + ' required at block ' + e.block + " (the anchor's block)."],
   ];
 }
-export const NOT_PROVEN_V2 = [
-  ['背书机构核对了什么：它们签名的是这一批次（默克尔根、叶子数、清单、批次时间），不是文件本身。',
-    'What the endorsers checked beyond what they signed: their signatures bind the batch (root, leaf count, manifest, batch time), not the files.'],
-  ['谁提交了证据：叶子中的存证人仍是存证平台的说法。', 'Who deposited: the depositor in the leaf is still the notary operator\'s word.'],
-];
+export const NOT_PROVEN_V2 = ['背书机构核对了什么：它们签名的是这一批次（默克尔根、叶子数、清单、批次时间），不是文件本身。',
+  'What the endorsers checked beyond what they signed: their signatures bind the batch (root, leaf count, manifest, batch time), not the files.'];
+const SIGNED_WHEN = ['存证人何时签名：签名不带时间。锚定只证明叶子（连同签名者的名字）不晚于区块时间已存在，且只有锚定时联盟为该机构登记的密钥才算数。',
+  'When the depositor signed: a signature carries no time. The anchor proves the leaf, and so the name of its signer, existed by the block time, and only a key the consortium listed for that organization at the anchor counts.'];
+// An unsigned version 2 deposit: the CLI's words (notary/verify/wording.py unsigned_words).
+const unsigned = (depositor) => ['存证人“' + depositor + '”是存证平台的说法:该存证没有存证人签名。',
+  "That '" + depositor + "' deposited it, beyond the notary's word: the deposit carries no depositor signature."];
+
+// Who deposited a version 2 certificate's content (facts.depositor_signature, as `notary
+// verify --json` has it, null when unsigned): the CLI's sentence (wording.py depositor_words),
+// then the key, the organization it was registered for and at which block; or, unsigned,
+// that the depositor is the operator's word.
+export function deposited(d, depositor) {
+  if (!d) {
+    return [['未签名：存证人“' + depositor + '”只是存证平台的说法，该存证没有存证人自己的签名。',
+      "Not signed: the depositor '" + depositor + "' is only the notary operator's word; the deposit carries no signature of the depositor's own."]];
+  }
+  const [identity] = splitDepositor(depositor);
+  return [
+    ['由 ' + d.organization + '(' + d.signer + ')存证并签名。', 'Deposited and signed by ' + d.organization + ' (' + d.signer + ').'],
+    ['存证人：' + d.organization + '（密钥 ' + d.signer + '），第 ' + d.block + ' 号区块（锚定区块）时该密钥已登记为“' + d.organization + '”的存证密钥（机构标识 ' + d.organization_id + '，存证人身份“' + identity + '”）；其对此内容、元数据与存证人身份的签名已在本浏览器中核对。',
+      'Deposited by ' + d.organization + ' (key ' + d.signer + '), registered for ' + d.organization + ' at block ' + d.block + " (the anchor's block; organization id " + d.organization_id + ", depositor identity '" + identity + "'); the key's signature of this content, its metadata and that identity was checked in this browser."],
+  ];
+}
 
 export const DEV_CHAIN = ['这是本地开发链（链标识 31337）：法院必须用自己信任的节点核验。', 'This is a local development chain (chain id 31337): a court must check against a node it trusts.'];

@@ -1,14 +1,16 @@
 // The procedure of docs/certificate.md section 6, steps 1 to 11, in order; the first failure
 // decides. Version 2 (docs/certificate-v2.md section 5) checks step 7 against its own
-// published build and adds the endorsement steps (endorsement.js): E1, E2 after step 5, E3 to
-// E5 after step 11. The check names are `notary verify`'s (notary/verify/certificate.py and
-// endorsement.py), so the page, the CLI and its --json output name each step alike.
+// published builds and adds the endorsement steps (endorsement.js) and the depositor
+// signature steps (depositor.js): E1, E2, D1 after step 5, E3 to E5, D2 after step 11. The
+// check names are `notary verify`'s (notary/verify/certificate.py, endorsement.py and
+// depositor.py), so the page, the CLI and its --json output name each step alike.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { Stop, canonical, fromHex, readCertificate, toHex, utcText } from './read.js';
 import { rpcClient, word, uint, abiStringHex } from './chain.js';
 import { ANCHORED_SIGNATURE, PUBLISHED_CODE_HASHES, PUBLISHED_CODE_HASHES_V2 } from './facts.js';
 import * as endorsement from './endorsement.js';
+import * as depositor from './depositor.js';
 
 const utf8 = new TextEncoder();
 const hex0x = (bytes) => '0x' + toHex(bytes);
@@ -22,7 +24,12 @@ export const EMPTY_CODE_HASH = keccakHex(new Uint8Array(0));
 // and online (after step 11), in order.
 const VERSIONS = {
   1: { build: 'EvidenceRegistry', published: PUBLISHED_CODE_HASHES, offline: [], online: [] },
-  2: { build: 'ConsortiumRegistry', published: PUBLISHED_CODE_HASHES_V2, offline: endorsement.OFFLINE, online: endorsement.ONLINE },
+  2: {
+    build: 'ConsortiumRegistry',
+    published: PUBLISHED_CODE_HASHES_V2,
+    offline: [...endorsement.OFFLINE, ...depositor.OFFLINE],
+    online: [...endorsement.ONLINE, ...depositor.ONLINE],
+  },
 };
 
 function abiEncodeLeaf(values) {  // abi.encode(string, bytes32, bytes32, bytes32, string, bytes32)
@@ -74,6 +81,7 @@ class Run {
       .map(([field, chain, stated]) => field + ' is ' + show(chain) + ' ' + source + ', ' + show(stated) + ' in the certificate');
     this.check(name, wrong.length === 0, ok, wrong.join('; '));
   }
+  note(check) { this.onCheck(check); }  // shown on the page, not a check of the verdict
   cannotDecide(name, reason) {
     this.add({ name, status: 'unknown', detail: reason });
     throw new Stop('cannot_decide', reason);
@@ -128,7 +136,7 @@ async function online(run, c, rpcUrl) {
   const codeHash = keccakHex(fromHex(code));
   run.check('registry code', published.includes(codeHash),
     'the code at ' + a.registry + ' is the published ' + build + ' build (' + codeHash + ')',
-    'the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published ' + build + ' build (published: ' + published.join(', ') + ')');
+    'the code at ' + a.registry + ' (hash ' + codeHash + ') is not the published ' + build + ' build (published: ' + [...published].sort().join(', ') + ')');
   run.check('registry code hash field', a.registry_code_hash === codeHash, 'anchor.registry_code_hash names that build',
     'anchor.registry_code_hash is ' + a.registry_code_hash + ", but the registry's code hash is " + codeHash + ' (the published build)');
   // step 8: anchorOf(root)
@@ -203,7 +211,7 @@ function valid(c, digest, checks, ctx) {
       when, when_beijing: utcText(a.block_time + 8 * 3600).replace('T', ' ').replace('Z', ''), chain_id: a.chain_id, block_number: a.block_number, registry: a.registry, notary: a.notary,
       depositor: c.leaf.values[4], name, sha256: ev.sha256, sm3: ev.sm3, file_checked: Boolean(digest),
       development_chain: a.chain_id === 31337,
-      ...(ctx.endorsement ? { endorsement: ctx.endorsement } : {}),
+      ...(ctx.endorsement ? { endorsement: ctx.endorsement, depositor_signature: ctx.depositor } : {}),
     },
   };
 }
