@@ -16,9 +16,11 @@ refused, and never applied; removal the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from api.main import create_app
+from notary.anchoring.assembly import Anchoring
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.key_changes import KeyChanges
 from notary.anchoring.pinner import Pinner
@@ -53,7 +56,7 @@ from notary.store import depositor_keys as key_store
 from notary.store.db import transaction
 from notary.store.models import DepositorKey, KeyApproval
 from notary.verify.certificate import Outcome, verify
-from tests.api.conftest import create_organizations, serve_in_thread
+from tests.api.conftest import create_organizations, serve_in_thread, wait_for
 from tests.conftest import make_settings, run_cli
 
 pytestmark = pytest.mark.devnet
@@ -407,3 +410,32 @@ def test_a_removal_is_applied_once_k_endorsers_approved(notary: Notary) -> None:
     refused = notary.signed_deposit(key)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "signer_not_registered"
+
+
+def test_the_anchoring_loop_relays_a_change_endorser_nodes_approve_in_their_own_loops(
+    notary: Notary,
+) -> None:
+    """The anchoring process's loops (notary.anchoring.assembly) and two endorser nodes'
+    run loops, in threads: nothing driven by hand."""
+    settings = notary.service.settings
+    parts = Anchoring(settings)
+    stop = threading.Event()
+    threads = parts.start_loops(stop)
+    nodes = [
+        EndorserNode(e, dataclasses.replace(notary.nodes[0].config, poll_seconds=0.2))
+        for e in ENDORSERS[1:]
+    ]  # their own (run closes its clients), both auto
+    loops = [threading.Thread(target=node.run, args=(stop,), daemon=True) for node in nodes]
+    try:
+        for thread in loops:
+            thread.start()
+        key = _register(notary)
+        wait_for(
+            lambda: notary.state(key.address).state == "active", "the key to become active", 30
+        )
+        assert notary.registry.member(key.address).role is Role.DEPOSITOR
+    finally:
+        stop.set()
+        for thread in [*threads, *loops]:
+            thread.join(timeout=30)
+        parts.close()
