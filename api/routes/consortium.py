@@ -6,7 +6,10 @@ address may make NOTARY_CONSORTIUM_REQUESTS_BURST requests at once and
 NOTARY_CONSORTIUM_REQUESTS_PER_SECOND a second after that (429 with Retry-After). What it
 posts is an EIP-712 signature, which the service stores only when it recovers to a
 current ENDORSER of the registry (403 otherwise); the proposals list holds nothing secret
-(roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored).
+(roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored),
+nor does the key-changes list (a depositor key's address, organization id and name go on
+chain once applied; its consent proves only that the key agreed; the depositor identity
+"org:<slug>" is in every certificate of that organization's deposits).
 """
 
 from __future__ import annotations

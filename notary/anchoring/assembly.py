@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
+from typing import Final
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +39,9 @@ from notary.store.db import database_url, make_engine, make_sessionmaker
 
 log = logging.getLogger("notary.hooks.delivery")
 batcher_log = logging.getLogger("notary.anchoring.batcher")
+
+KEY_CHANGE_POLL_SECONDS: Final = 1.0
+"""How often the anchoring process looks at depositor key changes (notary.anchoring.key_changes)."""
 
 
 class Anchoring:
@@ -109,10 +114,14 @@ class Anchoring:
             self.batcher.run_forever(stop)
             return
         key_changes = Proposals(self.factory, writer.reader()).key_changes
+        last = -KEY_CHANGE_POLL_SECONDS
 
         def cycle() -> None:
+            nonlocal last
             self.batcher.run_once()
-            key_changes.cycle(writer)
+            if time.monotonic() - last >= KEY_CHANGE_POLL_SECONDS:  # a refused change stays
+                last = time.monotonic()  # open: its chain reads not every 0.2 s
+                key_changes.cycle(writer)
 
         run_with_backoff(cycle, stop, 0.2, ChainError, batcher_log, "anchoring")
 

@@ -190,7 +190,10 @@ class KeyChanges:
         member = self.endorser(signer)
         try:
             with transaction(self.factory) as session:
-                if session.get(DepositorKey, key_id).change_digest != digest:  # type: ignore[union-attr]
+                current = session.scalar(
+                    select(DepositorKey.change_digest).where(DepositorKey.id == key_id)
+                )
+                if current != digest:
                     raise ConflictError(f"change 0x{digest.hex()} was proposed again meanwhile")
                 existing = session.scalar(
                     select(KeyApproval).where(

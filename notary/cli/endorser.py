@@ -133,6 +133,7 @@ def approve(
     again if it is proposed again at a new config nonce. Needs no key."""
     import httpx
 
+    from notary.chain.eip712 import Role
     from notary.endorser.key_approval import add_approval, parse_changes
 
     try:
@@ -144,7 +145,7 @@ def approve(
     if not found:
         fail(f"the notary proposes no depositor key change for {account}")
     change = found[0]
-    what = "add DEPOSITOR" if change.organization != bytes(32) else "remove"
+    what = "add DEPOSITOR" if change.role is Role.DEPOSITOR else "remove"
     typer.echo(
         f"{what} {change.account} for {change.depositor} ({change.name or '-'}), organization "
         f"0x{change.organization.hex()}, config nonce {change.nonce}"

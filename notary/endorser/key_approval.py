@@ -39,6 +39,7 @@ log = logging.getLogger("notary.endorser")
 
 KeyMode = Literal["off", "manual", "auto"]
 KEY_MODES: Final = ("off", "manual", "auto")
+MAX_REMEMBERED: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -124,14 +125,18 @@ class KeyApprover:
         self.max_lifetime = max_lifetime
         self.decided: dict[bytes, str] = {}
         self._waiting: set[bytes] = set()
+        self._fetch_failed = False
 
     def fetch(self) -> list[KeyChange] | None:
         try:
             response = self.http.get("/v1/consortium/key-changes")
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.warning("key changes not fetched: %s", exc)
+            if not self._fetch_failed:  # once, not every poll
+                log.warning("depositor key changes not fetched: %s", exc)
+            self._fetch_failed = True
             return None
+        self._fetch_failed = False
         return parse_changes(response.json())
 
     def state(self, reader: ConsortiumReader, chain_id: int, change: KeyChange) -> RegistryState:
@@ -162,6 +167,9 @@ class KeyApprover:
         if not changes:
             return 0
         approved = load_approvals(self.approvals_file) if self.mode == "manual" else set()
+        if len(self.decided) > MAX_REMEMBERED:
+            self.decided.clear()
+            self._waiting.clear()
         done = 0
         for change in changes:
             if change.digest in self.decided:
