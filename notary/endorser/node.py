@@ -75,6 +75,9 @@ class NodeConfig:
     """Whether depositor key changes are approved: off, manual (keys its operator approved
     in `approvals_file`), auto (notary.endorser.key_approval)."""
     approvals_file: Path | None = None
+    key_poll_seconds: float = 2.0
+    """Depositor key changes are looked at this often (rarer than batches: each look
+    is a request to the notary and, per open change, reads of the chain)."""
     max_change_lifetime: int = MAX_CHANGE_LIFETIME
 
 
@@ -96,6 +99,7 @@ class EndorserNode:
         self.unretrievable: dict[tuple[bytes, int], float] = {}
         self._last_heartbeat = 0.0
         self._notary_down = False
+        self._last_keys = -config.key_poll_seconds
         self.keys = KeyApprover(
             account,
             self.http,
@@ -170,7 +174,9 @@ class EndorserNode:
                 self._refuse(p, reason)
         if len(self.decided) > MAX_REMEMBERED:
             self.decided.clear()
-        self.keys.cycle(self.reader, self.chain_id)
+        if self.clock() - self._last_keys >= self.config.key_poll_seconds:
+            self._last_keys = self.clock()
+            self.keys.cycle(self.reader, self.chain_id)
         return endorsed
 
     def _proposals(self) -> list[Proposal] | None:
