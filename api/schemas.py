@@ -557,6 +557,42 @@ class ProposalOut(BaseModel):
     threshold: int = Field(description="k: endorsements the anchor needs.")
 
 
+class KeyChangeOut(BaseModel):
+    """A depositor key change awaiting the endorsers' approval: everything an endorser
+    needs to check it itself and to rebuild the EIP-712 ConfigChange it signs
+    (docs/consortium.md, "Depositor key changes")."""
+
+    digest: str = Field(
+        description="0x-hex EIP-712 digest of the change as proposed: where approvals go. "
+        "An endorser recomputes it from the fields below, never trusts it."
+    )
+    account: str = Field(description="The depositor key's address.")
+    role: str = Field(description="DEPOSITOR (add the key) or NONE (remove it).")
+    organization: str = Field(
+        description="0x-hex organization id of the change: keccak256(depositor) to add, "
+        "32 zero bytes to remove."
+    )
+    name: str = Field(description="The member name on chain (empty to remove).")
+    depositor: str = Field(description="The organization's depositor identity.")
+    consent: str | None = Field(
+        description="0x-hex DepositorKey(account, depositor) signature of the key (adds)."
+    )
+    threshold: int = Field(description="k, unchanged by the change.")
+    nonce: int = Field(description="The registry's configNonce the change is signed for.")
+    deadline: int = Field(description="Last block time (Unix seconds) it may be applied at.")
+    chain_id: int
+    registry: str
+    approvals: int = Field(description="Approvals stored so far.")
+
+
+class ApprovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str = Field(
+        description="0x-hex 65-byte EIP-712 ConfigChange signature.", max_length=132
+    )
+
+
 class EndorsementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

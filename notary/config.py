@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         "proposed again with a fresh batch time (the registry refuses batch times over 3600 s "
         "old at the anchoring block).",
     )
+    devnet_key_approval: bool = Field(
+        default=True,
+        description="Dev mode: approve a depositor key change at once with the devnet "
+        "endorsers' keys in the data directory (notary.ops.depositors). false: ask the "
+        "endorser nodes, as outside dev mode (GET /v1/consortium/key-changes; the anchoring "
+        "process relays a change once k of them approved it).",
+    )
     endorser_api_port: int | None = Field(
         default=None,
         ge=1,

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from notary.anchoring.assembly import Anchoring
+from notary.anchoring.key_changes import KeyChange
 from notary.anchoring.process import AnchoringSupervisor
 from notary.anchoring.proposals import EndorserSeen, Proposal, Proposals
 from notary.anchoring.report import ReconciliationReport, reconciliation_report
@@ -244,6 +245,14 @@ class NotaryService:
     ) -> str:
         """Store an endorsement that recovers to a current endorser; its signer."""
         return self._consortium(remote).endorse(root, batch_time, signature)
+
+    def consortium_key_changes(self, remote: str | None = None) -> list[KeyChange]:
+        """Depositor key changes awaiting the endorsers' approval (keyless)."""
+        return self._consortium(remote).key_changes.proposed()
+
+    def approve_key_change(self, digest: bytes, signature: bytes, remote: str | None = None) -> str:
+        """Store an approval that recovers to a current endorser; its signer."""
+        return self._consortium(remote).key_changes.approve(digest, signature)
 
     def endorser_report(self, report: Report, signature: bytes, remote: str | None = None) -> str:
         """Record an endorser's signed refusal or heartbeat; its signer."""

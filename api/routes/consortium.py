@@ -6,7 +6,10 @@ address may make NOTARY_CONSORTIUM_REQUESTS_BURST requests at once and
 NOTARY_CONSORTIUM_REQUESTS_PER_SECOND a second after that (429 with Retry-After). What it
 posts is an EIP-712 signature, which the service stores only when it recovers to a
 current ENDORSER of the registry (403 otherwise); the proposals list holds nothing secret
-(roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored).
+(roots, leaf counts, manifest CIDs and batch times, all on chain or IPFS once anchored),
+nor does the key-changes list (a depositor key's address, organization id and name go on
+chain once applied; its consent proves only that the key agreed; the depositor identity
+"org:<slug>" is in every certificate of that organization's deposits).
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from fastapi import APIRouter, Path, Request
 
 from api.deps import Service
 from api.errors import documented
-from api.schemas import EndorsementIn, EndorserOut, ProposalOut, ReportIn, SignerOut
+from api.schemas import (
+    ApprovalIn,
+    EndorsementIn,
+    EndorserOut,
+    KeyChangeOut,
+    ProposalOut,
+    ReportIn,
+    SignerOut,
+)
 from api.strict import StrictRoute
 from notary.chain.eip712 import Report
 from notary.errors import ValidationError
@@ -94,6 +105,57 @@ def endorse(
     return SignerOut(signer=signer)
 
 
+@router.get(
+    "/key-changes",
+    response_model=list[KeyChangeOut],
+    summary="Depositor key changes awaiting approval (for the endorsers; no key)",
+)
+def key_changes(request: Request, service: Service) -> list[KeyChangeOut]:
+    """Oldest first, at most 100: each depositor key to add (with the key's consent and the
+    depositor identity it signed) or remove, at the registry's config nonce, which each
+    endorser checks against the chain and, if its operator lets it, approves."""
+    return [
+        KeyChangeOut(
+            digest="0x" + c.digest().hex(),
+            account=c.account,
+            role=c.role.name,
+            organization="0x" + c.organization.hex(),
+            name=c.name,
+            depositor=c.depositor,
+            consent=None if c.consent is None else "0x" + c.consent.hex(),
+            threshold=c.threshold,
+            nonce=c.nonce,
+            deadline=c.deadline,
+            chain_id=c.chain_id,
+            registry=c.registry,
+            approvals=c.approvals,
+        )
+        for c in service.consortium_key_changes(_remote(request))
+    ]
+
+
+@router.post(
+    "/key-changes/{digest}/approvals",
+    response_model=SignerOut,
+    summary="An endorser's EIP-712 approval of a depositor key change",
+    responses=documented(403, 409),
+)
+def approve_key_change(
+    digest: Annotated[str, Path(max_length=66)],
+    body: ApprovalIn,
+    request: Request,
+    service: Service,
+) -> SignerOut:
+    """Stored when the signature over the change as proposed recovers to a current
+    endorser (403 otherwise); 409 when the change was proposed again (a new config nonce or
+    deadline: sign the new one) or applied meanwhile. The anchoring process relays the
+    change once k approvals are stored."""
+    signer = service.approve_key_change(
+        _bytes32(digest), _signature(body.signature), _remote(request)
+    )
+    return SignerOut(signer=signer)
+
+
 @router.post(
     "/reports",
     response_model=SignerOut,
@@ -101,7 +163,8 @@ def endorse(
     responses=documented(403),
 )
 def report(body: ReportIn, request: Request, service: Service) -> SignerOut:
-    """A refusal (root, batch_time, reason) goes into the batch's history; a heartbeat
+    """A refusal (root, batch_time, reason) goes into the batch's history (or, with a key
+    change's digest as root and its nonce as batch_time, on that depositor key); a heartbeat
     (root of 32 zero bytes, no reason) marks the endorser as seen (GET /v1/ready)."""
     signed = Report(_bytes32(body.root), body.batch_time, body.refusal, body.sent_at)
     return SignerOut(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
+from typing import Final
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.loops import run_with_backoff
 from notary.anchoring.pinner import Pinner
+from notary.anchoring.proposals import Proposals
 from notary.chain.consortium import ConsortiumWriter, connect_consortium_writer
 from notary.chain.finality import Finality
 from notary.chain.registry import RegistryWriter, connect_writer
 from notary.config import Settings
 from notary.deposit.spool import spool_dir
-from notary.errors import ConfigError, StorageError
+from notary.errors import ChainError, ConfigError, StorageError
 from notary.hooks.delivery import Deliverer, RetryPolicy
 from notary.ipfs.client import KuboRpc
 from notary.ops.endpoints import (
@@ -35,6 +38,10 @@ from notary.ops.keys import load_key
 from notary.store.db import database_url, make_engine, make_sessionmaker
 
 log = logging.getLogger("notary.hooks.delivery")
+batcher_log = logging.getLogger("notary.anchoring.batcher")
+
+KEY_CHANGE_POLL_SECONDS: Final = 1.0
+"""How often the anchoring process looks at depositor key changes (notary.anchoring.key_changes)."""
 
 
 class Anchoring:
@@ -86,7 +93,7 @@ class Anchoring:
         pinner as threads of this process until `stop` is set: what the anchoring process
         does."""
         loops = [
-            ("notary-batcher", self.batcher.run_forever),
+            ("notary-batcher", self._anchor),
             ("notary-webhooks", self._deliver),
         ]
         if self.pinner is not None:
@@ -97,6 +104,26 @@ class Anchoring:
             thread.start()
             threads.append(thread)
         return threads
+
+    def _anchor(self, stop: threading.Event) -> None:
+        """The batcher's loop, and after each of its cycles the depositor key changes' (in
+        consortium mode): both send from the notary account, so one thread keeps its
+        transaction nonces in order."""
+        writer = self.writer
+        if not isinstance(writer, ConsortiumWriter):
+            self.batcher.run_forever(stop)
+            return
+        key_changes = Proposals(self.factory, writer.reader()).key_changes
+        last = -KEY_CHANGE_POLL_SECONDS
+
+        def cycle() -> None:
+            nonlocal last
+            self.batcher.run_once()
+            if time.monotonic() - last >= KEY_CHANGE_POLL_SECONDS:  # a refused change stays
+                last = time.monotonic()  # open: its chain reads not every 0.2 s
+                key_changes.cycle(writer)
+
+        run_with_backoff(cycle, stop, 0.2, ChainError, batcher_log, "anchoring")
 
     def _deliver(self, stop: threading.Event) -> None:
         """The webhook deliverer's loop: a storage error pauses it, nothing but `stop` ends

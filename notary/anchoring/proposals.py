@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.anchoring.endorsement import signed_batch
+from notary.anchoring.key_changes import KeyChanges
 from notary.anchoring.reconcile import events
 from notary.chain.consortium import ConsortiumReader, Member
 from notary.chain.eip712 import Report, Role, recover_endorser, recover_reporter
@@ -76,6 +77,8 @@ class Proposals:
         self._chain_id: int | None = None
         self._members: dict[str, Member] = {}
         self._members_at = -MEMBER_CACHE_SECONDS - 1.0
+        self.key_changes = KeyChanges(factory, reader, self._endorser, self.chain_id)
+        """Depositor key changes, approved by the same endorsers (notary.anchoring.key_changes)."""
 
     def chain_id(self) -> int:
         if self._chain_id is None:
@@ -234,6 +237,10 @@ class Proposals:
                 raise ValidationError("a report about a batch carries the refusal's reason")
             batch = session.scalar(select(Batch).where(Batch.root == report.root))
             if batch is None:
+                word = f"{member.name} ({signer}) refused: {report.refusal}"
+                if self.key_changes.refused(session, report.root, word):  # a key change's digest
+                    self._seen(session, signer, f"refused change 0x{report.root.hex()}")
+                    return
                 raise NotFoundError(f"no batch with root 0x{report.root.hex()}")
             events(
                 session,

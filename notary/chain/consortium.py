@@ -241,6 +241,26 @@ class ConsortiumReader(RegistryReader):
                 held, left = None, int(log["blockNumber"])
         return held, left
 
+    def last_member_tx(self, account: str) -> str | None:
+        """The 0x-hex hash of the transaction that last set or removed `account` as a
+        member (its newest MemberSet or MemberRemoved event), None when there is none."""
+        latest = self.latest_block_number()
+        account = to_checksum_address(account)
+        found: tuple[int, int, str] | None = None
+        start = 0
+        while start <= latest:
+            end = min(latest, start + LOG_WINDOW_BLOCKS - 1)
+            with chain_errors(self.rpc_url):
+                for event in (self.contract.events.MemberSet, self.contract.events.MemberRemoved):
+                    for log in event().get_logs(
+                        from_block=start, to_block=end, argument_filters={"account": account}
+                    ):
+                        here = (int(log["blockNumber"]), int(log["logIndex"]))
+                        if found is None or here > found[:2]:
+                            found = (*here, "0x" + bytes(log["transactionHash"]).hex())
+            start = end + 1
+        return None if found is None else found[2]
+
     def _config_logs(self, block: int) -> list[Any]:
         """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
         logs: list[Any] = []

@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -14,7 +14,8 @@ from notary.cli.common import HELP_OPTIONS, app, fail, load_settings
 from notary.errors import ChainError, NotaryError
 
 endorser_app = typer.Typer(
-    help="The consortium's endorser node: checks and signs the notary's batches.",
+    help="The consortium's endorser node: checks and signs the notary's batches and "
+    "approves depositor key changes.",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
 )
@@ -52,12 +53,28 @@ def run(
         int, typer.Option(help="Most a batch time may be ahead of this clock, in seconds.")
     ] = 30,
     poll: Annotated[float, typer.Option(help="Seconds between polls of the notary.")] = 0.5,
+    depositor_keys: Annotated[
+        str,
+        typer.Option(
+            "--depositor-keys",
+            help="Depositor key changes: off (ignored), manual (approve only keys approved "
+            "with `notary endorser approve`; the log names what waits), auto (approve every "
+            "change that passes the checks). Needs --rpc and --registry.",
+        ),
+    ] = "manual",
+    approvals: Annotated[
+        Path | None,
+        typer.Option(
+            "--approvals", help="Manual mode: the approvals file `notary endorser approve` writes."
+        ),
+    ] = None,
 ) -> None:
     """Poll the notary's proposals; for each batch fetch its manifest from IPFS, rebuild the
     root, check the leaf count and the batch time against this machine's clock, then sign
     an EIP-712 endorsement or refuse it (the reason goes to this log and to the batch's
     history at the notary). Ends on SIGTERM or Ctrl-C. The key is never logged."""
     from notary.endorser.checks import Tolerance
+    from notary.endorser.key_approval import KEY_MODES, KeyMode
     from notary.endorser.node import EndorserNode, NodeConfig, check_key_file
     from notary.ops import logs
     from notary.ops.keys import load_key
@@ -65,6 +82,8 @@ def run(
     settings = load_settings()
     logs.configure(settings.log_format, settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if depositor_keys not in KEY_MODES:
+        fail(f"--depositor-keys is one of {', '.join(KEY_MODES)}")
     if not 0 < max_age <= 3540 or not 0 <= max_ahead <= 300:
         fail("--max-age is 1 to 3540 s (the registry's window is 3600 s); --max-ahead 0 to 300")
     try:
@@ -77,6 +96,8 @@ def run(
             rpc_url=rpc,
             tolerance=Tolerance(future_seconds=max_ahead, max_age_seconds=max_age),
             poll_seconds=poll,
+            depositor_keys=cast(KeyMode, depositor_keys),
+            approvals_file=approvals,
         )
         node = EndorserNode(account, config)
         try:
@@ -93,3 +114,44 @@ def run(
         node.run(stop)
     except NotaryError as exc:
         fail(str(exc))
+
+
+@endorser_app.command("approve")
+def approve(
+    account: Annotated[str, typer.Argument(help="The depositor key's address (0x + 40 hex).")],
+    notary_url: Annotated[
+        str, typer.Option("--notary-url", help="The notary's API, e.g. http://127.0.0.1:8000.")
+    ],
+    approvals: Annotated[
+        Path,
+        typer.Option("--approvals", help="The approvals file the endorser runs with."),
+    ],
+) -> None:
+    """Approve the change the notary proposes for one depositor key (manual mode): show it
+    and record it in the approvals file. The running endorser (`--depositor-keys manual
+    --approvals FILE`) still checks it against the chain before it signs, and signs it
+    again if it is proposed again at a new config nonce. Needs no key."""
+    import httpx
+
+    from notary.chain.eip712 import Role
+    from notary.endorser.key_approval import add_approval, parse_changes
+
+    try:
+        response = httpx.get(f"{notary_url.rstrip('/')}/v1/consortium/key-changes", timeout=10)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        fail(f"the notary's key changes could not be fetched: {exc}")
+    found = [c for c in parse_changes(response.json()) if c.account.lower() == account.lower()]
+    if not found:
+        fail(f"the notary proposes no depositor key change for {account}")
+    change = found[0]
+    what = "add DEPOSITOR" if change.role is Role.DEPOSITOR else "remove"
+    typer.echo(
+        f"{what} {change.account} for {change.depositor} ({change.name or '-'}), organization "
+        f"0x{change.organization.hex()}, config nonce {change.nonce}"
+    )
+    try:
+        added = add_approval(approvals, change)
+    except (OSError, ValueError) as exc:
+        fail(f"{approvals}: {exc}")
+    typer.echo(f"approved in {approvals}" if added else f"already approved in {approvals}")

@@ -116,7 +116,7 @@ class DepositorKeys:
                 f"organization 0x{held.organization.hex()})"
             )
         view = store.begin_add(
-            self.factory, org, address, member_name(org.name), self.reader.address
+            self.factory, org, address, member_name(org.name), self.reader.address, proof
         )
         if self.approver is None:
             return view

@@ -1,5 +1,6 @@
-"""What an endorser checks before it signs a batch (docs: README, "Consortium: endorsers
-and the pipeline"). Pure functions: the node fetches, these decide.
+"""What an endorser checks before it signs a batch or approves a depositor key change
+(docs/consortium.md; README, "Consortium: endorsers and the pipeline"). Pure functions:
+the node fetches, these decide.
 
 A proposal is refused, with the reason, when:
 - it names another chain or registry than the one this endorser serves;
@@ -11,14 +12,28 @@ A proposal is refused, with the reason, when:
   CID the proposal names, is not a version 1 batch manifest, does not have leaf_count
   leaves, or its leaves do not rebuild the proposed root (the root is recomputed here from
   the leaf hashes: nothing the notary says about the tree is trusted).
+
+A depositor key change is refused (check_key_change) unless it names this chain and
+registry, keeps the registry's threshold, carries the registry's configNonce, has a
+deadline ahead of this endorser's clock by at most MAX_CHANGE_LIFETIME, and is exactly
+- "add DEPOSITOR": the organization id is keccak256 of the depositor identity, the name is
+  1 to 128 bytes, the account holds no role in the registry, and the key's consent
+  (EIP-712 DepositorKey(account, depositor) under this registry's domain) recovers to the
+  account; or
+- "remove": zero organization and empty name, of an account that is a DEPOSITOR of that
+  identity's organization.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from notary.chain import eip712
+from notary.chain.consortium import Member
+from notary.chain.eip712 import MemberChange, Role
 from notary.core import manifest
+from notary.core.depositor import organization_id
 from notary.core.merkle import build_tree
 from notary.errors import ValidationError
 
@@ -26,6 +41,8 @@ MAX_MANIFEST_REFERENCE: Final = 256
 BYTES_PER_LEAF: Final = 69
 """A manifest spends 69 bytes a leaf ("0x" + 64 hex digits, quotes, comma)."""
 MANIFEST_OVERHEAD: Final = 4096
+MAX_NAME_BYTES: Final = 128
+"""The registry's longest member name."""
 
 
 @dataclass(frozen=True)
@@ -99,5 +116,113 @@ def check_manifest(p: Proposal, data: bytes) -> str | None:
         return (
             f"the manifest's leaves rebuild root 0x{rebuilt.hex()}, not the proposed "
             f"0x{p.root.hex()}"
+        )
+    return None
+
+
+MAX_CHANGE_LIFETIME: Final = 3600
+"""Latest deadline approved, in seconds after this endorser's clock: an approval is a
+signed authorization anyone may relay until its deadline, so it must not live long."""
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A depositor key change as GET /v1/consortium/key-changes lists it."""
+
+    digest: bytes
+    """As the notary listed it; the endorser signs the digest it computes itself."""
+    account: str
+    role: Role
+    organization: bytes
+    name: str
+    depositor: str
+    consent: bytes | None
+    threshold: int
+    nonce: int
+    deadline: int
+    chain_id: int
+    registry: str
+
+    def typed_data(self) -> dict[str, Any]:
+        """The EIP-712 ConfigChange this change is (what an approval signs)."""
+        entry = MemberChange(self.account, self.role, self.organization, self.name)
+        return eip712.config_change_typed_data(
+            self.chain_id, self.registry, [entry], self.threshold, self.nonce, self.deadline
+        )
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """What the endorser read from its own chain node about the change."""
+
+    chain_id: int
+    registry: str
+    config_nonce: int
+    threshold: int
+    member: Member
+    """The account's member record now (role NONE when it is no member)."""
+
+
+def check_key_change(
+    c: KeyChange, chain: RegistryState, now: int, max_lifetime: int = MAX_CHANGE_LIFETIME
+) -> str | None:
+    """The refusal reason of a depositor key change, or None when it is exactly what it
+    claims: add a DEPOSITOR key that consented to sign for that depositor identity, under
+    that identity's organization id, for an account that holds no role; or remove a
+    DEPOSITOR of that organization; at the registry's config nonce and threshold, with a
+    deadline ahead but at most `max_lifetime` away. What it does NOT establish is who the
+    organization behind the identity is: that is the operator's call (manual mode)."""
+    if c.chain_id != chain.chain_id or c.registry.lower() != chain.registry.lower():
+        return (
+            f"change for registry {c.registry} on chain {c.chain_id}; this endorser serves "
+            f"{chain.registry} on chain {chain.chain_id}"
+        )
+    if c.threshold != chain.threshold:
+        return f"the change sets k to {c.threshold}; the registry's k is {chain.threshold}"
+    if c.nonce != chain.config_nonce:
+        return f"config nonce {c.nonce}; the registry expects {chain.config_nonce}"
+    if c.deadline <= now:
+        return f"deadline {c.deadline} has passed (this endorser's clock: {now})"
+    if c.deadline - now > max_lifetime:
+        return f"deadline {c.deadline} is {c.deadline - now} s ahead; at most {max_lifetime} s"
+    if c.role is Role.DEPOSITOR:
+        return _check_add(c, chain)
+    if c.role is Role.NONE:
+        return _check_remove(c, chain)
+    return f"role {c.role.name}: only adding or removing a DEPOSITOR key is approved here"
+
+
+def _check_add(c: KeyChange, chain: RegistryState) -> str | None:
+    if c.organization != organization_id(c.depositor):
+        return (
+            f"organization 0x{c.organization.hex()} is not keccak256 of the depositor "
+            f"identity {c.depositor!r}"
+        )
+    if not c.name or len(c.name.encode("utf-8")) > MAX_NAME_BYTES:
+        return "the member name is empty or longer than 128 bytes"
+    if chain.member.role is not Role.NONE:
+        return f"{c.account} already holds the role {chain.member.role.name} in the registry"
+    if c.consent is None:
+        return "the change carries no consent of the key"
+    typed = eip712.depositor_key_typed_data(c.chain_id, c.registry, c.account, c.depositor)
+    try:
+        signer = eip712.recover(typed, c.consent)
+    except ValidationError as exc:
+        return f"the key's consent is not a valid signature: {exc}"
+    if signer.lower() != c.account.lower():
+        return f"the key's consent for {c.depositor!r} recovers to {signer}, not to {c.account}"
+    return None
+
+
+def _check_remove(c: KeyChange, chain: RegistryState) -> str | None:
+    if c.organization != bytes(32) or c.name:
+        return "a removal carries a zero organization and an empty name"
+    member = chain.member
+    if member.role is not Role.DEPOSITOR:
+        return f"{c.account} is not a DEPOSITOR of the registry (role {member.role.name})"
+    if member.organization != organization_id(c.depositor):
+        return (
+            f"{c.account} is a DEPOSITOR of organization 0x{member.organization.hex()}, not of "
+            f"{c.depositor!r}"
         )
     return None

@@ -2,7 +2,9 @@
 sign it or refuse it (with the reason, in this log and in the notary's batch history).
 
 It talks to the notary over HTTP (GET /v1/consortium/proposals, POST
-.../endorsements, POST /v1/consortium/reports), to its own IPFS endpoint (the manifest)
+.../endorsements, POST /v1/consortium/reports, and for depositor key changes GET
+/v1/consortium/key-changes, POST .../approvals: notary.endorser.key_approval), to its own
+IPFS endpoint (the manifest)
 and, when given one, to a chain node (its own membership, the chain id, and whether a root
 is already anchored). Its private key stays in this process: only its address is logged.
 """
@@ -22,7 +24,15 @@ import httpx
 
 from notary.chain.consortium import ConsortiumReader, connect_consortium_reader
 from notary.chain.eip712 import Batch, Report, Role, Signer, sign_endorsement, sign_report
-from notary.endorser.checks import Proposal, Tolerance, check_header, check_manifest, manifest_limit
+from notary.endorser.checks import (
+    MAX_CHANGE_LIFETIME,
+    Proposal,
+    Tolerance,
+    check_header,
+    check_manifest,
+    manifest_limit,
+)
+from notary.endorser.key_approval import KeyApprover, KeyMode
 from notary.errors import ChainError, ConfigError, IpfsError, NotaryError, NotFoundError
 from notary.ipfs.client import KuboRpc
 
@@ -61,6 +71,14 @@ class NodeConfig:
     poll_seconds: float = 0.5
     heartbeat_seconds: float = 10.0
     ipfs_timeout_seconds: float = 10.0
+    depositor_keys: KeyMode = "manual"
+    """Whether depositor key changes are approved: off, manual (keys its operator approved
+    in `approvals_file`), auto (notary.endorser.key_approval)."""
+    approvals_file: Path | None = None
+    key_poll_seconds: float = 2.0
+    """Depositor key changes are looked at this often (rarer than batches: each look
+    is a request to the notary and, per open change, reads of the chain)."""
+    max_change_lifetime: int = MAX_CHANGE_LIFETIME
 
 
 class EndorserNode:
@@ -81,6 +99,16 @@ class EndorserNode:
         self.unretrievable: dict[tuple[bytes, int], float] = {}
         self._last_heartbeat = 0.0
         self._notary_down = False
+        self._last_keys = -config.key_poll_seconds
+        self.keys = KeyApprover(
+            account,
+            self.http,
+            config.depositor_keys,
+            config.approvals_file,
+            clock,
+            config.max_change_lifetime,
+        )
+        """Depositor key changes (approved or refused after the batches of each cycle)."""
 
     # -- start -------------------------------------------------------------------------
 
@@ -146,6 +174,9 @@ class EndorserNode:
                 self._refuse(p, reason)
         if len(self.decided) > MAX_REMEMBERED:
             self.decided.clear()
+        if self.clock() - self._last_keys >= self.config.key_poll_seconds:
+            self._last_keys = self.clock()
+            self.keys.cycle(self.reader, self.chain_id)
         return endorsed
 
     def _proposals(self) -> list[Proposal] | None:

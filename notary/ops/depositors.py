@@ -44,8 +44,9 @@ class DevnetApprover:
     @classmethod
     def load(cls, settings: Settings, reader: ConsortiumReader) -> DevnetApprover | None:
         """The approver of the devnet consortium whose keys are in `settings`' data
-        directory; None outside dev mode or when they are not there."""
-        if settings.mode != "dev":
+        directory; None outside dev mode, with NOTARY_DEVNET_KEY_APPROVAL false, or when
+        they are not there (the endorser nodes approve then: notary.anchoring.key_changes)."""
+        if settings.mode != "dev" or not settings.devnet_key_approval:
             return None
         try:
             records = load_endorsers(settings)

@@ -84,10 +84,16 @@ def key_name(session: Session, address: str) -> str | None:
 
 
 def begin_add(
-    factory: sessionmaker[Session], org: OrgView, address: str, name: str, registry: str
+    factory: sessionmaker[Session],
+    org: OrgView,
+    address: str,
+    name: str,
+    registry: str,
+    consent: bytes | None = None,
 ) -> DepositorKeyView:
-    """Record `address` as the organization's key, pending the consortium's change.
-    A removed key of the same organization may be registered again."""
+    """Record `address` as the organization's key, pending the consortium's change, with
+    the key's `consent` (what the endorsers check). A removed key of the same organization
+    may be registered again."""
     address = checksummed(address)
     with transaction(factory) as session:
         row = session.scalar(select(DepositorKey).where(DepositorKey.address == address))
@@ -99,9 +105,11 @@ def begin_add(
         if row is None:
             row = DepositorKey(organization_id=org.id, address=address)
             session.add(row)
-        row.name, row.registry_address = name, registry
+        row.name, row.registry_address, row.consent = name, registry, consent
         row.state, row.registered_at = DepositorKeyState.PENDING.value, now
-        row.added_tx = row.removed_at = row.removed_tx = None
+        row.added_tx = row.removed_at = row.removed_tx = row.last_refusal = None
+        row.change_nonce = row.change_threshold = row.change_deadline = None
+        row.change_digest = None
         session.flush()
         return _view(row)
 
@@ -115,6 +123,8 @@ def begin_remove(factory: sessionmaker[Session], org: OrgView, address: str) -> 
             row.state, row.removed_at = DepositorKeyState.REMOVED.value, datetime.now(UTC)
         elif row.state == DepositorKeyState.ACTIVE.value:
             row.state = DepositorKeyState.REMOVING.value
+        row.change_nonce = row.change_threshold = row.change_deadline = None
+        row.change_digest = row.last_refusal = None  # the open change is another one now
         return _view(row)
 
 
@@ -125,6 +135,8 @@ def settle(factory: sessionmaker[Session], address: str, tx_hash: str) -> Deposi
         row = session.scalar(select(DepositorKey).where(DepositorKey.address == address))
         if row is None:
             raise NotFoundError(f"no depositor key {address}")
+        row.change_nonce = row.change_threshold = row.change_deadline = None
+        row.change_digest = None
         if row.state == DepositorKeyState.PENDING.value:
             row.state, row.added_tx = DepositorKeyState.ACTIVE.value, tx_hash
         elif row.state == DepositorKeyState.REMOVING.value:

@@ -99,6 +99,34 @@ class DepositorKey(Base):
     """The configuration change that made it a DEPOSITOR member (None while pending)."""
     removed_at: Mapped[datetime | None]
     removed_tx: Mapped[str | None] = mapped_column(String(66))
+    consent: Mapped[bytes | None] = mapped_column(LargeBinary(65))
+    """The key's EIP-712 DepositorKey consent, as registered: the consortium's endorsers
+    check it themselves before approving the change (None for keys registered before)."""
+    change_nonce: Mapped[int | None]
+    """The open change as proposed to the endorsers (notary.anchoring.key_changes): the
+    registry's config nonce, the threshold it keeps, its deadline and its EIP-712 digest;
+    None until proposed. A new proposal (the nonce moved on, the deadline is near) replaces
+    them, and the approvals of the old digest no longer count."""
+    change_threshold: Mapped[int | None]
+    change_deadline: Mapped[int | None]
+    change_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    last_refusal: Mapped[str | None] = mapped_column(String(512))
+    """The latest endorser's signed refusal of the change, with its reason."""
+
+
+class KeyApproval(Base):
+    """An endorser's EIP-712 approval of a depositor key change as proposed (its digest),
+    checked to recover to a current ENDORSER before it is stored."""
+
+    __tablename__ = "key_approvals"
+    __table_args__ = (UniqueConstraint("digest", "signer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("depositor_keys.id"), index=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signer: Mapped[str] = mapped_column(String(42))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+    received_at: Mapped[datetime]
 
 
 class ApiKey(Base):
