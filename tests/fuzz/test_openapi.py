@@ -69,9 +69,13 @@ def test_the_served_document_is_the_one_fuzzed(fuzzed) -> None:
 @fuzz
 def test_api_with_the_key_the_route_needs(case, fuzzed) -> None:
     key = fuzzed.keys[key_for(case.operation.path)]
+    # schemathesis sometimes generates the Authorization header itself (a negative case: a
+    # bearer token of the wrong form). Replacing it with a good key would turn the case
+    # positive while schemathesis still expects it refused: send it as generated.
+    generated = any(name.lower() == "authorization" for name in (case.headers or {}))
     case.call_and_validate(
         base_url=fuzzed.url,
-        headers={"Authorization": f"Bearer {key}"},
+        headers={} if generated else {"Authorization": f"Bearer {key}"},
         checks=ALL_CHECKS,
         timeout=60,
     )
