@@ -131,6 +131,14 @@ FFDD-FFDF FFE7 FFEF-FFFB FFFE-FFFF 1000C 10027 1003B 1003E 1004E-1004F 1005E-100
 1FAC6-1FACF 1FADA-1FADF 1FAE8-1FAEF 1FAF7-1FAFF 1FB93 1FBCB-1FBEF 1FBFA-1FFFF
 2A6E0-2A6FF 2B739-2B73F 2B81E-2B81F 2CEA2-2CEAF 2EBE1-2F7FF 2FA1E-2FFFF 3134B-E00FF
 E01F0-10FFFF'
+# The same ranges as a JSON list of [first, last] code points, for jq (--argjson np): read
+# once here, in bash arithmetic (jq 1.6 takes a second to split them itself). A range may be
+# broken after its "-" at the end of a line of the table.
+NOT_PRINTABLE_JSON=""
+for range in ${NOT_PRINTABLE//-$'\n'/-}; do
+  NOT_PRINTABLE_JSON="$NOT_PRINTABLE_JSON,[$((16#${range%-*})),$((16#${range#*-}))]"
+done
+NOT_PRINTABLE_JSON="[${NOT_PRINTABLE_JSON#,}]"
 
 # ---- Step 1: read the document (section 2, "Reading the document") ----
 size=$(wc -c < "$CERT")
@@ -216,7 +224,7 @@ ok "strict JSON: UTF-8, no duplicate keys, integers only"
 # decides the schema: notary/core/certificate.schema.json for 1, certificate-v2.schema.json
 # for 2 (version 1's fields, plus anchor.batch_time, anchor.endorsement and
 # depositor_signature: null, or signer, organization_id, organization and signature).
-schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
+schema_error=$(jq -r --argjson np "$NOT_PRINTABLE_JSON" '
   def hex32: type == "string" and test("\\A[0-9a-f]{64}\\z");
   def hex32x: type == "string" and test("\\A0x[0-9a-f]{64}\\z");
   def address: type == "string" and test("\\A0x[0-9a-fA-F]{40}\\z");
@@ -224,8 +232,7 @@ schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
   def text(max): type == "string" and length <= max;
   def exact($keys): type == "object" and (keys | sort) == ($keys | sort);
   def noctl: (explode | all(. >= 32 or . == 9 or . == 10));
-  ([$ranges | splits("\\s+")] | map(select(length > 0) | split("-") | map(explode | reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end))) | if length == 1 then [.[0], .[0]] else . end)) as $np
-  | def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
+  def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
   (.version == 2) as $v2
   | (if $v2 then ["batch_time","endorsement"] else [] end) as $v2anchor
   | [
@@ -299,10 +306,9 @@ JQ_UTF8='def hex2: [(. / 16 | floor), . % 16] | map("0123456789abcdef"[.:. + 1])
     else ((240 + (. / 262144 | floor)) | hex2) + cont(4096) + cont(64) + cont(1) end) | add // "";'
 # A string quoted as notary verify quotes names and identities (Python's repr: single quotes
 # unless the text has one and no double quote; backslash, the quote, \t \n \r and the code
-# points of NOT_PRINTABLE escaped). Needs --arg ranges "$NOT_PRINTABLE".
+# points of NOT_PRINTABLE escaped). Needs --argjson np "$NOT_PRINTABLE_JSON".
 JQ_PYREPR='def pyrepr:
-  ([$ranges | splits("\\s+")] | map(select(length > 0) | split("-") | map(explode | reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end))) | if length == 1 then [.[0], .[0]] else . end)) as $np
-  | def hexn($n): [recurse(if . >= 16 then (. / 16 | floor) else empty end) | . % 16] | reverse
+  def hexn($n): [recurse(if . >= 16 then (. / 16 | floor) else empty end) | . % 16] | reverse
       | map("0123456789abcdef"[.:. + 1]) | add | ("0000000" + .) | .[length - $n:];
   (if contains("\u0027") and (contains("\"") | not) then 34 else 39 end) as $q
   | ([$q] | implode) + (explode | map(. as $c
@@ -498,7 +504,7 @@ step_d1_depositor_signature() {
   # numbers), organization_id is keccak256 of <identity>, and the signature (v 27/28, low s,
   # checked here first as in E2) of the section 4b digest recovers to it.
   local parts named identity_hex expected_id signature s v digest recovered digits
-  mapfile -t parts < <(jq -r --arg ranges "$NOT_PRINTABLE" "$JQ_UTF8 $JQ_PYREPR"'
+  mapfile -t parts < <(jq -r --argjson np "$NOT_PRINTABLE_JSON" "$JQ_UTF8 $JQ_PYREPR"'
     [.leaf.values[4] | capture("\\A(?<identity>.+);signer=(?<signer>0x[0-9a-fA-F]{40})\\z")] | first
     | if . == null then "", "", "" else .signer, (.identity | utf8hex), (.identity | pyrepr) end' "$CERT")
   named=${parts[0]} identity_hex=${parts[1]} DEPOSIT_IDENTITY=${parts[2]}
@@ -755,7 +761,7 @@ step_d2_depositor_key() {
     ok "D2: the deposit is not signed (D1): no depositor key to look up"
     return
   fi
-  IFS=$'\t' read -r verdict detail <<< "$(jq -r --arg ranges "$NOT_PRINTABLE" --arg m "${DEPOSIT_SIGNER,,}" \
+  IFS=$'\t' read -r verdict detail <<< "$(jq -r --argjson np "$NOT_PRINTABLE_JSON" --arg m "${DEPOSIT_SIGNER,,}" \
       --slurpfile c "$WORK/configuration" "$JQ_UTF8 $JQ_PYREPR"'
     $c[0] as $c | $c.members[$m] as $held | .depositor_signature as $d
     | if $held != null and $held.role != 4 then
