@@ -230,7 +230,7 @@ schema_error=$(jq -r --argjson np "$NOT_PRINTABLE_JSON" '
   def address: type == "string" and test("\\A0x[0-9a-fA-F]{40}\\z");
   def int(min): type == "number" and . >= min and . == floor;
   def text(max): type == "string" and length <= max;
-  def exact($keys): type == "object" and (keys | sort) == ($keys | sort);
+  def exact($want): type == "object" and (keys | sort) == ($want | sort);  # not $keys: a parameter $keys also defines keys
   def noctl: (explode | all(. >= 32 or . == 9 or . == 10));
   def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
   (.version == 2) as $v2
@@ -292,7 +292,13 @@ schema_error=$(jq -r --argjson np "$NOT_PRINTABLE_JSON" '
       and (.steps | type == "array" and all(type == "string")) then empty else "verification" end)
   ] | first // empty' "$CERT" 2>&1) || invalid "the certificate does not match the schema: $schema_error"
 [ -z "$schema_error" ] || invalid "the certificate does not match the schema or section 2: $schema_error"
-get() { jq -r "$1" "$CERT"; }
+# Every scalar of the (now schema-checked) document, read in one jq run instead of one per
+# field: FIELD[".anchor.chain_id"], FIELD[".leaf.values[4]"] hold what `jq -r` prints for
+# that path. get reads any other expression with jq.
+declare -A FIELD
+eval "$(jq -r 'paths(scalars) as $p
+  | "FIELD[\($p | map(if type == "number" then "[\(.)]" else ".\(.)" end) | join("") | @sh)]=\(getpath($p) | if type == "string" then . else tojson end | @sh)"' "$CERT")"
+get() { if [ -n "${FIELD[$1]+set}" ]; then printf '%s\n' "${FIELD[$1]}"; else jq -r "$1" "$CERT"; fi; }
 canonical=$(jq -cS '.evidence.metadata' "$CERT" | sed -e ':a' -e 's/\(^\|[^\\]\)\(\(\\\\\)*\)\\u007f/\1\2\x7f/' -e 'ta')
 [ "$(printf '%s' "$canonical" | wc -c)" -le 16384 ] || invalid "the canonical metadata is larger than 16384 bytes"
 VERSION=$(get .version)
@@ -332,7 +338,7 @@ if [ "$VERSION" = 2 ]; then  # docs/certificate-v2.md "Reading": members, organi
     + [.depositor_signature | objects | ["depositor_signature.organization", (.organization | utf8hex | length / 2)]]
     | map(select(.[1] > 128)) | first // [] | @tsv' "$CERT")
   [ -z "$long" ] || invalid "${long%$'\t'*} is longer than 128 UTF-8 bytes (${long#*$'\t'}): no member name on chain can be"
-  [ "$(get '.depositor_signature | type')" = null ] || ADDRESS_FIELDS+=(depositor_signature.signer)
+  [ "$(get .depositor_signature)" = null ] || ADDRESS_FIELDS+=(depositor_signature.signer)
 fi
 for field in "${ADDRESS_FIELDS[@]}"; do
   address=$(get ".$field"); digits=${address#0x}
@@ -360,7 +366,7 @@ if [ "$FILE" != - ]; then
     [ "$have" = "$declared" ] || invalid "the file has $have bytes, evidence.metadata.size says $declared"
   fi
 fi
-value() { jq -r ".leaf.values[$1]" "$CERT"; }
+value() { get ".leaf.values[$1]"; }
 zero=0x$(printf '%064d' 0)
 [ "$(value 1)" = "0x$SHA" ] || invalid "leaf value 2 is not evidence.sha256: the leaf does not commit to this hash"
 [ "$(value 2)" = "$([ "$SM3" = null ] && echo "$zero" || echo "0x$SM3")" ] || invalid "leaf value 3 is not evidence.sm3"
@@ -383,7 +389,7 @@ ok "the proof leads from leaf.hash to anchor.root"
 # ---- Version 2, steps E1 and E2, offline (docs/certificate-v2.md section 5) ----
 # Each step is a function; V2_OFFLINE_STEPS and V2_ONLINE_STEPS list them in the order the
 # specification runs them. A later version's step is one more function in one of the lists.
-entry() { jq -r ".anchor.endorsement.endorsements[$1].$2" "$CERT"; }
+entry() { get ".anchor.endorsement.endorsements[$1].$2"; }
 checksum() { "$CAST" to-check-sum-address "$1"; }
 
 step_e1_distinct_endorsers() {
@@ -503,18 +509,18 @@ step_d1_depositor_signature() {
   # is not null. Then the address obeys EIP-55, depositor_signature.signer is it (as
   # numbers), organization_id is keccak256 of <identity>, and the signature (v 27/28, low s,
   # checked here first as in E2) of the section 4b digest recovers to it.
-  local parts named identity_hex expected_id signature s v digest recovered digits
+  local parts named identity_hex expected_id signature s v digest recovered digits given
   mapfile -t parts < <(jq -r --argjson np "$NOT_PRINTABLE_JSON" "$JQ_UTF8 $JQ_PYREPR"'
     [.leaf.values[4] | capture("\\A(?<identity>.+);signer=(?<signer>0x[0-9a-fA-F]{40})\\z")] | first
     | if . == null then "", "", "" else .signer, (.identity | utf8hex), (.identity | pyrepr) end' "$CERT")
   named=${parts[0]} identity_hex=${parts[1]} DEPOSIT_IDENTITY=${parts[2]}
   if [ -z "$named" ]; then
-    [ "$(get '.depositor_signature | type')" = null ] \
+    [ "$(get .depositor_signature)" = null ] \
       || invalid "the certificate carries a depositor_signature, but the leaf's depositor names no signer (';signer=<address>'): the anchored leaf does not commit to that signature"
     ok "D1: the leaf's depositor names no signer and depositor_signature is null: the deposit is not signed, the depositor is the operator's word (D2 does not apply)"
     return
   fi
-  [ "$(get '.depositor_signature | type')" != null ] \
+  [ "$(get .depositor_signature)" != null ] \
     || invalid "the leaf's depositor names the signer $named, but the certificate carries no depositor_signature"
   digits=${named#0x}
   if [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ]; then
@@ -522,7 +528,8 @@ step_d1_depositor_signature() {
       || invalid "the signer in the leaf's depositor $named has mixed case but a wrong EIP-55 checksum"
   fi
   DEPOSIT_SIGNER=$(checksum "$named")
-  [ "$(get '.depositor_signature.signer | ascii_downcase')" = "${named,,}" ] \
+  given=$(get .depositor_signature.signer)
+  [ "${given,,}" = "${named,,}" ] \
     || invalid "depositor_signature.signer is $(get .depositor_signature.signer), the leaf names $DEPOSIT_SIGNER"
   expected_id=$("$CAST" keccak "0x$identity_hex")
   [ "$(get .depositor_signature.organization_id)" = "$expected_id" ] \
