@@ -723,7 +723,8 @@ step_e3_members_at_anchor() {
       wrong=""
       [ "$a" = "$(entry "$i" organization_id)" ] || wrong=" and organization id $a, not $(entry "$i" organization_id)"
       [ "$b" = "$(jq -r "$JQ_UTF8 .anchor.endorsement.endorsements[$i].organization | utf8hex" "$CERT")" ] \
-        || wrong="$wrong and organization name '$("$CAST" to-utf8 "0x$b" 2>/dev/null || echo "0x$b")', not '$(entry "$i" organization)'"
+        || wrong="$wrong and organization name $(jq -nr --argjson np "$NOT_PRINTABLE_JSON" --arg chain "$b" \
+          --arg stated "$(entry "$i" organization)" "$JQ_UTF8 $JQ_PYREPR"' "\($chain | utf8text | pyrepr), not \($stated | pyrepr)"')"
       invalid "on chain, member $(checksum "$member") has${wrong# and}" ;;
   esac
   POLICY_K=$i CONFIG_NONCE=$member ENDORSING_MEMBERS=$a
