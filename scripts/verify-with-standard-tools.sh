@@ -3,11 +3,11 @@
 # curl for JSON-RPC, and Foundry's `cast` for the ABI encoding, keccak256 and (version 2)
 # the EIP-712 signatures. No notary software: every step follows docs/certificate.md
 # section 6, in its order, and for a version 2 certificate docs/certificate-v2.md section 5
-# (steps E1 and E2 after step 5, E3 to E5 after step 11).
+# (steps E1, E2 and D1 after step 5, E3 to E5 and D2 after step 11).
 #   scripts/verify-with-standard-tools.sh CERTIFICATE FILE|- RPC_URL
 # FILE "-" checks the certificate without a file. cast is taken from $CAST, else from PATH,
 # else from hardhat-free-devnet/node_modules (npm @foundry-rs/cast, pinned). GNU bc, when
-# installed, names the address a wrong endorsement signature recovers to.
+# installed, names the address a wrong endorsement or depositor signature recovers to.
 # Exit 0: valid. 1: invalid (a forgery, a changed file, a certificate the chain contradicts).
 # 2: cannot decide (node unreachable or failing, another chain, a node behind the anchor's
 # block, a node without the registry's logs, a newer certificate version, a certificate over
@@ -19,10 +19,12 @@ CERT=$1 FILE=$2 RPC=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # docs/certificate.md section 5: the published runtime code hash of EvidenceRegistry, frozen
-# for version 1; docs/certificate-v2.md section 3: that of ConsortiumRegistry, frozen for
-# version 2. Each version accepts only its own.
+# for version 1; docs/certificate-v2.md section 3: those of ConsortiumRegistry, frozen for
+# version 2 (build 2, with the DEPOSITOR role, deployed today; build 1, before it, whose
+# certificates keep verifying). Each version accepts only its own.
 PUBLISHED_CODE_HASH_V1=0x02b19567145d3003d2344fb0c416d000303fcccb1b04cc40f222ae210e60500e
-PUBLISHED_CODE_HASH_V2=0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049
+PUBLISHED_CODE_HASH_V2=0xeca162cb62e308acb1f90a736ebfebb9b60eb018c454328db18eb3ae8e29e4c3
+PUBLISHED_CODE_HASH_V2_BUILD_1=0x9ca95464c1a72847eb55452da5d2ba0a6193aacdfb2399f146a5403c60eec049
 ANCHORED_TOPIC=0xdba15e8a6db1ae8f249c554ac61c473d6a4b0942de98d344aa20a772c58dba4d
 # docs/certificate-v2.md section 3: the configuration events (topic 0) and endorsementOf.
 MEMBER_SET_TOPIC=0xf802233b7c1b47930ccb04ecc5fd592efb26ffa0d3b4655b929369462c89a353
@@ -129,6 +131,14 @@ FFDD-FFDF FFE7 FFEF-FFFB FFFE-FFFF 1000C 10027 1003B 1003E 1004E-1004F 1005E-100
 1FAC6-1FACF 1FADA-1FADF 1FAE8-1FAEF 1FAF7-1FAFF 1FB93 1FBCB-1FBEF 1FBFA-1FFFF
 2A6E0-2A6FF 2B739-2B73F 2B81E-2B81F 2CEA2-2CEAF 2EBE1-2F7FF 2FA1E-2FFFF 3134B-E00FF
 E01F0-10FFFF'
+# The same ranges as a JSON list of [first, last] code points, for jq (--argjson np): read
+# once here, in bash arithmetic (jq 1.6 takes a second to split them itself). A range may be
+# broken after its "-" at the end of a line of the table.
+NOT_PRINTABLE_JSON=""
+for range in ${NOT_PRINTABLE//-$'\n'/-}; do
+  NOT_PRINTABLE_JSON="$NOT_PRINTABLE_JSON,[$((16#${range%-*})),$((16#${range#*-}))]"
+done
+NOT_PRINTABLE_JSON="[${NOT_PRINTABLE_JSON#,}]"
 
 # ---- Step 1: read the document (section 2, "Reading the document") ----
 size=$(wc -c < "$CERT")
@@ -212,24 +222,29 @@ ok "strict JSON: UTF-8, no duplicate keys, integers only"
 # rules 4 and 5: the schema (patterns anchored with \A and \z: ECMA's $, not "before a
 # final newline"; jq's length counts code points), then the rules beyond it. The version
 # decides the schema: notary/core/certificate.schema.json for 1, certificate-v2.schema.json
-# for 2 (version 1's fields, plus anchor.batch_time, anchor.endorsement and the reserved
-# depositor_signature, always null).
-schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
+# for 2 (version 1's fields, plus anchor.batch_time, anchor.endorsement and
+# depositor_signature: null, or signer, organization_id, organization and signature).
+schema_error=$(jq -r --argjson np "$NOT_PRINTABLE_JSON" '
   def hex32: type == "string" and test("\\A[0-9a-f]{64}\\z");
   def hex32x: type == "string" and test("\\A0x[0-9a-f]{64}\\z");
   def address: type == "string" and test("\\A0x[0-9a-fA-F]{40}\\z");
   def int(min): type == "number" and . >= min and . == floor;
   def text(max): type == "string" and length <= max;
-  def exact($keys): type == "object" and (keys | sort) == ($keys | sort);
+  def exact($want): type == "object" and (keys | sort) == ($want | sort);  # not $keys: a parameter $keys also defines keys
   def noctl: (explode | all(. >= 32 or . == 9 or . == 10));
-  ([$ranges | splits("\\s+")] | map(select(length > 0) | split("-") | map(explode | reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end))) | if length == 1 then [.[0], .[0]] else . end)) as $np
-  | def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
+  def printable: explode | all(. as $cp | $cp == 32 or ($np | all(($cp < .[0]) or ($cp > .[1]))));
   (.version == 2) as $v2
   | (if $v2 then ["batch_time","endorsement"] else [] end) as $v2anchor
   | [
     (if exact(["format","version","evidence","leaf","proof","anchor","verification"] + (if $v2 then ["depositor_signature"] else [] end)) then empty else "top-level fields" end),
     (if .version == 1 or .version == 2 then empty else "version" end),
-    (if $v2 and .depositor_signature != null then "depositor_signature (reserved: null in version 2)" else empty end),
+    (select($v2) | .depositor_signature | select(. != null) |
+      if exact(["signer","organization_id","organization","signature"]) | not then "depositor_signature fields"
+      elif (.signer | address) | not then "depositor_signature.signer"
+      elif (.organization_id | hex32x) | not then "depositor_signature.organization_id"
+      elif (.organization | type == "string" and length >= 1 and length <= 128) | not then "depositor_signature.organization"
+      elif (.signature | type == "string" and test("\\A0x[0-9a-f]{130}\\z")) | not then "depositor_signature.signature"
+      else empty end),
     (.evidence | if exact(["sha256","sm3","metadata"]) then empty else "evidence fields" end),
     (if .evidence.sha256 | hex32 then empty else "evidence.sha256" end),
     (if .evidence.sm3 == null or (.evidence.sm3 | hex32) then empty else "evidence.sm3" end),
@@ -277,11 +292,17 @@ schema_error=$(jq -r --arg ranges "$NOT_PRINTABLE" '
       and (.steps | type == "array" and all(type == "string")) then empty else "verification" end)
   ] | first // empty' "$CERT" 2>&1) || invalid "the certificate does not match the schema: $schema_error"
 [ -z "$schema_error" ] || invalid "the certificate does not match the schema or section 2: $schema_error"
-get() { jq -r "$1" "$CERT"; }
+# Every scalar of the (now schema-checked) document, read in one jq run instead of one per
+# field: FIELD[".anchor.chain_id"], FIELD[".leaf.values[4]"] hold what `jq -r` prints for
+# that path. get reads any other expression with jq.
+declare -A FIELD
+eval "$(jq -r 'paths(scalars) as $p
+  | "FIELD[\($p | map(if type == "number" then "[\(.)]" else ".\(.)" end) | join("") | @sh)]=\(getpath($p) | if type == "string" then . else tojson end | @sh)"' "$CERT")"
+get() { if [ -n "${FIELD[$1]+set}" ]; then printf '%s\n' "${FIELD[$1]}"; else jq -r "$1" "$CERT"; fi; }
 canonical=$(jq -cS '.evidence.metadata' "$CERT" | sed -e ':a' -e 's/\(^\|[^\\]\)\(\(\\\\\)*\)\\u007f/\1\2\x7f/' -e 'ta')
 [ "$(printf '%s' "$canonical" | wc -c)" -le 16384 ] || invalid "the canonical metadata is larger than 16384 bytes"
 VERSION=$(get .version)
-ADDRESS_FIELDS=(registry notary)
+ADDRESS_FIELDS=(anchor.registry anchor.notary)
 # UTF-8 bytes of a string as lower-case hex, in jq (to compare names with the chain's).
 JQ_UTF8='def hex2: [(. / 16 | floor), . % 16] | map("0123456789abcdef"[.:. + 1]) | add;
   def cont(n): (128 + ((. / n) | floor) % 64) | hex2;
@@ -289,18 +310,41 @@ JQ_UTF8='def hex2: [(. / 16 | floor), . % 16] | map("0123456789abcdef"[.:. + 1])
     elif . < 2048 then ((192 + (. / 64 | floor)) | hex2) + cont(1)
     elif . < 65536 then ((224 + (. / 4096 | floor)) | hex2) + cont(64) + cont(1)
     else ((240 + (. / 262144 | floor)) | hex2) + cont(4096) + cont(64) + cont(1) end) | add // "";'
+# A string quoted as notary verify quotes names and identities (Python's repr: single quotes
+# unless the text has one and no double quote; backslash, the quote, \t \n \r and the code
+# points of NOT_PRINTABLE escaped). Needs --argjson np "$NOT_PRINTABLE_JSON".
+JQ_PYREPR='def pyrepr:
+  def hexn($n): [recurse(if . >= 16 then (. / 16 | floor) else empty end) | . % 16] | reverse
+      | map("0123456789abcdef"[.:. + 1]) | add | ("0000000" + .) | .[length - $n:];
+  (if contains("\u0027") and (contains("\"") | not) then 34 else 39 end) as $q
+  | ([$q] | implode) + (explode | map(. as $c
+      | if $c == 92 or $c == $q then "\\" + ([$c] | implode)
+        elif $c == 9 then "\\t" elif $c == 10 then "\\n" elif $c == 13 then "\\r"
+        elif $c != 32 and ($np | any($c >= .[0] and $c <= .[1])) then
+          (if $c < 256 then "\\x" + ($c | hexn(2)) elif $c < 65536 then "\\u" + ($c | hexn(4)) else "\\U" + ($c | hexn(8)) end)
+        else [$c] | implode end) | add // "") + ([$q] | implode);
+  def utf8text: [ascii_downcase | explode | _nwise(2) | map(if . >= 97 then . - 87 else . - 48 end) | .[0] * 16 + .[1]]
+    | [foreach .[] as $x ({cp: 0, need: 0, out: null};
+        if .need > 0 then .cp = .cp * 64 + $x % 64 | .need -= 1 | .out = (if .need == 0 then .cp else null end)
+        elif $x < 128 then .out = $x
+        elif $x >= 240 then .cp = $x % 8 | .need = 3 | .out = null
+        elif $x >= 224 then .cp = $x % 16 | .need = 2 | .out = null
+        else .cp = $x % 32 | .need = 1 | .out = null end; .out | numbers)] | implode;'
 if [ "$VERSION" = 2 ]; then  # docs/certificate-v2.md "Reading": members, organization bytes
   ENDORSEMENTS=$(get '.anchor.endorsement.endorsements | length')
-  for ((i = 0; i < ENDORSEMENTS; i++)); do ADDRESS_FIELDS+=("endorsement.endorsements[$i].member"); done
+  for ((i = 0; i < ENDORSEMENTS; i++)); do ADDRESS_FIELDS+=("anchor.endorsement.endorsements[$i].member"); done
   long=$(jq -r "$JQ_UTF8"' [.anchor.endorsement.endorsements | to_entries[]
-    | [.key, (.value.organization | utf8hex | length / 2)] | select(.[1] > 128)] | first // [] | @tsv' "$CERT")
-  [ -z "$long" ] || invalid "anchor.endorsement.endorsements[${long%$'\t'*}].organization is longer than 128 UTF-8 bytes (${long#*$'\t'}): no member name on chain can be"
+    | ["anchor.endorsement.endorsements[\(.key)].organization", (.value.organization | utf8hex | length / 2)]]
+    + [.depositor_signature | objects | ["depositor_signature.organization", (.organization | utf8hex | length / 2)]]
+    | map(select(.[1] > 128)) | first // [] | @tsv' "$CERT")
+  [ -z "$long" ] || invalid "${long%$'\t'*} is longer than 128 UTF-8 bytes (${long#*$'\t'}): no member name on chain can be"
+  [ "$(get .depositor_signature)" = null ] || ADDRESS_FIELDS+=(depositor_signature.signer)
 fi
 for field in "${ADDRESS_FIELDS[@]}"; do
-  address=$(get ".anchor.$field"); digits=${address#0x}
+  address=$(get ".$field"); digits=${address#0x}
   if [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ]; then
     [ "$("$CAST" to-check-sum-address "$address")" = "$address" ] \
-      || invalid "anchor.$field $address has mixed case but a wrong EIP-55 checksum"
+      || invalid "$field $address has mixed case but a wrong EIP-55 checksum"
   fi
 done
 ok "the document matches the schema and the rules of section 2"
@@ -322,7 +366,7 @@ if [ "$FILE" != - ]; then
     [ "$have" = "$declared" ] || invalid "the file has $have bytes, evidence.metadata.size says $declared"
   fi
 fi
-value() { jq -r ".leaf.values[$1]" "$CERT"; }
+value() { get ".leaf.values[$1]"; }
 zero=0x$(printf '%064d' 0)
 [ "$(value 1)" = "0x$SHA" ] || invalid "leaf value 2 is not evidence.sha256: the leaf does not commit to this hash"
 [ "$(value 2)" = "$([ "$SM3" = null ] && echo "$zero" || echo "0x$SM3")" ] || invalid "leaf value 3 is not evidence.sm3"
@@ -345,7 +389,7 @@ ok "the proof leads from leaf.hash to anchor.root"
 # ---- Version 2, steps E1 and E2, offline (docs/certificate-v2.md section 5) ----
 # Each step is a function; V2_OFFLINE_STEPS and V2_ONLINE_STEPS list them in the order the
 # specification runs them. A later version's step is one more function in one of the lists.
-entry() { jq -r ".anchor.endorsement.endorsements[$1].$2" "$CERT"; }
+entry() { get ".anchor.endorsement.endorsements[$1].$2"; }
 checksum() { "$CAST" to-check-sum-address "$1"; }
 
 step_e1_distinct_endorsers() {
@@ -364,21 +408,25 @@ step_e1_distinct_endorsers() {
   ok "E1: $ENDORSEMENTS distinct endorsing members, ascending"
 }
 
-# docs/certificate-v2.md section 4: the EIP-712 digest every endorser signed. abi.encode
-# writes each value as one 32-byte word (uint32 leafCount and uint64 batchTime as any uint).
-# The constant hashes are keccak256 of the strings named (section 4's table; `cast keccak
-# "STRING"` recomputes each).
+# docs/certificate-v2.md section 4: the EIP-712 digest every endorser signed; section 4b:
+# the one a depositor key signed, under the same domain. abi.encode writes each value as one
+# 32-byte word (uint32 leafCount and uint64 batchTime as any uint). The constant hashes are
+# keccak256 of the strings named (section 4's table; `cast keccak "STRING"` recomputes each).
 DOMAIN_TYPEHASH=0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f  # "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 DOMAIN_NAME_HASH=0x0a4c75b1d3ae465ce5923d07f8d9d3831854fd48081c04869ecdc97591eeb46b  # "NotaryConsortium"
 DOMAIN_VERSION_HASH=0xc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc6  # "1"
 ENDORSEMENT_TYPEHASH=0x2b2e2e57340bc34cf283abc0af701eaf0ddb196ec7bd98830607a87b4cabdba6  # "Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)"
-endorsement_digest() {
-  local domain struct
-  domain=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,bytes32,uint256,address)" \
+DEPOSIT_TYPEHASH=0xdfea74cc4dc02605214642cca6975fb89c3be92b78810273beb239119f08c43a  # "Deposit(bytes32 sha256,bytes32 sm3,bytes32 metadataDigest,string depositor)"
+DOMAIN_SEPARATOR=""
+domain_separator() {  # the section 4 domain of anchor.chain_id and anchor.registry, once
+  [ -n "$DOMAIN_SEPARATOR" ] || DOMAIN_SEPARATOR=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,bytes32,uint256,address)" \
     $DOMAIN_TYPEHASH $DOMAIN_NAME_HASH $DOMAIN_VERSION_HASH "$(get .anchor.chain_id)" "$REG")")
+}
+endorsement_digest() {  # call domain_separator first (outside the $(...) that calls this)
+  local struct
   struct=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,uint256,bytes32,uint256)" \
     $ENDORSEMENT_TYPEHASH "$ROOT" "$(get .anchor.leaf_count)" "$("$CAST" keccak "0x$manifest_hex")" "$(get .anchor.batch_time)")")
-  "$CAST" keccak "0x1901${domain#0x}${struct#0x}"
+  "$CAST" keccak "0x1901${DOMAIN_SEPARATOR#0x}${struct#0x}"
 }
 
 # The address a signature recovers to (SEC 1 section 4.1.6, secp256k1, in GNU bc), only to
@@ -432,6 +480,7 @@ step_e2_signatures() {
   # v 27 or 28 and s at most n/2 (OpenZeppelin ECDSA refuses the malleable twin; cast
   # wallet verify would accept it, so the form is checked here first).
   local i member signature s v signer digest
+  domain_separator
   digest=$(endorsement_digest)
   while IFS=$'\t' read -r i member signature; do
     s=${signature:66:64} v=${signature:130:2}
@@ -446,8 +495,60 @@ step_e2_signatures() {
   ok "E2: each of the $ENDORSEMENTS signatures is its member's, over this batch (EIP-712 digest $digest) on chain $(get .anchor.chain_id), registry $REG (cast wallet verify)"
 }
 
-V2_OFFLINE_STEPS=(step_e1_distinct_endorsers step_e2_signatures)
-V2_ONLINE_STEPS=(step_e3_members_at_anchor step_e4_policy step_e5_recorded_endorsement)
+deposit_digest() {  # IDENTITY_HEX: section 4b, from leaf values 2 to 4 and the identity's hash
+  local struct
+  struct=$("$CAST" keccak "$("$CAST" abi-encode "f(bytes32,bytes32,bytes32,bytes32,bytes32)" \
+    $DEPOSIT_TYPEHASH "$(value 1)" "$(value 2)" "$(value 3)" "$("$CAST" keccak "0x$1")")")
+  "$CAST" keccak "0x1901${DOMAIN_SEPARATOR#0x}${struct#0x}"
+}
+
+DEPOSIT_SIGNER="" DEPOSIT_IDENTITY=""
+step_d1_depositor_signature() {
+  # D1: the leaf's depositor (value 5) is "<identity>;signer=<address>" (the last ";signer="
+  # followed by 0x and exactly 40 hex digits, at the end) exactly when depositor_signature
+  # is not null. Then the address obeys EIP-55, depositor_signature.signer is it (as
+  # numbers), organization_id is keccak256 of <identity>, and the signature (v 27/28, low s,
+  # checked here first as in E2) of the section 4b digest recovers to it.
+  local parts named identity_hex expected_id signature s v digest recovered digits given
+  mapfile -t parts < <(jq -r --argjson np "$NOT_PRINTABLE_JSON" "$JQ_UTF8 $JQ_PYREPR"'
+    [.leaf.values[4] | capture("\\A(?<identity>.+);signer=(?<signer>0x[0-9a-fA-F]{40})\\z")] | first
+    | if . == null then "", "", "" else .signer, (.identity | utf8hex), (.identity | pyrepr) end' "$CERT")
+  named=${parts[0]} identity_hex=${parts[1]} DEPOSIT_IDENTITY=${parts[2]}
+  if [ -z "$named" ]; then
+    [ "$(get .depositor_signature)" = null ] \
+      || invalid "the certificate carries a depositor_signature, but the leaf's depositor names no signer (';signer=<address>'): the anchored leaf does not commit to that signature"
+    ok "D1: the leaf's depositor names no signer and depositor_signature is null: the deposit is not signed, the depositor is the operator's word (D2 does not apply)"
+    return
+  fi
+  [ "$(get .depositor_signature)" != null ] \
+    || invalid "the leaf's depositor names the signer $named, but the certificate carries no depositor_signature"
+  digits=${named#0x}
+  if [ "$digits" != "${digits,,}" ] && [ "$digits" != "${digits^^}" ]; then
+    [ "$(checksum "$named")" = "$named" ] \
+      || invalid "the signer in the leaf's depositor $named has mixed case but a wrong EIP-55 checksum"
+  fi
+  DEPOSIT_SIGNER=$(checksum "$named")
+  given=$(get .depositor_signature.signer)
+  [ "${given,,}" = "${named,,}" ] \
+    || invalid "depositor_signature.signer is $(get .depositor_signature.signer), the leaf names $DEPOSIT_SIGNER"
+  expected_id=$("$CAST" keccak "0x$identity_hex")
+  [ "$(get .depositor_signature.organization_id)" = "$expected_id" ] \
+    || invalid "depositor_signature.organization_id is $(get .depositor_signature.organization_id), but the organization of depositor $DEPOSIT_IDENTITY is keccak256 of it, $expected_id"
+  signature=$(get .depositor_signature.signature)
+  s=${signature:66:64} v=${signature:130:2}
+  [ "$v" = 1b ] || [ "$v" = 1c ] || invalid "the depositor signature is not valid: a signature's v must be 27 or 28"
+  [[ ! $s > $HALF_N ]] || invalid "the depositor signature is not valid: a signature's s must be at most n/2 (the malleable twin is refused)"
+  domain_separator
+  digest=$(deposit_digest "$identity_hex")
+  if ! "$CAST" wallet verify --no-hash --address "$DEPOSIT_SIGNER" "$digest" "$signature" > /dev/null 2>&1; then
+    recovered=$(recovered_address "$digest" "$signature")
+    invalid "the depositor signature recovers to ${recovered:-another address or none}, not to $DEPOSIT_SIGNER: it is not that key's signature of this content, metadata and depositor $DEPOSIT_IDENTITY on chain $(get .anchor.chain_id), registry $REG"
+  fi
+  ok "D1: signed by $DEPOSIT_SIGNER over this content, metadata and depositor $DEPOSIT_IDENTITY (chain $(get .anchor.chain_id), registry $REG; EIP-712 Deposit digest $digest, cast wallet verify)"
+}
+
+V2_OFFLINE_STEPS=(step_e1_distinct_endorsers step_e2_signatures step_d1_depositor_signature)
+V2_ONLINE_STEPS=(step_e3_members_at_anchor step_e4_policy step_e5_recorded_endorsement step_d2_depositor_key)
 REG=$(get .anchor.registry) reg=$(get '.anchor.registry | ascii_downcase')
 manifest_hex=$(jq -j '.anchor.manifest' "$CERT" | od -An -v -tx1 | tr -d ' \n')
 if [ "$VERSION" = 2 ]; then
@@ -480,13 +581,20 @@ head=$(rpc eth_blockNumber '[]')  # a node behind the anchor cannot judge it: ca
 ok "the node is at block $((head)), the anchor in block $(get .anchor.block_number)"
 code=$(rpc eth_getCode "[\"$REG\",\"latest\"]")
 code_hash=$("$CAST" keccak "$code")
-# Step 7 (docs/certificate-v2.md section 5 changes it for version 2): the published build
-# of the registry the version names, and only that one.
-if [ "$VERSION" = 2 ]; then build=ConsortiumRegistry published=$PUBLISHED_CODE_HASH_V2
-else build=EvidenceRegistry published=$PUBLISHED_CODE_HASH_V1; fi
-[ "$code_hash" = "$published" ] || invalid "the code at $REG (hash $code_hash) is not the published $build build (published: $published)"
+# Step 7 (docs/certificate-v2.md section 5 changes it for version 2): a published build of
+# the registry the version names, and only those (version 2: ConsortiumRegistry build 2 or
+# build 1; named in ascending order, as notary verify names them).
+if [ "$VERSION" = 2 ]; then build=ConsortiumRegistry published=("$PUBLISHED_CODE_HASH_V2_BUILD_1" "$PUBLISHED_CODE_HASH_V2")
+else build=EvidenceRegistry published=("$PUBLISHED_CODE_HASH_V1"); fi
+[[ " ${published[*]} " = *" $code_hash "* ]] \
+  || invalid "the code at $REG (hash $code_hash) is not the published $build build (published: $(IFS=,; echo "${published[*]}" | sed 's/,/, /g'))"
 [ "$(get .anchor.registry_code_hash)" = "$code_hash" ] || invalid "anchor.registry_code_hash is $(get .anchor.registry_code_hash), but the registry's code hash is $code_hash (the published build)"
-ok "the code at $REG is the published $build build"
+case $code_hash in
+  "$PUBLISHED_CODE_HASH_V2") build="$build build 2 (with the DEPOSITOR role)" ;;
+  "$PUBLISHED_CODE_HASH_V2_BUILD_1") build="$build build 1 (before the DEPOSITOR role)" ;;
+  *) build="$build build" ;;
+esac
+ok "the code at $REG is the published $build (hash $code_hash)"
 
 compare() {  # SOURCE FIELD CHAIN_VALUE CERTIFICATE_VALUE ...: name every field that differs
   local source=$1 wrong=""; shift
@@ -566,7 +674,8 @@ step_e3_members_at_anchor() {
   done
   # The replay (jq): account -> role, organization id, name (UTF-8 as hex); k and the
   # configuration nonce of the last PolicySet; for each account that stopped being an
-  # ENDORSER, the block where it did.
+  # ENDORSER, the block where it did (left); for D2, for each account, the last block where
+  # it was removed or changed role or organization (gone).
   jq -s --arg reg "$reg" --argjson block "$NUMBER" --argjson index "$anchored_log_index" \
     --arg set "$MEMBER_SET_TOPIC" --arg removed "$MEMBER_REMOVED_TOPIC" --arg policy "$POLICY_SET_TOPIC" '
     def num: ltrimstr("0x") | ascii_downcase | explode
@@ -578,15 +687,17 @@ step_e3_members_at_anchor() {
       | .b = (.blockNumber | num) | .i = (.logIndex | num)
       | select(.b < $block or (.b == $block and .i < $index))]
     | sort_by(.b, .i)
-    | reduce .[] as $l ({members: {}, left: {}, k: null, nonce: null};
+    | reduce .[] as $l ({members: {}, left: {}, gone: {}, k: null, nonce: null};
         if $l.topics[0] == $policy then .k = ($l.data | word(0) | num) | .nonce = ($l.topics[1] | num)
-        else ("0x" + $l.topics[1][26:]) as $account
-          | (if .members[$account].role == 2 then .left[$account] = $l.b else . end)
-          | if $l.topics[0] == $removed then del(.members[$account])
+        else ("0x" + $l.topics[1][26:]) as $account | .members[$account] as $was
+          | (if $was.role == 2 then .left[$account] = $l.b else . end)
+          | if $l.topics[0] == $removed then del(.members[$account]) | .gone[$account] = $l.b
             else ($l.data | word(1) | num) as $at | ($l.data[2 + 2 * $at: 66 + 2 * $at] | num) as $length
               | .members[$account] = {role: ($l.data | word(0) | num), organization: $l.topics[2],
                   name: $l.data[66 + 2 * $at: 66 + 2 * $at + 2 * $length]}
               | if .members[$account].role == 2 then del(.left[$account]) else . end
+              | if $was != null and [$was.role, $was.organization] != [.members[$account].role, $l.topics[2]]
+                then .gone[$account] = $l.b else . end
             end
         end)' "$WORK/logs" > "$WORK/configuration" \
     || cannot_decide "the node's eth_getLogs answer for $REG is not a list of logs this procedure can read"
@@ -612,7 +723,8 @@ step_e3_members_at_anchor() {
       wrong=""
       [ "$a" = "$(entry "$i" organization_id)" ] || wrong=" and organization id $a, not $(entry "$i" organization_id)"
       [ "$b" = "$(jq -r "$JQ_UTF8 .anchor.endorsement.endorsements[$i].organization | utf8hex" "$CERT")" ] \
-        || wrong="$wrong and organization name '$("$CAST" to-utf8 "0x$b" 2>/dev/null || echo "0x$b")', not '$(entry "$i" organization)'"
+        || wrong="$wrong and organization name $(jq -nr --argjson np "$NOT_PRINTABLE_JSON" --arg chain "$b" \
+          --arg stated "$(entry "$i" organization)" "$JQ_UTF8 $JQ_PYREPR"' "\($chain | utf8text | pyrepr), not \($stated | pyrepr)"')"
       invalid "on chain, member $(checksum "$member") has${wrong# and}" ;;
   esac
   POLICY_K=$i CONFIG_NONCE=$member ENDORSING_MEMBERS=$a
@@ -647,6 +759,43 @@ step_e5_recorded_endorsement() {
   ok "E5: the registry recorded these $count endorsers, k = $POLICY_K and batch time $(get .anchor.batch_time) (endorsementOf)"
 }
 
+step_d2_depositor_key() {
+  # D2 (only when D1 found a signer): in the configuration E3 replayed (the same events, before
+  # the anchor's Anchored log; no second scan), the signer is a DEPOSITOR (role 4) member
+  # whose organization id and name (UTF-8) equal depositor_signature's. A row: what, then the
+  # role name, the block it stopped being one, or the reason text.
+  local verdict detail
+  if [ -z "$DEPOSIT_SIGNER" ]; then
+    ok "D2: the deposit is not signed (D1): no depositor key to look up"
+    return
+  fi
+  IFS=$'\t' read -r verdict detail <<< "$(jq -r --argjson np "$NOT_PRINTABLE_JSON" --arg m "${DEPOSIT_SIGNER,,}" \
+      --slurpfile c "$WORK/configuration" "$JQ_UTF8 $JQ_PYREPR"'
+    $c[0] as $c | $c.members[$m] as $held | .depositor_signature as $d
+    | if $held != null and $held.role != 4 then
+        "role\t" + ({"1": "NOTARY", "2": "ENDORSER", "3": "OBSERVER"}[$held.role | tostring] // "NONE")
+      elif $held == null then (if $c.gone[$m] != null then "gone\t\($c.gone[$m])" else "never\t" end)
+      else [(if $held.organization != $d.organization_id
+               then "organization id \($held.organization), not \($d.organization_id) (it is another organization'"'"'s key)" else empty end),
+            (if $held.name != ($d.organization | utf8hex)
+               then "name \($held.name | utf8text | pyrepr), not \($d.organization | pyrepr)" else empty end)]
+        | if length == 0 then "ok\t" else "otherwise\t" + join(" and ") end
+      end' "$CERT")"
+  case $verdict in
+    role|gone|never)
+      case $verdict in
+        role) detail="it was a member with role $detail" ;;
+        gone) detail="it stopped being one in block $detail" ;;
+        never) detail="it was never one before the anchor" ;;
+      esac
+      invalid "the depositor key $DEPOSIT_SIGNER was not a DEPOSITOR member of the registry when the batch was anchored in block $NUMBER: $detail" ;;
+    otherwise) invalid "on chain, depositor key $DEPOSIT_SIGNER has $detail" ;;
+    ok) ;;
+    *) cannot_decide "D2: the configuration replayed in E3 could not be read" ;;
+  esac
+  ok "D2: $DEPOSIT_SIGNER was a DEPOSITOR key of $(get .depositor_signature.organization) at block $NUMBER (organization id $(get .depositor_signature.organization_id), replayed in E3)"
+}
+
 endorsed=""
 if [ "$VERSION" = 2 ]; then
   for step in "${V2_ONLINE_STEPS[@]}"; do "$step"; done
@@ -658,6 +807,13 @@ if [ "$VERSION" = 2 ]; then
     names="$names, $(entry "$i" organization) ($member)"
   done < <(jq -r '.anchor.endorsement.endorsements | to_entries[] | [.key, .value.member] | @tsv' "$CERT")
   endorsed=" Endorsed by $ENDORSEMENTS of the $ENDORSING_MEMBERS endorsing members ($POLICY_K required): ${names#, }."
+  # Who deposited, in the words of notary verify: the key D1 and D2 checked, or the
+  # operator's word.
+  if [ -n "$DEPOSIT_SIGNER" ]; then
+    endorsed="$endorsed Deposited and signed by $(get .depositor_signature.organization) ($DEPOSIT_SIGNER)."
+  else
+    endorsed="$endorsed That '$(value 4)' deposited it, beyond the notary's word: the deposit carries no depositor signature."
+  fi
 fi
 
 spec="docs/certificate.md section 6"

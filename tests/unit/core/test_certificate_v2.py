@@ -231,6 +231,7 @@ def test_the_standard_tools_scripts_constants_are_what_they_say() -> None:
     expected = {
         "PUBLISHED_CODE_HASH_V1": v1_hash,
         "PUBLISHED_CODE_HASH_V2": V2_REGISTRY_CODE_HASH,
+        "PUBLISHED_CODE_HASH_V2_BUILD_1": V2_BUILD_1_CODE_HASH,
         "MEMBER_SET_TOPIC": keccak(text="MemberSet(address,uint8,bytes32,string,uint64)"),
         "MEMBER_REMOVED_TOPIC": keccak(text="MemberRemoved(address,uint64)"),
         "POLICY_SET_TOPIC": keccak(text="PolicySet(uint16,uint256,uint64)"),
@@ -240,6 +241,9 @@ def test_the_standard_tools_scripts_constants_are_what_they_say() -> None:
         "DOMAIN_VERSION_HASH": keccak(text="1"),
         "ENDORSEMENT_TYPEHASH": keccak(
             text="Endorsement(bytes32 root,uint32 leafCount,string manifest,uint64 batchTime)"
+        ),
+        "DEPOSIT_TYPEHASH": keccak(
+            text="Deposit(bytes32 sha256,bytes32 sm3,bytes32 metadataDigest,string depositor)"
         ),
     }
     assert {k: constants.get(k) for k in expected} == {
