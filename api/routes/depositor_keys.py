@@ -73,6 +73,11 @@ class DepositorKeyOut(BaseModel):
     added_tx: str | None = Field(description="The change that made it a DEPOSITOR member.")
     removed_at: datetime | None
     removed_tx: str | None
+    last_refusal: str | None = Field(
+        default=None,
+        description="Why an endorser last refused the key's pending change (its words); "
+        "null when none refused.",
+    )
 
     @classmethod
     def of(cls, v: DepositorKeyView) -> DepositorKeyOut:
@@ -84,6 +89,7 @@ class DepositorKeyOut(BaseModel):
             added_tx=v.added_tx,
             removed_at=v.removed_at,
             removed_tx=v.removed_tx or None,
+            last_refusal=v.last_refusal,
         )
 
 

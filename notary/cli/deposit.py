@@ -216,6 +216,8 @@ def keys_list(
     )
     for k in info["keys"]:
         out.print(f"  {k['address']}  {k['state']}  {k['name']}", highlight=False)
+        if k.get("last_refusal"):
+            out.print(f"    refused by an endorser: {k['last_refusal']}", highlight=False)
 
 
 @keys_app.command("add")

@@ -32,6 +32,8 @@ class DepositorKeyView:
     added_tx: str | None
     removed_at: datetime | None
     removed_tx: str | None
+    last_refusal: str | None = None
+    """Why an endorser last refused the key's open change (None: no refusal)."""
 
 
 def _view(row: DepositorKey) -> DepositorKeyView:
@@ -43,6 +45,7 @@ def _view(row: DepositorKey) -> DepositorKeyView:
         row.added_tx,
         row.removed_at,
         row.removed_tx,
+        row.last_refusal,
     )
 
 

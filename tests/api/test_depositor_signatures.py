@@ -263,13 +263,13 @@ def test_bad_signatures_get_a_clear_422_and_record_nothing(
         assert (error["code"], error["field"]) == ("signer_not_registered", "items.1.signature")
         spool = notary.service.upload_spool
         assert spool is not None
-        kept = set(spool.iterdir())
+        kept = set(spool.iterdir()) if spool.exists() else set()  # made by the first upload
         upload = http.post(
             "/v1/evidence",
             files={"file": ("x.txt", b"signed upload", "text/plain"), "signature": (None, good)},
         )
         assert _error(upload)["code"] == "signer_not_registered"  # signed over other content
-        assert set(spool.iterdir()) == kept  # its spool copy was dropped
+        assert (set(spool.iterdir()) if spool.exists() else set()) == kept  # copy dropped
         assert http.get("/v1/evidence", params={"sha256": sha}).json()["items"] == []
         assert (
             http.post("/v1/evidence/hash", json={"sha256": sha, "signature": good}).status_code

@@ -32,6 +32,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from api.main import create_app
+from api.routes.depositor_keys import SigningOut
 from notary.anchoring.assembly import Anchoring
 from notary.anchoring.batcher import Batcher, BatchPolicy
 from notary.anchoring.key_changes import KeyChanges
@@ -363,6 +364,12 @@ def test_forged_consent_and_an_endorser_account_are_refused_and_never_applied(
         assert node.keys.cycle(node.reader, node.chain_id) == 0
     assert "recovers to" in (notary.state(victim.address).last_refusal or "")
     assert "already holds the role ENDORSER" in (notary.state(endorser.address).last_refusal or "")
+    # the organization reads why in GET /v1/depositor-keys (an auditor role here, so the
+    # answer is built as the route builds it)
+    answer = SigningOut.of(notary.service.depositor_signing(org)).model_dump()
+    shown = {k["address"]: k for k in answer["keys"]}
+    assert "recovers to" in (shown[victim.address]["last_refusal"] or "")
+    assert shown[victim.address]["state"] == "pending"
     for _ in range(2):
         assert notary.relay() == 0
     assert notary.registry.config_nonce() == nonce
