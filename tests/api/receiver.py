@@ -45,7 +45,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: Receiver
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        length = int(self.headers.get("content-length", "0"))
+        body = self.rfile.read(length)
+        if len(body) < length:  # the sender died mid-body: nothing was delivered
+            self.close_connection = True
+            return
         record = {"path": self.path, "headers": dict(self.headers.items()), "body": body}
         with self.server.lock:
             failing = self.server.failures.get(self.path, 0)
