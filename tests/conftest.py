@@ -25,9 +25,20 @@ JS_DIR = REPO_ROOT / "tests" / "js"
 VECTORS = REPO_ROOT / "tests" / "vectors"
 
 
+TEST_KNOBS = frozenset(
+    {
+        "NOTARY_CHAIN_KILLS",
+        "NOTARY_FUZZ_EXAMPLES",
+        "NOTARY_TEST_CONSORTIUM_SECONDS",
+        "NOTARY_WEB_LARGE_MIB",
+    }
+)
+"""The suite's own settings (how long a soak or fuzz run lasts): kept, unlike the rest."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # the suite must not pick up the developer's own NOTARY_* settings
-    for key in [k for k in os.environ if k.startswith("NOTARY_")]:
+    # the suite must not pick up the developer's own NOTARY_* settings (its knobs it keeps)
+    for key in [k for k in os.environ if k.startswith("NOTARY_") and k not in TEST_KNOBS]:
         del os.environ[key]
 
 

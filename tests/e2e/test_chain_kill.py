@@ -72,6 +72,11 @@ def _settled(store, org: OrgView, reader: RegistryReader, ids: set[str], verifie
     return ""
 
 
+def _tail(log: Path, lines: int = 60) -> str:
+    """The service's last log lines, so that a stall in CI says where it stalled."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
 def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "chain")
     devnet.up(settings)
@@ -109,7 +114,9 @@ def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
             acknowledged = depositor.snapshot()
             deadline = time.monotonic() + SETTLE_SECONDS
             while missing := _settled(store, org, reader, acknowledged, verified):
-                assert time.monotonic() < deadline, f"kill {kill + 1}: {missing}"
+                assert time.monotonic() < deadline, f"kill {kill + 1}: {missing}\n" + _tail(
+                    service.log
+                )
                 time.sleep(0.2)
         depositor.halt.set()
         depositor.join(timeout=30)
@@ -117,7 +124,7 @@ def test_chain_killed_at_block_boundaries_loses_nothing(tmp_path: Path) -> None:
         final = depositor.snapshot()
         deadline = time.monotonic() + SETTLE_SECONDS
         while missing := _settled(store, org, reader, final, verified):
-            assert time.monotonic() < deadline, missing
+            assert time.monotonic() < deadline, missing + "\n" + _tail(service.log)
             time.sleep(0.2)
         assert len(final) > KILLS * 5
         assert lost_blocks > 0, "no kill lost a block: the test did not test the trap"
