@@ -246,6 +246,12 @@ class TransactionFailedError(ChainError):
     """A transaction reverted, ran out of gas or was dropped."""
 
 
+class StuckTransactionError(ChainError):
+    """Waiting for a transaction cannot help: the node no longer holds it (dropped from its
+    pool, or the node restarted without it), or holds it behind a gap in the sender's
+    nonces (an earlier transaction was lost). The sender signs it anew."""
+
+
 class AlreadyAnchoredError(TransactionFailedError):
     """The registry already holds this root (it is write-once)."""
 

@@ -49,6 +49,7 @@ from notary.errors import (
     AlreadyKnownError,
     ChainError,
     ChainUnavailableError,
+    StuckTransactionError,
     TransactionFailedError,
 )
 from notary.store.db import transaction
@@ -317,6 +318,14 @@ class Batcher:
                 receipt = self.writer.wait_for_receipt(batch.tx_hash)
                 result = self.writer.anchor_receipt(batch.root, receipt)
             except TransactionFailedError:  # reverted, or anchored in another registry
+                self._back_to_built(batch.id)
+                return False
+            except StuckTransactionError as exc:
+                # it can never be mined as signed (lost with a node's pool, or behind a lost
+                # nonce): sign anew with the sender's next nonce. If the old bytes are mined
+                # after all, one of the two reverts (the registry is write-once per root) and
+                # the batch records the anchor the chain has.
+                log.warning("batch %s: %s; signing it anew", batch.id, exc)
                 self._back_to_built(batch.id)
                 return False
             self._record(batch.id, result)

@@ -8,18 +8,24 @@ AlreadyKnownError (notary.chain.errors.send_errors).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 from web3.types import TxParams, TxReceipt, Wei
 
 from notary.chain.errors import chain_errors, send_errors
-from notary.errors import TransactionFailedError
+from notary.errors import StuckTransactionError, TransactionFailedError
 
 RECEIPT_TIMEOUT_SECONDS: Final = 120
+STUCK_CHECK_SECONDS: Final = 1.0
+"""While waiting for a receipt, how often to ask whether the transaction can still be mined;
+it must look stuck at two checks in a row."""
+RECEIPT_POLL_SECONDS: Final = 0.05
 GAS_MARGIN: Final = 1.25
 """Multiplier on estimated gas; estimates are exact on anvil but not on every client."""
 
@@ -77,14 +83,59 @@ def broadcast(w3: Web3, raw: bytes, rpc_url: str) -> None:
 
 
 def wait(w3: Web3, tx_hash: bytes, rpc_url: str) -> TxReceipt:
-    """Wait for the receipt of `tx_hash`; TransactionFailedError if it reverted."""
+    """Wait for the receipt of `tx_hash`; TransactionFailedError if it reverted, or if none
+    came within RECEIPT_TIMEOUT_SECONDS.
+
+    StuckTransactionError as soon as waiting cannot help (checked every STUCK_CHECK_SECONDS,
+    twice in a row): the node does not hold the transaction, or holds it behind a gap in the
+    sender's nonces. Both happen when a node restarts without its newest blocks or its pool
+    (a devnet killed -9) while a transaction is awaited: the web3 provider retries through
+    the outage, and the wait would otherwise last the whole timeout for a transaction that
+    can never be mined.
+    """
+    h = HexBytes(tx_hash)
+    deadline = time.monotonic() + RECEIPT_TIMEOUT_SECONDS
+    next_check = time.monotonic() + STUCK_CHECK_SECONDS
+    strikes = 0
     with chain_errors(rpc_url):
-        receipt = w3.eth.wait_for_transaction_receipt(
-            HexBytes(tx_hash), timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
-        )
+        while True:
+            try:
+                receipt = w3.eth.get_transaction_receipt(h)
+                break
+            except TransactionNotFound:
+                pass
+            now = time.monotonic()
+            if now >= deadline:
+                raise TransactionFailedError(
+                    f"no receipt for 0x{tx_hash.hex()} in {RECEIPT_TIMEOUT_SECONDS} s"
+                )
+            if now >= next_check:
+                why = _stuck(w3, h)
+                strikes = strikes + 1 if why else 0
+                if strikes >= 2:
+                    raise StuckTransactionError(f"transaction 0x{tx_hash.hex()}: {why}")
+                next_check = now + STUCK_CHECK_SECONDS
+            time.sleep(RECEIPT_POLL_SECONDS)
     if receipt["status"] != 1:
         raise TransactionFailedError(f"transaction 0x{tx_hash.hex()} reverted")
     return receipt
+
+
+def _stuck(w3: Web3, tx_hash: HexBytes) -> str:
+    """Why the awaited transaction can never be mined as it stands; '' if it still can."""
+    try:
+        tx = w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return "the node does not hold it (dropped, or the node restarted without it)"
+    if tx.get("blockNumber") is not None:
+        return ""  # mined since the receipt was asked for
+    following = w3.eth.get_transaction_count(tx["from"], "pending")
+    if tx["nonce"] > following:
+        return (
+            f"its nonce {tx['nonce']} waits behind a gap (the sender's next is {following}: "
+            "an earlier transaction was lost)"
+        )
+    return ""
 
 
 def send(w3: Web3, account: LocalAccount, tx: TxParams, rpc_url: str) -> TxReceipt:
