@@ -587,14 +587,22 @@ class NotaryClient:
         result: dict[str, Any] = self._send("POST", "/v1/monitor/captures", files=files).json()
         return result
 
-    def alerts(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The organization's alerts, newest first (one page of up to `limit`)."""
+    def alerts(
+        self, status: str | None = None, limit: int = 50, *, every_page: bool = False
+    ) -> list[dict[str, Any]]:
+        """The organization's alerts, newest first: one page of up to `limit` (at most 500),
+        or with `every_page` all of them, `limit` a request."""
         params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
-        r = self._http.get("/v1/alerts", params=params)
-        if r.status_code >= 400:
-            _raise_for(r)
-        items: list[dict[str, Any]] = r.json()["items"]
-        return items
+        items: list[dict[str, Any]] = []
+        while True:
+            r = self._http.get("/v1/alerts", params=params)
+            if r.status_code >= 400:
+                _raise_for(r)
+            page = r.json()
+            items.extend(page["items"])
+            if not every_page or not page.get("next_cursor"):
+                return items
+            params["cursor"] = page["next_cursor"]
 
     def alert_action(self, alert_id: str, action: str) -> dict[str, Any]:
         """`acknowledge` or `dismiss` an alert; the alert as it is now."""

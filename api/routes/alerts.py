@@ -28,7 +28,9 @@ def list_alerts(
     org: Depositor,
     service: Service,
     status: AlertStatus | None = None,
-    design_id: Annotated[str | None, Query(max_length=40)] = None,
+    design_id: Annotated[
+        str | None, Query(pattern=r"^ev_[0-9a-f]{1,37}$", description="A design's evidence id")
+    ] = None,
     since: Annotated[
         ZonedDateTime | None, Query(description="Created at or after (RFC 3339)")
     ] = None,

@@ -81,13 +81,17 @@ def scan(
 @alerts_app.command("list")
 def list_alerts(
     status: Annotated[str | None, typer.Option(help="new, acknowledged or dismissed")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 50,
+    every: Annotated[bool, typer.Option("--all", help="Every alert, page after page.")] = False,
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Your alerts, newest first: alert id, status, design, distance, where the copy was."""
+    """Your alerts, newest first: alert id, status, design, distance, where the copy was.
+
+    The newest 50 unless --limit or --all says otherwise."""
     try:
         with _client(url) as client:
-            items = client.alerts(status)
+            items = client.alerts(status, limit, every_page=every)
     except NotaryError as exc:
         fail(str(exc))
     if as_json:

@@ -400,6 +400,16 @@ def test_cli_scans_a_folder_and_lists_alerts(world, tmp_path) -> None:
     alerts = json.loads(listed.stdout)["alerts"]
     mine = [a for a in alerts if a["capture"]["source_url"] == "https://cli.example/1"]
     assert len(mine) == 1 and mine[0]["design"]["evidence_id"] == world["ids"][0]
+    with api.client("studio") as a:
+        everything = a.get("/v1/alerts", params={"limit": 500}).json()["items"]
+        bad = a.get("/v1/alerts", params={"design_id": "'; drop table alerts"})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    assert len(everything) >= 1
+    one = notary(api.keys["studio"], "alerts", "list", "--limit", "1", "--json")
+    assert [a["id"] for a in json.loads(one.stdout)["alerts"]] == [everything[0]["id"]]
+    paged = notary(api.keys["studio"], "alerts", "list", "--all", "--limit", "1", "--json")
+    assert paged.returncode == 0, paged.stderr  # every alert, one request per alert
+    assert [a["id"] for a in json.loads(paged.stdout)["alerts"]] == [a["id"] for a in everything]
     acked = notary(api.keys["studio"], "alerts", "ack", mine[0]["id"])
     assert acked.returncode == 0 and "acknowledged" in acked.stdout
     assert notary(api.keys["copycat"], "alerts", "ack", mine[0]["id"]).returncode != 0
