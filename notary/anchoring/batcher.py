@@ -53,7 +53,14 @@ from notary.errors import (
     TransactionFailedError,
 )
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchStatus, Evidence, EvidenceStatus, SupersededAnchor
+from notary.store.models import (
+    Batch,
+    BatchStatus,
+    Evidence,
+    EvidenceEvent,
+    EvidenceStatus,
+    SupersededAnchor,
+)
 
 log = logging.getLogger("notary.anchoring.batcher")
 
@@ -271,7 +278,8 @@ class Batcher:
         except AlreadyAnchoredError:
             found = self.writer.find_anchor(batch.root)
             if found is None:
-                raise ChainError("registry says the root is anchored but has no event") from None
+                self._reform(batch.id, batch.root)
+                return
             self._record(batch.id, found)
             return
         with transaction(self.factory) as session:
@@ -332,6 +340,63 @@ class Batcher:
             return True
         self._back_to_built(batch.id)  # mined but reverted, and the root is not anchored
         return False
+
+    def _reform(self, batch_id: int, root: bytes) -> None:
+        """The registry holds `root`, but the chain has no Anchored event for it: a node
+        that restored its state without the block that anchored it (anvil killed -9 after
+        saving its state, before saving that block). The root can never be anchored again
+        (the registry is write-once) and no certificate could point to an event, so the
+        batch is formed anew without its newest deposit, which goes back to pending and
+        joins the next batch: both get other roots. A batch of one deposit cannot be split
+        and waits (ChainError), as it did before."""
+        with transaction(self.factory) as session:
+            row = session.get(Batch, batch_id)
+            assert row is not None
+            rows = session.execute(
+                select(Evidence.id, Evidence.leaf_hash)
+                .where(Evidence.batch_id == batch_id)
+                .order_by(Evidence.id)
+            ).all()
+            if row.root != root or len(rows) < 2:
+                raise ChainError(
+                    f"registry holds root 0x{root.hex()} of batch {batch_id} but the chain "
+                    "has no Anchored event for it"
+                )
+            kept, (released, _) = rows[:-1], rows[-1]
+            data, new_root = manifest.encode([leaf for _, leaf in kept])
+            session.execute(
+                update(Evidence)
+                .where(Evidence.id == released)
+                .values(batch_id=None, status=EvidenceStatus.PENDING.value)
+            )
+            session.add(
+                EvidenceEvent(
+                    evidence_id=released,
+                    at=_now(),
+                    kind="rebatched",
+                    detail=(
+                        f"taken out of batch {batch_id}: the registry holds its root "
+                        f"0x{root.hex()} without an Anchored event on the chain"
+                    ),
+                )
+            )
+            clear(row)
+            row.root, row.leaf_count = new_root, len(kept)
+            row.manifest, row.manifest_pinned = manifest.cid_of(data), False
+            row.batch_time = None
+            events(
+                session,
+                batch_id,
+                "rebatched",
+                f"the registry holds root 0x{root.hex()} without an Anchored event on the "
+                f"chain (a node restored its state without the block that anchored it): formed "
+                f"anew with {len(kept)} leaves, root 0x{new_root.hex()}, manifest {row.manifest}",
+            )
+        log.warning(
+            "batch %s: registry holds root 0x%s without an Anchored event; formed anew",
+            batch_id,
+            root.hex(),
+        )
 
     def _back_to_built(self, batch_id: int) -> None:
         with transaction(self.factory) as session:

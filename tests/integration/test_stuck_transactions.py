@@ -23,10 +23,11 @@ from notary.chain.registry import RegistryWriter, connect
 from notary.chain.transactions import broadcast, send, wait
 from notary.deposit.request import deposit
 from notary.errors import StuckTransactionError
+from notary.issue.views import view
 from notary.ops.devnet import rpc_call
 from notary.ops.keys import load_key
 from notary.store.db import transaction
-from notary.store.models import Batch, BatchStatus, Role
+from notary.store.models import Batch, BatchStatus, Evidence, Role
 from notary.store.orgs import create_organization
 from tests.integration.test_batcher import anchors_of, assert_all_verify, hashes
 
@@ -162,3 +163,54 @@ def test_a_signed_batch_behind_a_lost_nonce_is_signed_anew_and_anchored_once(cha
         assert_all_verify(chain, store, org, ids)
     finally:  # the stale bytes, if still queued, must not be mined into another test
         rpc_call(chain.rpc_url, "anvil_dropTransaction", ["0x" + stale_tx.hex()])
+
+
+def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store) -> None:
+    """anvil killed -9 can come back with a state that holds an anchored root but no block
+    with its transaction (CI: "registry says the root is anchored but has no event", for
+    ever). The root is spent in a write-once registry: the batch is formed anew without its
+    newest deposit, which joins the next batch, and every deposit ends anchored and valid.
+    The lost event is emulated by hiding it from the writer (find_anchor, receipts): the
+    one fault here that cannot be caused on a consistent chain."""
+    org = create_organization(store, "studio-phantom", "Studio Phantom", Role.DEPOSITOR)
+    account = load_key(chain.settings.notary_key_path, chain.settings)
+    w3 = connect(chain.rpc_url)
+    writer = RegistryWriter(w3, chain.deployment.registry, account, chain.rpc_url)
+    batcher = Batcher(store, writer, BatchPolicy(max_leaves=1000, interval_seconds=0))
+    ids = [o.public_id for o in deposit(store, org, hashes(3, "phantom"))]
+
+    class Died(Exception):
+        pass
+
+    def die(raw: bytes) -> None:
+        raise Died
+
+    real_broadcast = writer.broadcast
+    writer.broadcast = die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        batcher.run_once()
+    writer.broadcast = real_broadcast  # type: ignore[method-assign]
+    with transaction(store) as session:
+        batch = session.scalars(select(Batch).order_by(Batch.id.desc())).first()
+        assert batch is not None and batch.status == BatchStatus.SIGNED.value
+        spent_root, raw = batch.root, batch.raw_tx
+    assert raw is not None
+    real_broadcast(raw)  # the root is anchored in the registry's state ...
+    writer.find_anchor = lambda root: None  # type: ignore[method-assign]  # ... its event lost
+    writer.receipt_or_none = lambda tx_hash: None  # type: ignore[method-assign]
+
+    for _ in range(3):
+        batcher.run_once(force=True)
+    with transaction(store) as session:
+        rows = session.execute(
+            select(Evidence.public_id, Evidence.status, Batch.root)
+            .join(Batch, Evidence.batch_id == Batch.id)
+            .where(Evidence.public_id.in_(ids))
+        ).all()
+    assert len(rows) == 3 and {status for _, status, _ in rows} == {"anchored"}
+    assert spent_root not in {root for _, _, root in rows}
+    assert len({root for _, _, root in rows}) == 2  # the batch of 2 and the one taken out
+    assert anchors_of(chain, spent_root) == 1  # the spent anchor stays what it was
+    assert_all_verify(chain, store, org, ids)
+    kinds = [kind for _, kind, _ in view(store, org, ids[0]).history]
+    assert "rebatched" in kinds
