@@ -31,8 +31,8 @@ MEMBER_SET_TOPIC=0xf802233b7c1b47930ccb04ecc5fd592efb26ffa0d3b4655b929369462c89a
 MEMBER_REMOVED_TOPIC=0xe3a517b2447fcd353dd3ea6aab2cc9db72ef87a74b4353b46b34005d458bfd78
 POLICY_SET_TOPIC=0xffc377622a1f3d884f4c0c7161a37437c4500f97b99f61f042f1f5a639e88a03
 ENDORSEMENT_OF=0x9ca566e3
-# eth_getLogs asks for at most this many blocks at a time (nodes limit the range; set
-# LOG_WINDOW_BLOCKS lower for a node that refuses 10,000).
+# eth_getLogs asks for at most this many blocks at a time, at first (nodes limit the range;
+# a window the node refuses is halved until it answers, so this only saves the refusals).
 LOG_WINDOW_BLOCKS=${LOG_WINDOW_BLOCKS:-10000}
 [[ $LOG_WINDOW_BLOCKS =~ ^[1-9][0-9]{0,8}$ ]] || { echo "LOG_WINDOW_BLOCKS must be a number of blocks" >&2; exit 2; }
 MAX_BYTES=1048576 MAX_DEPTH=64
@@ -661,12 +661,24 @@ step_e3_members_at_anchor() {
   # anchor.block_number in windows of LOG_WINDOW_BLOCKS, only the logs before the anchor's
   # own Anchored log (a lower block, or the same block and a lower logIndex), applied in
   # (block, logIndex) order. Any full node keeps logs; state at an old block needs an archive.
-  local start=0 end got verdict i member a b wrong anchored_log_index
+  # A window the node refuses with an error answer (nodes limit the range or the number of
+  # results, each in its own words) is asked again in halves, down to one block; a refused
+  # one-block window is cannot decide, like any unanswered call.
+  local start=0 end got answer size=$LOG_WINDOW_BLOCKS verdict i member a b wrong anchored_log_index
   anchored_log_index=$(( $(jq -r '.[0].logIndex' <<< "$logs") ))  # the Anchored log of step 11
   : > "$WORK/logs"
   while (( start <= NUMBER )); do
-    end=$(( start + LOG_WINDOW_BLOCKS - 1 )); (( end <= NUMBER )) || end=$NUMBER
-    got=$(rpc eth_getLogs "[{\"address\":\"$REG\",\"fromBlock\":\"$(printf 0x%x "$start")\",\"toBlock\":\"$(printf 0x%x "$end")\",\"topics\":[[\"$MEMBER_SET_TOPIC\",\"$MEMBER_REMOVED_TOPIC\",\"$POLICY_SET_TOPIC\"]]}]")
+    end=$(( start + size - 1 )); (( end <= NUMBER )) || end=$NUMBER
+    answer=$(curl -sS --max-time 15 -H 'content-type: application/json' "$RPC" --data \
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getLogs\",\"params\":[{\"address\":\"$REG\",\"fromBlock\":\"$(printf 0x%x "$start")\",\"toBlock\":\"$(printf 0x%x "$end")\",\"topics\":[[\"$MEMBER_SET_TOPIC\",\"$MEMBER_REMOVED_TOPIC\",\"$POLICY_SET_TOPIC\"]]}]}" 2>&1) \
+      || cannot_decide "cannot reach $RPC (eth_getLogs): $answer"
+    if jq -e 'type == "object" and has("error")' <<< "$answer" > /dev/null 2>&1 && (( end > start )); then
+      size=$(( (end - start + 2) / 2 ))  # half the refused window, rounded up
+      continue
+    fi
+    jq -e 'has("result") and (has("error") | not)' <<< "$answer" > /dev/null 2>&1 \
+      || cannot_decide "the node failed to answer eth_getLogs ($start to $end): $(jq -c '.error // .' <<< "$answer" 2>/dev/null || echo "$answer")"
+    got=$(jq -c '.result' <<< "$answer")
     jq -e 'type == "array"' <<< "$got" > /dev/null 2>&1 \
       || cannot_decide "the node answered eth_getLogs ($start to $end) with something that is not a list of logs"
     printf '%s\n' "$got" >> "$WORK/logs"

@@ -24,7 +24,7 @@ from web3.types import TxReceipt
 from notary.chain.artifact import consortium_build
 from notary.chain.eip712 import Batch, MemberChange, Role
 from notary.chain.errors import chain_errors
-from notary.chain.events import LOG_WINDOW_BLOCKS
+from notary.chain.events import logs_in_windows
 from notary.chain.registry import AnchorReceipt, RegistryReader, connect
 from notary.chain.transactions import SignedTx, broadcast, send, sign
 from notary.errors import TransactionFailedError, ValidationError
@@ -244,37 +244,39 @@ class ConsortiumReader(RegistryReader):
     def last_member_tx(self, account: str) -> str | None:
         """The 0x-hex hash of the transaction that last set or removed `account` as a
         member (its newest MemberSet or MemberRemoved event), None when there is none."""
-        latest = self.latest_block_number()
         account = to_checksum_address(account)
         found: tuple[int, int, str] | None = None
-        start = 0
-        while start <= latest:
-            end = min(latest, start + LOG_WINDOW_BLOCKS - 1)
-            with chain_errors(self.rpc_url):
-                for event in (self.contract.events.MemberSet, self.contract.events.MemberRemoved):
-                    for log in event().get_logs(
-                        from_block=start, to_block=end, argument_filters={"account": account}
-                    ):
-                        here = (int(log["blockNumber"]), int(log["logIndex"]))
-                        if found is None or here > found[:2]:
-                            found = (*here, "0x" + bytes(log["transactionHash"]).hex())
-            start = end + 1
+
+        def fetch(start: int, end: int) -> list[Any]:
+            return [
+                log
+                for event in (self.contract.events.MemberSet, self.contract.events.MemberRemoved)
+                for log in event().get_logs(
+                    from_block=start, to_block=end, argument_filters={"account": account}
+                )
+            ]
+
+        for log in logs_in_windows(fetch, 0, self.latest_block_number(), self.rpc_url):
+            here = (int(log["blockNumber"]), int(log["logIndex"]))
+            if found is None or here > found[:2]:
+                found = (*here, "0x" + bytes(log["transactionHash"]).hex())
         return None if found is None else found[2]
 
     def _config_logs(self, block: int) -> list[Any]:
         """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
-        logs: list[Any] = []
-        start = 0
-        while start <= block:
-            end = min(block, start + LOG_WINDOW_BLOCKS - 1)
-            with chain_errors(self.rpc_url):
+
+        def fetch(start: int, end: int) -> list[Any]:
+            return [
+                log
                 for event in (
                     self.contract.events.MemberSet,
                     self.contract.events.MemberRemoved,
                     self.contract.events.PolicySet,
-                ):
-                    logs.extend(event().get_logs(from_block=start, to_block=end))
-            start = end + 1
+                )
+                for log in event().get_logs(from_block=start, to_block=end)
+            ]
+
+        logs = logs_in_windows(fetch, 0, block, self.rpc_url)
         return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
 
 

@@ -146,9 +146,9 @@ def test_golden_build_1_vectors_keep_their_verdicts(golden_build_1: str) -> None
 def test_node_faults_no_logs_cannot_decide_and_narrow_log_windows(golden_v2: str) -> None:
     """No configuration logs at all (the published registry emits them when deployed, so the
     node's log index is incomplete): cannot decide. A node refusing eth_getLogs over more than
-    2 blocks (the default 10,000-block windows would be refused: cannot decide, as any
-    unanswered call): with LOG_WINDOW_BLOCKS=2 every block from 0 to the anchor's is read
-    once, in windows the node answers, and the certificate is valid."""
+    2 blocks (E3): the script and notary verify halve each refused window until the node
+    answers, and both find the certificate valid, having read every block from 0 to the
+    anchor's (the script exactly once). A node that refuses even one block: cannot decide, for both."""
     cert = V2 / "valid-without-file.cert.json"
     anchored = json.loads(cert.read_text("utf-8"))["anchor"]["block_number"]
     with RpcProxy(golden_v2) as proxy:
@@ -157,11 +157,25 @@ def test_node_faults_no_logs_cannot_decide_and_narrow_log_windows(golden_v2: str
         assert got == "cannot_decide" and "logs are incomplete" in line, line
         proxy.no_logs = False
         proxy.max_log_blocks = 2
-        got, line = standard_tools(cert, proxy.url, None, LOG_WINDOW_BLOCKS="2")
-        assert got == "valid", line
-        read = sorted(proxy.log_queries)
-    assert [b for low, high in read for b in range(low, high + 1)] == list(range(anchored + 1))
-    assert all(high - low < 2 for low, high in read)
+        for name in ("script", "notary verify"):
+            proxy.log_queries.clear()
+            if name == "script":
+                got, line = standard_tools(cert, proxy.url, None)
+            else:
+                verdict = reference(cert, proxy.url, None)
+                got, line = verdict.outcome.value, verdict.reason
+            assert got == "valid", (name, line)
+            answered = sorted(q for q in proxy.log_queries if q[1] - q[0] < 2)
+            read = [b for low, high in answered for b in range(low, high + 1)]
+            if name == "script":  # one query a window
+                assert read == list(range(anchored + 1))
+            else:  # one a window for each event, and E3 and D2 each replay
+                assert set(read) == set(range(anchored + 1))
+        proxy.max_log_blocks = 0  # refuses every query, even of one block
+        got, line = standard_tools(cert, proxy.url, None)
+        assert got == "cannot_decide" and "eth_getLogs" in line, line
+        verdict = reference(cert, proxy.url, None)
+        assert verdict.outcome.value == "cannot_decide", verdict.reason
 
 
 def test_depositor_signature_reading_rules_and_d1_forgeries_offline(
