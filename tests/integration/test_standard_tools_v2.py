@@ -148,7 +148,8 @@ def test_node_faults_no_logs_cannot_decide_and_narrow_log_windows(golden_v2: str
     node's log index is incomplete): cannot decide. A node refusing eth_getLogs over more than
     2 blocks (E3): the script and notary verify halve each refused window until the node
     answers, and both find the certificate valid, having read every block from 0 to the
-    anchor's (the script exactly once). A node that refuses even one block: cannot decide, for both."""
+    anchor's (the script exactly once). A node that refuses even one block: cannot decide,
+    for both."""
     cert = V2 / "valid-without-file.cert.json"
     anchored = json.loads(cert.read_text("utf-8"))["anchor"]["block_number"]
     with RpcProxy(golden_v2) as proxy:
