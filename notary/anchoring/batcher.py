@@ -26,6 +26,7 @@ BUILT and is anchored again, exactly once, and every deposit in it says so in it
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from notary.chain.consortium import ConsortiumWriter
 from notary.chain.finality import Finality
 from notary.chain.registry import AnchorReceipt, RegistryWriter
 from notary.core import manifest
+from notary.core.leaf import Leaf, metadata_digest, sm3_leaf_value
 from notary.errors import (
     AlreadyAnchoredError,
     AlreadyKnownError,
@@ -347,8 +349,10 @@ class Batcher:
         saving its state, before saving that block). The root can never be anchored again
         (the registry is write-once) and no certificate could point to an event, so the
         batch is formed anew without its newest deposit, which goes back to pending and
-        joins the next batch: both get other roots. A batch of one deposit cannot be split
-        and waits (ChainError), as it did before."""
+        joins the next batch: both get other roots. A batch of one deposit cannot be split:
+        its deposit gets a new salt instead (the salt is the operator's random choice, part
+        of no certificate until the anchor, and covered by no depositor signature), which
+        gives it another leaf and so another root."""
         with transaction(self.factory) as session:
             row = session.get(Batch, batch_id)
             assert row is not None
@@ -357,25 +361,31 @@ class Batcher:
                 .where(Evidence.batch_id == batch_id)
                 .order_by(Evidence.id)
             ).all()
-            if row.root != root or len(rows) < 2:
+            if row.root != root or not rows:
                 raise ChainError(
                     f"registry holds root 0x{root.hex()} of batch {batch_id} but the chain "
                     "has no Anchored event for it"
                 )
-            kept, (released, _) = rows[:-1], rows[-1]
+            changed = rows[-1].id  # the newest deposit
+            if len(rows) == 1:
+                kept = [(changed, self._salt_anew(session, changed))]
+                detail = "given a new salt, so a new leaf"
+            else:
+                kept = [(r.id, r.leaf_hash) for r in rows[:-1]]
+                session.execute(
+                    update(Evidence)
+                    .where(Evidence.id == changed)
+                    .values(batch_id=None, status=EvidenceStatus.PENDING.value)
+                )
+                detail = f"taken out of batch {batch_id}"
             data, new_root = manifest.encode([leaf for _, leaf in kept])
-            session.execute(
-                update(Evidence)
-                .where(Evidence.id == released)
-                .values(batch_id=None, status=EvidenceStatus.PENDING.value)
-            )
             session.add(
                 EvidenceEvent(
-                    evidence_id=released,
+                    evidence_id=changed,
                     at=_now(),
                     kind="rebatched",
                     detail=(
-                        f"taken out of batch {batch_id}: the registry holds its root "
+                        f"{detail}: the registry holds its batch's root "
                         f"0x{root.hex()} without an Anchored event on the chain"
                     ),
                 )
@@ -397,6 +407,22 @@ class Batcher:
             batch_id,
             root.hex(),
         )
+
+    @staticmethod
+    def _salt_anew(session: Session, evidence_id: int) -> bytes:
+        """Give the evidence row a fresh salt; its new leaf hash."""
+        evidence = session.get(Evidence, evidence_id)
+        assert evidence is not None
+        salt = secrets.token_bytes(32)
+        leaf = Leaf(
+            sha256=evidence.sha256,
+            sm3=sm3_leaf_value(evidence.sm3),
+            metadata_digest=metadata_digest(evidence.metadata_json),
+            depositor=evidence.depositor,
+            salt=salt,
+        ).hash()
+        evidence.salt, evidence.leaf_hash = salt, leaf
+        return leaf
 
     def _back_to_built(self, batch_id: int) -> None:
         with transaction(self.factory) as session:

@@ -165,19 +165,23 @@ def test_a_signed_batch_behind_a_lost_nonce_is_signed_anew_and_anchored_once(cha
         rpc_call(chain.rpc_url, "anvil_dropTransaction", ["0x" + stale_tx.hex()])
 
 
-def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store) -> None:
+@pytest.mark.parametrize("count", [3, 1])
+def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store, count) -> None:
     """anvil killed -9 can come back with a state that holds an anchored root but no block
     with its transaction (CI: "registry says the root is anchored but has no event", for
     ever). The root is spent in a write-once registry: the batch is formed anew without its
-    newest deposit, which joins the next batch, and every deposit ends anchored and valid.
-    The lost event is emulated by hiding it from the writer (find_anchor, receipts): the
-    one fault here that cannot be caused on a consistent chain."""
-    org = create_organization(store, "studio-phantom", "Studio Phantom", Role.DEPOSITOR)
+    newest deposit, which joins the next batch; a batch of one deposit gives it a new salt
+    (another leaf, another root). Every deposit ends anchored and valid. The lost event is
+    emulated by hiding it from the writer (find_anchor, receipts): the one fault here that
+    cannot be caused on a consistent chain."""
+    org = create_organization(store, f"studio-phantom{count}", "Studio Phantom", Role.DEPOSITOR)
     account = load_key(chain.settings.notary_key_path, chain.settings)
     w3 = connect(chain.rpc_url)
     writer = RegistryWriter(w3, chain.deployment.registry, account, chain.rpc_url)
     batcher = Batcher(store, writer, BatchPolicy(max_leaves=1000, interval_seconds=0))
-    ids = [o.public_id for o in deposit(store, org, hashes(3, "phantom"))]
+    ids = [o.public_id for o in deposit(store, org, hashes(count, f"phantom{count}"))]
+    with transaction(store) as session:
+        salts = set(session.scalars(select(Evidence.salt).where(Evidence.public_id.in_(ids))))
 
     class Died(Exception):
         pass
@@ -207,9 +211,13 @@ def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store
             .join(Batch, Evidence.batch_id == Batch.id)
             .where(Evidence.public_id.in_(ids))
         ).all()
-    assert len(rows) == 3 and {status for _, status, _ in rows} == {"anchored"}
+    assert len(rows) == count and {status for _, status, _ in rows} == {"anchored"}
     assert spent_root not in {root for _, _, root in rows}
-    assert len({root for _, _, root in rows}) == 2  # the batch of 2 and the one taken out
+    # the batch of 2 and the one taken out; or the one deposit, salted anew
+    assert len({root for _, _, root in rows}) == min(count, 2)
+    with transaction(store) as session:
+        now = set(session.scalars(select(Evidence.salt).where(Evidence.public_id.in_(ids))))
+    assert len(now - salts) == (1 if count == 1 else 0)
     assert anchors_of(chain, spent_root) == 1  # the spent anchor stays what it was
     assert_all_verify(chain, store, org, ids)
     kinds = [kind for _, kind, _ in view(store, org, ids[0]).history]
