@@ -15,11 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import LogReceipt, TxReceipt
 
 from notary.chain.artifact import consortium_build
 from notary.chain.eip712 import Batch, MemberChange, Role
@@ -27,7 +30,7 @@ from notary.chain.errors import chain_errors
 from notary.chain.events import logs_in_windows
 from notary.chain.registry import AnchorReceipt, RegistryReader, connect
 from notary.chain.transactions import SignedTx, broadcast, send, sign
-from notary.errors import TransactionFailedError, ValidationError
+from notary.errors import ChainError, TransactionFailedError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,13 @@ class Member:
     role: Role
     organization: bytes
     name: str
+
+    @property
+    def readable_name(self) -> str:
+        """The name for people and JSON: bytes of the on-chain name that are not UTF-8
+        (kept in `name` as lone surrogates, see ConsortiumReader._config_logs) shown as
+        \\xNN."""
+        return self.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -246,38 +256,97 @@ class ConsortiumReader(RegistryReader):
         member (its newest MemberSet or MemberRemoved event), None when there is none."""
         account = to_checksum_address(account)
         found: tuple[int, int, str] | None = None
-
-        def fetch(start: int, end: int) -> list[Any]:
-            return [
-                log
-                for event in (self.contract.events.MemberSet, self.contract.events.MemberRemoved)
-                for log in event().get_logs(
-                    from_block=start, to_block=end, argument_filters={"account": account}
+        for log in self._config_logs(self.latest_block_number()):
+            if log["event"] != "PolicySet" and log["args"]["account"] == account:
+                found = (
+                    int(log["blockNumber"]),
+                    int(log["logIndex"]),
+                    "0x" + bytes(log["transactionHash"]).hex(),
                 )
-            ]
-
-        for log in logs_in_windows(fetch, 0, self.latest_block_number(), self.rpc_url):
-            here = (int(log["blockNumber"]), int(log["logIndex"]))
-            if found is None or here > found[:2]:
-                found = (*here, "0x" + bytes(log["transactionHash"]).hex())
         return None if found is None else found[2]
 
-    def _config_logs(self, block: int) -> list[Any]:
-        """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order."""
+    def _config_logs(self, block: int) -> list[dict[str, Any]]:
+        """MemberSet/MemberRemoved/PolicySet logs of blocks 0..block, in chain order, each
+        as web3 shapes a decoded event (event, args, blockNumber, logIndex, transactionHash).
+
+        One eth_getLogs a window for the three events, decoded here rather than by web3: a
+        member name that is not valid UTF-8 (the contract stores any bytes) must not stop a
+        replay. Its undecodable bytes become lone surrogates (surrogateescape), which no
+        certificate string can hold, so such a member never matches a certificate's name
+        (docs/certificate-v2.md, E3)."""
+        topics = [["0x" + t.hex() for t in CONFIG_TOPICS.values()]]
 
         def fetch(start: int, end: int) -> list[Any]:
-            return [
-                log
-                for event in (
-                    self.contract.events.MemberSet,
-                    self.contract.events.MemberRemoved,
-                    self.contract.events.PolicySet,
+            return list(
+                self.w3.eth.get_logs(
+                    {
+                        "address": self.address,
+                        "topics": topics,
+                        "fromBlock": start,
+                        "toBlock": end,
+                    }
                 )
-                for log in event().get_logs(from_block=start, to_block=end)
-            ]
+            )
 
-        logs = logs_in_windows(fetch, 0, block, self.rpc_url)
+        logs = [
+            _config_event(log)
+            for log in logs_in_windows(fetch, 0, block, self.rpc_url)
+            if str(log["address"]).lower() == self.address.lower()
+        ]
         return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+
+
+CONFIG_TOPICS: dict[str, bytes] = {
+    name: keccak(text=signature)
+    for name, signature in (
+        ("MemberSet", "MemberSet(address,uint8,bytes32,string,uint64)"),
+        ("MemberRemoved", "MemberRemoved(address,uint64)"),
+        ("PolicySet", "PolicySet(uint16,uint256,uint64)"),
+    )
+}
+"""topic 0 of the configuration events (a unit test checks them against the ABI)."""
+
+
+def _config_event(log: LogReceipt) -> dict[str, Any]:
+    """A raw MemberSet / MemberRemoved / PolicySet log, decoded (see _config_logs)."""
+    topics = [bytes(t) for t in log["topics"]]
+    data = bytes(log["data"])
+    name = next((n for n, t in CONFIG_TOPICS.items() if t == topics[0]), None)
+    try:
+        if name == "MemberSet":
+            role, raw_name = abi_decode(["uint8", "bytes"], data)  # a string's ABI encoding
+            args: dict[str, Any] = {
+                "account": to_checksum_address(topics[1][12:]),
+                "organization": topics[2],
+                "configNonce": int.from_bytes(topics[3], "big"),
+                "role": int(Role(role)),  # ValueError for a role the registry has not
+                "name": bytes(raw_name).decode("utf-8", "surrogateescape"),
+            }
+        elif name == "MemberRemoved":
+            args = {
+                "account": to_checksum_address(topics[1][12:]),
+                "configNonce": int.from_bytes(topics[2], "big"),
+            }
+        elif name == "PolicySet":
+            threshold, endorsers = abi_decode(["uint16", "uint256"], data)
+            args = {
+                "threshold": int(threshold),
+                "endorsers": int(endorsers),
+                "configNonce": int.from_bytes(topics[1], "big"),
+            }
+        else:
+            raise ValueError("not a configuration event")
+    except (ValueError, IndexError, DecodingError) as exc:
+        raise ChainError(
+            f"the node returned a configuration log that cannot be read: {exc}"
+        ) from exc
+    return {
+        "event": name,
+        "args": args,
+        "blockNumber": int(log["blockNumber"]),
+        "logIndex": int(log["logIndex"]),
+        "transactionHash": bytes(log["transactionHash"]),
+    }
 
 
 class ConsortiumWriter(ConsortiumReader):

@@ -339,7 +339,7 @@ def members_command(
                         "account": m.account,
                         "role": m.role.name.lower(),
                         "organization": "0x" + m.organization.hex(),
-                        "name": m.name,
+                        "name": m.readable_name,
                     }
                     for m in members
                 ],
@@ -355,7 +355,7 @@ def members_command(
     for m in members:  # one line each, never cut: accounts and ids are copied from here
         out.print(
             f"  {m.role.name.lower():<8} {m.account} organization 0x{m.organization.hex()} "
-            f"{escape(m.name)}",
+            f"{escape(m.readable_name)}",
             highlight=False,
             soft_wrap=True,
         )

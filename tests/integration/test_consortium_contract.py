@@ -14,12 +14,15 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from notary.chain import eip712
+from notary.chain.artifact import consortium_build
 from notary.chain.consortium import (
+    CONFIG_TOPICS,
     ConsortiumReader,
     ConsortiumWriter,
     Member,
@@ -27,6 +30,7 @@ from notary.chain.consortium import (
 )
 from notary.chain.eip712 import Batch, MemberChange, Role
 from notary.chain.registry import RegistryReader, connect
+from notary.chain.transactions import send
 from notary.core.merkle import build_tree
 from notary.errors import AlreadyAnchoredError, MissingRoleError, TransactionFailedError
 from notary.ops.keys import dev_account
@@ -300,3 +304,60 @@ def test_a_removed_endorser_no_longer_counts(chain) -> None:
         reg.anchor(batch, endorse(reg, batch, ENDORSERS[0], ENDORSERS[2]))
     assert reg.endorsement_of(earlier.root) == recorded  # what was anchored stays as it was
     assert reg.member(ENDORSERS[2].address).role is Role.NONE
+
+
+def test_a_member_name_that_is_not_utf8_is_read_and_matches_no_certificate(chain) -> None:
+    """The contract stores a name's bytes as given. One that is not UTF-8 must not stop the
+    replay of the members (E3, notary audit members); it keeps its bytes (as lone
+    surrogates, which no certificate string holds, so it names no certificate's
+    organization) and is shown with \\xNN escapes."""
+    raw = b"\xff\xfe court \xe4\xb8"  # two invalid bytes, then a cut-off character
+    genesis_rows = [
+        (c.account, int(c.role), c.organization, c.name.encode("utf-8")) for c in genesis()
+    ]
+    odd = Account.from_key(keccak(text="endorser with an odd name"))
+    genesis_rows.append((odd.address, int(Role.ENDORSER), org("odd"), raw))
+    build = consortium_build()
+    encoded = abi_encode(["(address,uint8,bytes32,bytes)[]", "uint16"], [genesis_rows, 2])
+    # a string's ABI encoding is its bytes': web3 would refuse text that is not UTF-8
+    data = "0x" + (build.bytecode + encoded).hex()
+    receipt = send(connect(chain.rpc_url), RELAY, {"data": data}, chain.rpc_url)
+    reg = ConsortiumReader(connect(chain.rpc_url), receipt["contractAddress"], chain.rpc_url)
+
+    members = {m.account: m for m in reg.members_at(reg.latest_block_number()).members}
+    member = members[odd.address]
+    assert member.role is Role.ENDORSER and member.organization == org("odd")
+    assert member.name.encode("utf-8", "surrogateescape") == raw
+    with pytest.raises(UnicodeEncodeError):
+        member.name.encode("utf-8")  # so it equals no text a certificate can hold
+    assert member.readable_name == "\\xff\\xfe court \\xe4\\xb8"
+    assert members[ENDORSERS[0].address].name == "endorser 0"  # the others as they were
+    assert reg.last_member_tx(odd.address) == "0x" + bytes(receipt["transactionHash"]).hex()
+
+    for json_flag in ((), ("--json",)):
+        shown = run_cli(
+            chain.settings,
+            *("audit", "members", *json_flag),
+            *("--rpc", chain.rpc_url, "--registry", reg.address),
+        )
+        assert shown.returncode == 0, shown.stderr
+        if json_flag:
+            names = {m["account"]: m["name"] for m in json.loads(shown.stdout)["members"]}
+            assert names[odd.address] == member.readable_name
+        else:
+            assert f"{odd.address} organization 0x{org('odd').hex()} \\xff\\xfe court" in (
+                shown.stdout
+            )
+
+
+def test_the_configuration_topics_are_the_abis() -> None:
+    """The raw log reader's topic 0 values are those of the published build's events."""
+    abi = {
+        item["name"]: item
+        for item in consortium_build().abi
+        if item["type"] == "event" and item["name"] in CONFIG_TOPICS
+    }
+    assert set(abi) == {"MemberSet", "MemberRemoved", "PolicySet"}
+    for name, item in abi.items():
+        signature = f"{name}({','.join(i['type'] for i in item['inputs'])})"
+        assert CONFIG_TOPICS[name] == keccak(text=signature), name
