@@ -139,7 +139,7 @@ def online(run: Run, cert: CertificateV2, reader: ConsortiumReader) -> Depositor
             "(it is another organization's key)"
         )
     if held.name != signed.organization:
-        wrong.append(f"name {held.readable_name!r}, not {signed.organization!r}")
+        wrong.append(f"name {held.name!r}, not {signed.organization!r}")
     run.check(
         MEMBER_CHECK,
         not wrong,

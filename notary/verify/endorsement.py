@@ -207,7 +207,7 @@ def _membership_problem(
     if _hex(held.organization) != e.organization_id:
         wrong.append(f"organization id {_hex(held.organization)}, not {e.organization_id}")
     if held.name != e.organization:
-        wrong.append(f"organization name {held.readable_name!r}, not {e.organization!r}")
+        wrong.append(f"organization name {held.name!r}, not {e.organization!r}")
     if wrong:
         return f"on chain, member {member} has " + " and ".join(wrong)
     return ""

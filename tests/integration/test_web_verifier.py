@@ -118,6 +118,38 @@ def test_the_committed_page_is_rebuilt_byte_for_byte(tmp_path: Path) -> None:
     assert out.read_bytes() == PAGE.read_bytes() == verifier_html()
 
 
+def test_names_that_are_not_utf8_read_as_notary_verify_reads_them(tmp_path: Path) -> None:
+    """The page reads a member name's bytes as Python's surrogateescape decoding does (E3:
+    names compare as bytes; one that is not UTF-8 equals no certificate string), so its
+    reasons quote such a name as notary verify does."""
+    samples = [
+        b"",
+        "杭州互联网法院".encode(),
+        b"\xef\xbb\xbfBOM kept",
+        b"\xff\xfe court \xe4\xb8",  # invalid bytes, then a cut-off character
+        b"\xe4\xb8A",  # a sequence cut short by ASCII
+        b"\xed\xa0\x80 surrogate in UTF-8",  # not valid UTF-8
+        b"\xc0\xaf overlong",
+        b"\xf4\x90\x80\x80 beyond U+10FFFF",
+        b"\xf0\x9f\x98\x80 emoji \x80",
+    ]
+    script = tmp_path / "names.mjs"
+    read_js = json.dumps((WEB / "src" / "read.js").as_uri())
+    script.write_text(
+        # the build's constants (facts.js) are not needed here: empty stand-ins
+        "for (const name of ['ANCHORED_SIGNATURE', 'CONFIG_EVENT_SIGNATURES', "
+        "'LATER_THAN_UNICODE_14', 'PUBLISHED_CODE_HASHES', 'PUBLISHED_CODE_HASHES_V2']) "
+        "globalThis['NOTARY_' + name] = name === 'LATER_THAN_UNICODE_14' ? [] : {};\n"
+        f"const {{ fromHex, pyRepr, utf8Escaped }} = await import({read_js});\n"
+        f"for (const h of {json.dumps([s.hex() for s in samples])}) "
+        "console.log(JSON.stringify(pyRepr(utf8Escaped(fromHex(h)))));\n",
+        "utf-8",
+    )
+    done = subprocess.run(["node", str(script)], check=True, capture_output=True, text=True)
+    got = [json.loads(line) for line in done.stdout.splitlines()]
+    assert got == [repr(s.decode("utf-8", "surrogateescape")) for s in samples]
+
+
 def test_every_golden_vector_gets_notary_verifys_verdict_from_a_usb_stick(
     browser: Chromium, golden_node: str, tmp_path: Path
 ) -> None:

@@ -5,7 +5,7 @@
 // right list and one more label in text.js, as depositor.js (D1, D2) is. E3 leaves its
 // replay of the registry's configuration in `ctx.configuration` for D2.
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { eip55, fromHex, pyRepr, toHex } from './read.js';
+import { eip55, fromHex, pyRepr, toHex, utf8Escaped } from './read.js';
 import { abiStringHex, getLogsInWindows, uint, word } from './chain.js';
 import { CONFIG_EVENT_SIGNATURES } from './facts.js';
 import { NotAccepted, endorsementDigest, recoverSigner } from './eip712.js';
@@ -83,7 +83,7 @@ async function configurationBefore(ctx, a) {
       const was = members.get(account);
       if (was && was.role === ENDORSER) left.set(account, at);
       if (kind === MEMBER_SET) {
-        const name = new TextDecoder().decode(fromHex(abiStringHex(log.data, Number(uint(word(log.data, 1))))));
+        const name = utf8Escaped(fromHex(abiStringHex(log.data, Number(uint(word(log.data, 1))))));
         const role = Number(uint(word(log.data, 0)));
         members.set(account, { role, organization: log.topics[2].toLowerCase(), name });
         if (role === ENDORSER) left.delete(account);

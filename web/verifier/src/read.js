@@ -25,6 +25,27 @@ export const fromHex = (h) => {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
   return out;
 };
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * Bytes as text, as Python's bytes.decode('utf-8', 'surrogateescape') reads them: a byte that
+ * is not part of valid UTF-8 becomes the lone surrogate U+DC00 + byte, so a member name on
+ * chain that is not UTF-8 equals no certificate string (docs/certificate-v2.md, E3) and
+ * pyRepr shows it as notary verify does. A BOM is kept, as Python keeps it.
+ */
+export function utf8Escaped(bytes) {
+  try { return strictUtf8.decode(bytes); } catch (e) { /* some bytes are not UTF-8: below */ }
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (n > 0 && i + n <= bytes.length) {
+      try { out += strictUtf8.decode(bytes.subarray(i, i + n)); i += n; continue; } catch (e) { /* escaped below */ }
+    }
+    out += String.fromCharCode(0xdc00 + b);
+    i += 1;
+  }
+  return out;
+}
 
 // ---- rule 1: size and depth, on the bytes ----
 export function depthOf(bytes) {
