@@ -32,8 +32,10 @@ _STANDARD: Final = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__d
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colour codes
 }
-"""Attributes every LogRecord has: anything else on a record came in through `extra=`."""
+"""Attributes every LogRecord has (and uvicorn's colour copy of the message): anything else
+on a record came in through `extra=`."""
 
 
 def fields(record: logging.LogRecord) -> dict[str, object]:
