@@ -63,8 +63,8 @@ def _is_json(content_type: str | None) -> bool:
 
 class StrictRoute(APIRoute):
     """An APIRoute that checks the API key first (if the route needs one), refuses
-    undeclared query parameters, and whose JSON body, if it takes one, is read by
-    StrictJsonRequest before FastAPI's."""
+    undeclared query parameters and a parameter given twice (which value would count?),
+    and whose JSON body, if it takes one, is read by StrictJsonRequest before FastAPI's."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -85,6 +85,10 @@ class StrictRoute(APIRoute):
                 unknown = set(request.query_params) - known
                 if unknown:
                     raise ValidationError(f"unknown query parameter {sorted(unknown)[0]!r}")
+                names = [name for name, _ in request.query_params.multi_items()]
+                if len(names) != len(set(names)):  # no parameter here takes a list
+                    twice = sorted({name for name in names if names.count(name) > 1})[0]
+                    raise ValidationError(f"query parameter {twice!r} is given more than once")
             if form_parts:  # a form: no part the route does not declare
                 unknown = set((await request.form()).keys()) - form_parts  # cached for FastAPI
                 if unknown:

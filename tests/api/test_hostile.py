@@ -519,6 +519,18 @@ def test_unknown_query_parameters_are_refused(served) -> None:
         assert c.post("/v1/evidence/hashes?wait=0", json={"items": [{"sha256": h("q")}]}).is_success
 
 
+def test_a_query_parameter_given_twice_is_refused(served) -> None:
+    """Which of two values would count is the server's guess: none is taken."""
+    with served.client() as c:
+        twice = c.get("/v1/evidence?limit=1&limit=2")
+        assert_error(twice, 422, "invalid_input")
+        assert "'limit' is given more than once" in twice.json()["error"]["message"]
+        body = {"items": [{"sha256": h("twice")}]}
+        assert_error(c.post("/v1/evidence/hashes?wait=0&wait=5", json=body), 422, "invalid_input")
+        assert c.get("/v1/evidence", params={"sha256": h("twice")}).json()["items"] == []
+        assert c.get("/v1/evidence?limit=1").is_success
+
+
 def test_a_wrong_method_names_every_allowed_one(served) -> None:
     with served.client("operator") as admin:
         r = admin.request("PATCH", "/v1/organizations")
