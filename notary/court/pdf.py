@@ -13,6 +13,9 @@ made again from the certificate JSON.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -45,12 +48,33 @@ GAP: Final = 5.0
 """Space between the Chinese and the English column (mm)."""
 
 
+RENDERED_KEPT: Final = 64
+"""PDFs kept in memory (about 65 KB each): a page takes about 1.5 s of CPU to lay out."""
+
+_rendered: OrderedDict[bytes, bytes] = OrderedDict()
+_rendered_lock = threading.Lock()
+
+
 def render(cert: Certificate, link: str, evidence_id: str | None = None) -> bytes:
     """The PDF certificate of `cert`, whose QR code opens `link` (notary.court.qr.verify_url).
 
-    ConfigError when no CJK font is installed (notary.court.fonts).
+    The same certificate, link, id and font always give the same bytes, so the last
+    RENDERED_KEPT pages are kept and given again: a clerk's second download, or a bundle
+    after the PDF, costs nothing. ConfigError when no CJK font is installed
+    (notary.court.fonts).
     """
-    return _Page(_for_paper(cert), link, evidence_id, cjk_font()).build()
+    font = cjk_font()
+    key = hashlib.sha256(repr((cert, link, evidence_id, font)).encode("utf-8")).digest()
+    with _rendered_lock:
+        if key in _rendered:
+            _rendered.move_to_end(key)
+            return _rendered[key]
+    pdf = _Page(_for_paper(cert), link, evidence_id, font).build()
+    with _rendered_lock:
+        _rendered[key] = pdf
+        while len(_rendered) > RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    return pdf
 
 
 def _for_paper(cert: Certificate) -> Certificate:

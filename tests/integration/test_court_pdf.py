@@ -169,3 +169,26 @@ def test_a_version_2_certificate_prints_its_endorsers(tmp_path) -> None:
     assert "2required" in flat and "carry none" not in text
     signed = json.loads(v2.read_text("utf-8"))["depositor_signature"]
     assert signed["organization"] in flat and signed["signer"].lower() in flat.lower()
+
+
+def test_a_page_printed_again_is_the_kept_one_and_only_for_the_same_inputs(monkeypatch) -> None:
+    """The last pages rendered are kept (a page costs about 1.5 s of CPU): the same
+    certificate, link and id give the kept bytes; another link or id is laid out anew, and
+    a page laid out from scratch has the kept page's bytes."""
+    from notary.core import certificate_v2
+    from notary.court import pdf
+
+    cert = certificate_v2.loads(VECTOR.read_bytes())
+    first = pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abcd")
+    assert pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abcd") is first
+    other_link = pdf.render(cert, "https://notary.example.cn/verify#b", "ev_0123abcd")
+    other_id = pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abce")
+    assert len({first, other_link, other_id}) == 3
+    pdf._rendered.clear()
+    again = pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abcd")
+    assert again == first and again is not first
+    monkeypatch.setattr(pdf, "RENDERED_KEPT", 2)  # a page takes a second to lay out
+    pdf.render(cert, "https://notary.example.cn/verify#b", "ev_0123abcd")
+    pdf.render(cert, "https://notary.example.cn/verify#c", "ev_0123abcd")  # drops #a
+    assert len(pdf._rendered) == 2
+    assert pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abcd") is not again
