@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -252,7 +250,9 @@ def test_endorser_processes_over_http_refuse_a_root_the_manifest_does_not_rebuil
         thread.join(timeout=30)
 
 
-def test_the_same_endorsement_and_first_heartbeats_posted_at_once(chain, store, registry) -> None:
+def test_the_same_endorsement_and_first_heartbeats_posted_at_once(
+    chain, store, registry, tmp_path
+) -> None:
     """Posts racing for one unique row (an endorser's retry overlapping its first post, two
     first heartbeats) all succeed and leave one row: none becomes a 503."""
     org = create_organization(store, "studio-r", "Studio R", OrgRole.DEPOSITOR)
@@ -262,7 +262,7 @@ def test_the_same_endorsement_and_first_heartbeats_posted_at_once(chain, store, 
     batcher.run_once(force=True)
     ipfs = KuboRpc(f"http://127.0.0.1:{chain.settings.ipfs_port}")
     try:
-        Pinner(store, ipfs, Path(tempfile.mkdtemp())).pin_manifests()
+        Pinner(store, ipfs, tmp_path).pin_manifests()
     finally:
         ipfs.close()
     batcher.run_once()
