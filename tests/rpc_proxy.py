@@ -9,7 +9,8 @@ It forwards every request, except that a test can make it
   transactions or receipts;
 - serve no logs (`no_logs`): `eth_getLogs` answers [] (a node whose log index is missing);
 - refuse `eth_getLogs` over more than `max_log_blocks` blocks with a JSON-RPC error, as
-  public nodes limit the range (`log_queries` records each (fromBlock, toBlock) asked).
+  public nodes limit the range (`log_queries` records each (fromBlock, toBlock) asked; a
+  missing bound or a tag counts as the head).
 Like anvil, it answers browsers' CORS preflights and allows any origin (the web verifier).
 """
 
@@ -86,9 +87,9 @@ class RpcProxy:
         if method == "eth_getLogs" and self.no_logs:
             return {"result": []}
         bounds = params[0] if method == "eth_getLogs" and isinstance(params[0], dict) else {}
-        low, high = bounds.get("fromBlock"), bounds.get("toBlock")
-        if isinstance(low, str) and isinstance(high, str) and "0x" == low[:2] == high[:2]:
-            window = (int(low, 16), int(high, 16))
+        if bounds and "blockHash" not in bounds:  # a missing bound or a tag is the head
+            low, high = (self._block(bounds.get(k, "latest")) for k in ("fromBlock", "toBlock"))
+            window = (low, high)
             self.log_queries.append(window)
             if self.max_log_blocks is not None and window[1] - window[0] + 1 > self.max_log_blocks:
                 limit = f"query exceeds max block range {self.max_log_blocks}"
@@ -109,6 +110,17 @@ class RpcProxy:
         if head is not None and isinstance(mined, str) and int(mined, 16) > head:
             return {"result": None}  # a transaction of a block this node does not have
         return {k: v for k, v in reply.items() if k in ("result", "error")}
+
+    def _block(self, bound: object) -> int:
+        """A block number of an eth_getLogs bound: hex, or a tag (the node's head)."""
+        if isinstance(bound, str) and bound.startswith("0x"):
+            return int(bound, 16)
+        if bound == "earliest":
+            return 0
+        if self.behind is not None:
+            return self.behind
+        head = self._forward({"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber"})
+        return int(str(head["result"]), 16)
 
     def _forward(self, request: dict[str, object]) -> dict[str, object]:
         forwarded = urllib.request.Request(

@@ -243,10 +243,17 @@ class RegistryReader:
         )
 
     def find_anchor(self, root: bytes) -> AnchorReceipt | None:
-        """The anchor of `root` found through the registry's events; None if not anchored."""
+        """The anchor of `root` found through the registry's events; None if not anchored,
+        or if the chain has no Anchored event for it. The registry names the block, so one
+        block's logs are asked for, not the whole chain's (which nodes limit)."""
+        record = self.anchor_of(root)
+        if record.sequence == 0:
+            return None
         with chain_errors(self.rpc_url):
             logs = self.contract.events.Anchored().get_logs(
-                argument_filters={"root": root}, from_block=0
+                argument_filters={"root": root},
+                from_block=record.block_number,
+                to_block=record.block_number,
             )
         if not logs:
             return None

@@ -30,6 +30,7 @@ from notary.store.db import transaction
 from notary.store.models import Batch, BatchStatus, Evidence, Role
 from notary.store.orgs import create_organization
 from tests.integration.test_batcher import anchors_of, assert_all_verify, hashes
+from tests.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.devnet
 
@@ -222,3 +223,29 @@ def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store
     assert_all_verify(chain, store, org, ids)
     kinds = [kind for _, kind, _ in view(store, org, ids[0]).history]
     assert "rebatched" in kinds
+
+
+def test_the_batcher_finds_its_anchor_through_a_node_that_limits_log_ranges(chain, store) -> None:
+    """find_anchor (the batcher's "was this root anchored by an earlier transaction of ours?")
+    asks for the one block the registry names, so a node that refuses eth_getLogs over more
+    than one block still answers it; a root the registry does not hold is None."""
+    org = create_organization(store, "studio-ranges", "Studio Ranges", Role.DEPOSITOR)
+    account = load_key(chain.settings.notary_key_path, chain.settings)
+    writer = RegistryWriter(connect(chain.rpc_url), chain.deployment.registry, account)
+    ids = [o.public_id for o in deposit(store, org, hashes(2, "ranges"))]
+    Batcher(store, writer, BatchPolicy(max_leaves=1000, interval_seconds=0)).run_once(force=True)
+    with transaction(store) as session:
+        root, tx_hash = session.execute(
+            select(Batch.root, Batch.tx_hash)
+            .join(Evidence, Evidence.batch_id == Batch.id)
+            .where(Evidence.public_id == ids[0])
+        ).one()
+    assert tx_hash is not None
+    with RpcProxy(chain.rpc_url) as proxy:
+        proxy.max_log_blocks = 1
+        limited = RegistryWriter(connect(proxy.url), chain.deployment.registry, account)
+        found = limited.find_anchor(root)
+        assert found is not None and found.tx_hash == tx_hash
+        assert found.anchor.root == root
+        assert limited.find_anchor(secrets.token_bytes(32)) is None
+        assert proxy.log_queries and all(high == low for low, high in proxy.log_queries)
