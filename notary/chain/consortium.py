@@ -95,6 +95,9 @@ class ConsortiumReader(RegistryReader):
     def __init__(self, w3: Web3, address: str, rpc_url: str = "the RPC endpoint") -> None:
         super().__init__(w3, address, rpc_url)
         self.contract = w3.eth.contract(address=self.address, abi=consortium_build().abi)
+        self._replayed: tuple[tuple[int, bytes], list[dict[str, Any]]] | None = None
+        """The last _config_logs answer, by block number and hash (verification replays
+        the same block for E3 and D2: one scan of the chain, not two)."""
 
     def member(self, account: str) -> Member:
         """The member record of `account` (role NONE when it is not a member)."""
@@ -274,6 +277,9 @@ class ConsortiumReader(RegistryReader):
         replay. Its undecodable bytes become lone surrogates (surrogateescape), which no
         certificate string can hold, so such a member never matches a certificate's name
         (docs/certificate-v2.md, E3)."""
+        key = (block, self.block(block)[0])  # the hash: a reorganized block is read anew
+        if self._replayed is not None and self._replayed[0] == key:
+            return self._replayed[1]
         topics = [["0x" + t.hex() for t in CONFIG_TOPICS.values()]]
 
         def fetch(start: int, end: int) -> list[Any]:
@@ -293,7 +299,9 @@ class ConsortiumReader(RegistryReader):
             for log in logs_in_windows(fetch, 0, block, self.rpc_url)
             if str(log["address"]).lower() == self.address.lower()
         ]
-        return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+        logs.sort(key=lambda log: (log["blockNumber"], log["logIndex"]))
+        self._replayed = (key, logs)
+        return logs
 
 
 CONFIG_TOPICS: dict[str, bytes] = {

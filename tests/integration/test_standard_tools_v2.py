@@ -179,6 +179,17 @@ def test_node_faults_no_logs_cannot_decide_and_narrow_log_windows(golden_v2: str
         assert verdict.outcome.value == "cannot_decide", verdict.reason
 
 
+def test_notary_verify_replays_the_members_once_for_e3_and_d2(golden_v2: str) -> None:
+    """E3 and D2 read the same configuration (the logs before the anchor's Anchored log):
+    notary verify scans the chain's configuration events once, one eth_getLogs a window."""
+    cert = V2 / "valid.cert.json"
+    with RpcProxy(golden_v2) as proxy:
+        verdict = reference(cert, proxy.url, V2 / "design.txt")
+        assert verdict.outcome.value == "valid", verdict.reason
+        assert isinstance(verdict.facts["depositor_signature"], dict)  # D2 ran
+        assert len(proxy.log_queries) == 1, proxy.log_queries
+
+
 def test_depositor_signature_reading_rules_and_d1_forgeries_offline(
     golden_v2: str, tmp_path: Path
 ) -> None:
