@@ -163,6 +163,9 @@ class ConsortiumReader(RegistryReader):
         registry's MemberSet, MemberRemoved and PolicySet events (blocks 0..block) alone."""
         if block < 0:
             raise ValidationError("a block number is not negative")
+        newest = self.latest_block_number()
+        if block > newest:
+            raise ValidationError(f"block {block} is not mined yet: the node's newest is {newest}")
         members: dict[str, Member] = {}
         threshold = nonce = 0
         seen_policy = False

@@ -270,6 +270,12 @@ def test_policy_change_by_quorum_and_members_at_block(chain) -> None:
         *("--rpc", chain.rpc_url, "--registry", chain.deployment.registry),
     )
     assert v1.returncode == 2 and "not a ConsortiumRegistry" in v1.stderr
+    future = run_cli(
+        chain.settings,
+        *("audit", "members", "--at", str(reg.latest_block_number() + 1000)),
+        *("--rpc", chain.rpc_url, "--registry", reg.address),
+    )
+    assert future.returncode == 2 and "is not mined yet" in future.stderr, future.stderr
 
 
 def test_a_lone_endorser_or_outsider_cannot_change_anything(chain) -> None:
