@@ -322,8 +322,8 @@ def _config_event(log: LogReceipt) -> dict[str, Any]:
     """A raw MemberSet / MemberRemoved / PolicySet log, decoded (see _config_logs)."""
     topics = [bytes(t) for t in log["topics"]]
     data = bytes(log["data"])
-    name = next((n for n, t in CONFIG_TOPICS.items() if t == topics[0]), None)
     try:
+        name = next((n for n, t in CONFIG_TOPICS.items() if t == topics[0]), None)
         if name == "MemberSet":
             role, raw_name = abi_decode(["uint8", "bytes"], data)  # a string's ABI encoding
             args: dict[str, Any] = {
