@@ -249,6 +249,8 @@ class RegistryReader:
         record = self.anchor_of(root)
         if record.sequence == 0:
             return None
+        if record.block_number > self.latest_block_number():
+            return None  # state restored without its blocks (anvil killed -9): no event here
         with chain_errors(self.rpc_url):
             logs = self.contract.events.Anchored().get_logs(
                 argument_filters={"root": root},

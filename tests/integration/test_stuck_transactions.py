@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import replace
 
 import pytest
 from eth_account import Account
@@ -228,7 +229,8 @@ def test_a_root_the_registry_holds_without_an_event_is_batched_anew(chain, store
 def test_the_batcher_finds_its_anchor_through_a_node_that_limits_log_ranges(chain, store) -> None:
     """find_anchor (the batcher's "was this root anchored by an earlier transaction of ours?")
     asks for the one block the registry names, so a node that refuses eth_getLogs over more
-    than one block still answers it; a root the registry does not hold is None."""
+    than one block still answers it; a root the registry does not hold is None, and so is
+    one whose block the node does not have."""
     org = create_organization(store, "studio-ranges", "Studio Ranges", Role.DEPOSITOR)
     account = load_key(chain.settings.notary_key_path, chain.settings)
     writer = RegistryWriter(connect(chain.rpc_url), chain.deployment.registry, account)
@@ -249,3 +251,8 @@ def test_the_batcher_finds_its_anchor_through_a_node_that_limits_log_ranges(chai
         assert found.anchor.root == root
         assert limited.find_anchor(secrets.token_bytes(32)) is None
         assert proxy.log_queries and all(high == low for low, high in proxy.log_queries)
+        # a registry whose state names a block the node does not have (anvil killed -9 can
+        # restore state without its newest blocks): no event, so None, not the node's error
+        ahead = replace(limited.anchor_of(root), block_number=limited.latest_block_number() + 5)
+        limited.anchor_of = lambda _root: ahead  # type: ignore[method-assign]
+        assert limited.find_anchor(root) is None
