@@ -42,8 +42,9 @@ MAX_SHOWN_CHARS: Final = 300
 INK: Final = (20, 40, 90)
 """Colour of headings and rules: a dark blue."""
 NONE: Final = "—"
-LINE: Final = 3.7
-"""Line height of body text (mm)."""
+LINES: Final = (3.7, 3.4, 3.1)
+"""Line heights of body text (mm) tried in turn until the page fits on one A4 sheet (three
+endorsers, long names and a long link take more room)."""
 GAP: Final = 5.0
 """Space between the Chinese and the English column (mm)."""
 
@@ -69,7 +70,11 @@ def render(cert: Certificate, link: str, evidence_id: str | None = None) -> byte
         if key in _rendered:
             _rendered.move_to_end(key)
             return _rendered[key]
-    pdf = _Page(_for_paper(cert), link, evidence_id, font).build()
+    for line in LINES:  # the first line height whose page fits one sheet
+        page = _Page(_for_paper(cert), link, evidence_id, font, line)
+        pdf = page.build()
+        if page.pdf.page_no() == 1:
+            break
     with _rendered_lock:
         _rendered[key] = pdf
         while len(_rendered) > RENDERED_KEPT:
@@ -95,8 +100,10 @@ def _shown(value: object) -> str:
 
 
 class _Page:
-    def __init__(self, cert: Certificate, link: str, evidence_id: str | None, font: Font) -> None:
-        self.cert, self.link, self.evidence_id = cert, link, evidence_id
+    def __init__(
+        self, cert: Certificate, link: str, evidence_id: str | None, font: Font, line: float
+    ) -> None:
+        self.cert, self.link, self.evidence_id, self.line = cert, link, evidence_id, line
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_auto_page_break(auto=True, margin=MARGIN)
@@ -199,12 +206,16 @@ class _Page:
             pdf.set_font(FONT, size=8)
             y = pdf.get_y()
             pdf.set_text_color(90, 90, 90)
-            pdf.multi_cell(LABEL_WIDTH, LINE, f"{zh} {en}", align=Align.L)
+            pdf.multi_cell(LABEL_WIDTH, self.line, f"{zh} {en}", align=Align.L)
             label_bottom = pdf.get_y()
             pdf.set_text_color(0, 0, 0)
             pdf.set_xy(pdf.l_margin + LABEL_WIDTH, y)
             pdf.multi_cell(
-                self.width - LABEL_WIDTH, LINE, _shown(value), align=Align.L, wrapmode=WrapMode.CHAR
+                self.width - LABEL_WIDTH,
+                self.line,
+                _shown(value),
+                align=Align.L,
+                wrapmode=WrapMode.CHAR,
             )
             pdf.set_y(max(pdf.get_y(), label_bottom) + 0.4)
 
@@ -221,7 +232,7 @@ class _Page:
             total = 0.0
             for line in lines:
                 measured = pdf.multi_cell(
-                    column, LINE, line, wrapmode=wrap, dry_run=True, output="HEIGHT"
+                    column, self.line, line, wrapmode=wrap, dry_run=True, output="HEIGHT"
                 )
                 assert isinstance(measured, float | int)
                 total += measured + 0.6
@@ -235,7 +246,9 @@ class _Page:
             pdf.set_y(top)
             for line in lines:
                 pdf.set_x(x)
-                pdf.multi_cell(column, LINE, line, align=Align.L, wrapmode=wrap, new_x=XPos.LMARGIN)
+                pdf.multi_cell(
+                    column, self.line, line, align=Align.L, wrapmode=wrap, new_x=XPos.LMARGIN
+                )
                 pdf.ln(0.6)
         pdf.set_y(top + needed)
 

@@ -192,3 +192,38 @@ def test_a_page_printed_again_is_the_kept_one_and_only_for_the_same_inputs(monke
     pdf.render(cert, "https://notary.example.cn/verify#c", "ev_0123abcd")  # drops #a
     assert len(pdf._rendered) == 2
     assert pdf.render(cert, "https://notary.example.cn/verify#a", "ev_0123abcd") is not again
+
+
+def test_three_endorsers_a_signature_and_a_long_link_fit_one_page(tmp_path) -> None:
+    """The page is one A4 sheet with the whole link (a devnet certificate with three
+    endorsers ran onto a second page, the link cut in its hash): line heights shrink until
+    it fits."""
+    document = json.loads((REPO_ROOT / "tests" / "vectors" / "v2" / "valid.cert.json").read_text())
+    entries = document["anchor"]["endorsement"]["endorsements"]
+    third = dict(entries[-1], member="0x" + "f" * 40, organization="童装行业协会 (devnet)")
+    document["anchor"]["endorsement"]["endorsements"] = [*entries, third]
+    document["evidence"]["metadata"].update(  # a studio's usual fields, at full length
+        title="小熊连衣裙 Bear dress, spring collection, size 90-130, printed cotton",
+        tags=["spring", "dresses", "bears", "2026"],
+        designer="王小明 Wang Xiaoming",
+        season="2026 spring/summer",
+        sku="HZ-KIDS-2026-SS-0001",
+        collection="Little bears",
+    )
+    cert = tmp_path / "小熊连衣裙.png.cert.json"
+    cert.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    result = run_cli(
+        Settings(data_dir=tmp_path / "data"),
+        *("certificate", "pdf", str(cert), "--id", "ev_f6c8de653e884937113c2dc7"),
+        *("--verify-url", "https://notary.internet-court.example.cn:8443/evidence-notary"),
+    )
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "小熊连衣裙.png.cert.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert re.search(r"^Pages:\s+1$", info.stdout, re.MULTILINE), info.stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = re.sub(r"\s+", "", text)
+    assert "sha256=" + document["evidence"]["sha256"].removeprefix("0x") in flat
+    assert "童装行业协会(devnet)" in flat
