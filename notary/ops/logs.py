@@ -99,6 +99,13 @@ def configure(log_format: str = "text", level: str = "INFO", stream: TextIO | No
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    for name in QUIET:  # their INFO is about their own work, not the service's
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+QUIET: Final = ("fontTools", "alembic.runtime.migration")
+"""Libraries that log at INFO what no operator needs: fontTools about 40 lines for each PDF
+it subsets, Alembic its database dialect at every start."""
 
 
 def request_id(incoming: str | None, new: str) -> str:

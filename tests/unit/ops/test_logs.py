@@ -27,3 +27,27 @@ def test_uvicorns_colour_copy_is_not_appended_and_real_extras_are() -> None:
     text = TextFormatter().format(record(**colour, batch_id=7))
     assert text.endswith("Started server process [42] [batch_id=7]"), text
     assert json.loads(JsonFormatter().format(record(batch_id=7)))["batch_id"] == 7
+
+
+def test_library_chatter_is_left_out_at_info_but_not_their_warnings() -> None:
+    import io
+
+    from notary.ops.logs import configure
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    try:
+        configure("text", "INFO", stream)
+        logging.getLogger("fontTools.subset").info("Glyph names: ['uni4E00', ...]")
+        logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+        logging.getLogger("notary.anchoring").info("batch 7 anchored")
+        logging.getLogger("fontTools.subset").warning("a glyph is missing")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" ", 3)[-1] for line in lines] == [
+        "notary.anchoring batch 7 anchored",
+        "fontTools.subset a glyph is missing",
+    ], lines
