@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -40,7 +41,9 @@ class Fingerprinter:
                 raise RuntimeError("the fingerprinter is stopped")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=multiprocessing.get_context("spawn")
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_ctrl_c,
                 )
             return self._pool
 
@@ -75,3 +78,9 @@ class Fingerprinter:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_ctrl_c() -> None:
+    """In each worker: Ctrl-C in the terminal reaches the whole process group, and a worker
+    would print a KeyboardInterrupt traceback; the service stops its workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
