@@ -93,11 +93,19 @@ def silence_stdout() -> None:
 
 
 class _Console(Console):
-    """A rich Console that survives a closed pipe (`notary verify ... | head`).
+    """A rich Console that survives a closed pipe (`notary verify ... | head`) and does not
+    cut lines for a pipe or a file.
 
     rich's default exits with status 1 on a broken pipe, which would turn a VALID verdict
     into exit code 1 ("invalid") for a script; here output stops and the exit code stands.
+    Written to anything but a terminal, rich wraps text at 80 columns, which splits one
+    alert, one endorser or one sentence over two lines for a script reading lines; there
+    each printed line stays one line (tables and progress bars keep their width).
     """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        stream = sys.stderr if stderr else sys.stdout
+        super().__init__(stderr=stderr, soft_wrap=not stream.isatty())
 
     def on_broken_pipe(self) -> None:
         silence_stdout()
