@@ -240,7 +240,8 @@ class EvidenceOut(BaseModel):
     fingerprint: FingerprintStatusOut | None = Field(
         default=None,
         description="Perceptual fingerprint status (early warning): ok, not_image, "
-        "unsupported, corrupt, too_large or not_fingerprinted. In the single view only.",
+        "unsupported, corrupt, too_large or not_fingerprinted. In the single view and in the "
+        "answer to a single deposit (file or hash); null in lists and bulk answers.",
     )
     signer: str | None = Field(
         default=None,

@@ -60,6 +60,7 @@ from notary.issue.retrieve import Content, content, write_bundle
 from notary.issue.search import Page, Query, search
 from notary.issue.trees import TreeCache
 from notary.issue.views import EvidenceView, view, views
+from notary.monitor import designs
 from notary.monitor.alerts import AlertPage, AlertView
 from notary.monitor.captures import CaptureView
 from notary.monitor.designs import MAX_FINGERPRINT_BYTES
@@ -427,6 +428,22 @@ class NotaryService:
             self.metrics.deposits.labels("file").inc()
         log.debug("deposited 1", extra={"evidence": outcome.public_id})
         return outcome
+
+    async def with_fingerprint(
+        self, org: OrgView, outcome: DepositOutcome, view: EvidenceView, hash_given: bool = False
+    ) -> EvidenceView:
+        """`view`, the answer to a single deposit, with the fingerprint status that
+        GET /v1/evidence/{id} shows: what the deposit recorded (`hash_given`: a new hash
+        deposit carried client fingerprints), or for evidence that existed already, the
+        stored status (one more read, off the event loop)."""
+        if outcome.created:
+            known = outcome.view.fingerprint
+            if known is None and view.kind == "hash":
+                known = designs.hash_status(hash_given)
+            if known is not None:
+                return dataclasses.replace(view, fingerprint=known)
+        stored = await asyncio.to_thread(self.view, org, outcome.public_id)
+        return dataclasses.replace(view, fingerprint=stored.fingerprint)
 
     def _signed(self, org: OrgView, requests: list[DepositRequest]) -> list[DepositRequest]:
         """`requests` with their depositor signatures checked (signer set)."""

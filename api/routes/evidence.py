@@ -200,7 +200,9 @@ async def deposit_hash(body: HashDepositIn, request: Request) -> Response:
     if body.fingerprints and outcomes[0].created:
         await run_in_threadpool(service.designs_changed)
     current = await _current(service, org, outcomes, wait)
-    return _json(_answer(outcomes, current)[0], _status(outcomes))
+    given = bool(body.fingerprints)
+    answer = await service.with_fingerprint(org, outcomes[0], current[0], given)
+    return _json(_answer(outcomes, [answer])[0], _status(outcomes))
 
 
 @router.post(
@@ -266,7 +268,8 @@ async def deposit_file(request: Request) -> Response:
         await service.deposit_file(org, upload.file, upload.declared, idempotency_key, upload.data)
     ]
     current = await _current(service, org, outcomes, wait)
-    return _json(_answer(outcomes, current)[0], _status(outcomes))
+    answer = await service.with_fingerprint(org, outcomes[0], current[0])
+    return _json(_answer(outcomes, [answer])[0], _status(outcomes))
 
 
 RECEIVED_FROM: Final = "Received at or after (RFC 3339, with Z or an offset)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmaker
@@ -127,6 +127,13 @@ def _view(session: Session, e: Evidence) -> EvidenceView:
     return replace(seen, fingerprint=_fingerprint(session, e))
 
 
+HASH_NOT_FINGERPRINTED: Final = (
+    "not_fingerprinted",
+    "a hash deposit whose client sent no fingerprints",
+)
+"""The fingerprint status of a hash deposit whose client sent none (no row is stored)."""
+
+
 def _fingerprint(session: Session, e: Evidence) -> tuple[str, str]:
     """Status and detail of the evidence's fingerprints: not_fingerprinted without a row
     (a hash deposit whose client sent none, a file deposited before early warning)."""
@@ -134,7 +141,7 @@ def _fingerprint(session: Session, e: Evidence) -> tuple[str, str]:
     if row is not None:
         return row.status, row.detail
     if e.kind == "hash":
-        return "not_fingerprinted", "a hash deposit whose client sent no fingerprints"
+        return HASH_NOT_FINGERPRINTED
     return "not_fingerprinted", "deposited before files were fingerprinted"
 
 

@@ -17,13 +17,14 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from notary.deposit.request import OnCreated
+from notary.issue.views import HASH_NOT_FINGERPRINTED
 from notary.monitor.fingerprint import Fingerprint, Fingerprinted, ImageStatus
 from notary.store.models import DesignFingerprint, DesignSketch, FingerprintStatus
 
 MAX_FINGERPRINT_BYTES: Final = 64 * 1024 * 1024
 """Largest file the service fingerprints (the bytes are held in memory while it does);
 larger files are recorded with status too_large."""
-NOT_FINGERPRINTED: Final = "not_fingerprinted"
+NOT_FINGERPRINTED: Final = HASH_NOT_FINGERPRINTED[0]
 """The status shown for evidence that has no fingerprint row: a hash deposit without
 client fingerprints, or a file deposited before early warning existed."""
 SERVER: Final = "server"
@@ -54,9 +55,18 @@ def too_large(size: int) -> Fingerprinted:
     )
 
 
+CLIENT_GIVEN: Final = "computed by the depositor's client"
+
+
 def client_given(fingerprints: tuple[Fingerprint, ...]) -> Fingerprinted:
     """Fingerprints a client computed for a hash deposit (the file never left it)."""
-    return Fingerprinted(ImageStatus.OK, "computed by the depositor's client", fingerprints)
+    return Fingerprinted(ImageStatus.OK, CLIENT_GIVEN, fingerprints)
+
+
+def hash_status(with_fingerprints: bool) -> tuple[str, str]:
+    """(status, detail) a new hash deposit records: ok with its client's fingerprints,
+    not_fingerprinted without (no row is stored then)."""
+    return (ImageStatus.OK.value, CLIENT_GIVEN) if with_fingerprints else HASH_NOT_FINGERPRINTED
 
 
 def recorder(result: Fingerprinted, source: str) -> OnCreated:
@@ -79,13 +89,18 @@ def recorder(result: Fingerprinted, source: str) -> OnCreated:
                 {
                     "evidence_id": evidence_id,
                     "status": result.status.value,
-                    "detail": result.detail[:512],
+                    "detail": recorded_detail(result),
                     "source": source,
                 }
             ],
         )
 
     return record
+
+
+def recorded_detail(result: Fingerprinted) -> str:
+    """The status detail as stored (its column holds 512 characters)."""
+    return result.detail[:512]
 
 
 def info(session: Session, evidence_id: int) -> FingerprintInfo:

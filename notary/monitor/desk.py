@@ -5,7 +5,7 @@ NotaryService only)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,9 @@ class Monitor:
         )
         if outcome.created and result is not None and result.fingerprints:
             await asyncio.to_thread(self.watcher.sync)
+        if outcome.created and result is not None:  # the answer says what GET will say
+            recorded = (result.status.value, designs.recorded_detail(result))
+            outcome = replace(outcome, view=replace(outcome.view, fingerprint=recorded))
         return outcome
 
     def client_fingerprints(self, given: list[tuple[str, str]]) -> OnCreated | None:

@@ -328,6 +328,44 @@ def test_bad_captures_get_a_4xx_and_record_nothing(world) -> None:
                 assert r.json()["error"]["code"] in {"unsupported_image", "corrupt_image"}
 
 
+def test_a_single_deposit_answers_the_fingerprint_status_its_view_shows(world) -> None:
+    """POST answers what GET /v1/evidence/{id} will say, new or repeated, file or hash (the
+    answer once said null for a file that its view called not_image)."""
+    import hashlib
+
+    from notary.monitor.fingerprint import fingerprint_design
+
+    api = world["api"]
+    picture = png(design(41))
+    truncated = png(design(42))[:400]
+    given = [
+        {"kind": f.kind, "hex": f.bits.hex()}
+        for f in fingerprint_design(png(design(43))).fingerprints
+    ]
+    deposits: list[tuple[str, dict[str, Any], str]] = [
+        ("file", {"files": {"file": ("d.png", picture)}}, "ok"),
+        ("file", {"files": {"file": ("n.txt", b"plain text, not a picture")}}, "not_image"),
+        ("file", {"files": {"file": ("t.png", truncated)}}, "corrupt"),
+        ("hash", {"json": {"sha256": "5e" * 32}}, "not_fingerprinted"),
+        (
+            "hash",
+            {"json": {"sha256": hashlib.sha256(b"x43").hexdigest(), "fingerprints": given}},
+            "ok",
+        ),
+    ]
+    with api.client("studio") as a:
+        for kind, body, expected in deposits:
+            path = "/v1/evidence" if kind == "file" else "/v1/evidence/hash"
+            for round_, code in ((1, 201), (2, 200)):  # new, then the same again
+                answer = a.post(path, **body)
+                assert answer.status_code == code, (kind, expected, answer.text)
+                shown = a.get(f"/v1/evidence/{answer.json()['id']}").json()["fingerprint"]
+                assert shown["status"] == expected, (kind, round_, shown)
+                assert answer.json()["fingerprint"] == shown, (kind, expected, round_)
+        listed = a.get("/v1/evidence", params={"limit": 3}).json()["items"]
+        assert all(item["fingerprint"] is None for item in listed)  # lists: not read
+
+
 def test_hash_deposit_with_client_fingerprints_is_watched(world) -> None:
     """The studio keeps the file: it sends the hash and the fingerprint its client made."""
     import hashlib
