@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 import logging
+import mimetypes
 import os
 import re
 import time
@@ -346,6 +347,19 @@ def local_fingerprints(path: Path, size: int) -> list[dict[str, str]]:
     ]
 
 
+_MEDIA_TYPES: Final = mimetypes.MimeTypes()
+"""Python's own table only (not the machine's /etc/mime.types): the same name gives the same
+media type, so the same leaf, on every machine."""
+
+
+def media_type_of(path: Path) -> str:
+    """The media type an upload declares, from its name (image/png for a .png, image/jpeg
+    for a .JPG); application/octet-stream for an unknown or compressed one (a .tar.gz is
+    not a tar file)."""
+    guessed, encoding = _MEDIA_TYPES.guess_type(path.name, strict=False)
+    return guessed if guessed is not None and encoding is None else DEFAULT_MEDIA_TYPE
+
+
 def _multipart(
     path: Path, metadata: Mapping[str, MetadataValue], signature: str | None = None
 ) -> Callable[[ExitStack], dict[str, Any]]:
@@ -357,7 +371,7 @@ def _multipart(
     def files(stack: ExitStack) -> dict[str, Any]:
         handle = stack.enter_context(path.open("rb"))
         fields: dict[str, Any] = {
-            "file": (path.name, handle, DEFAULT_MEDIA_TYPE),
+            "file": (path.name, handle, media_type_of(path)),
             "metadata": (None, declared),
         }
         if signature is not None:
@@ -548,7 +562,7 @@ class NotaryClient:
         except OSError as exc:
             raise errors.ValidationError(f"cannot read {display(path)}: {exc.strerror}") from exc
         hashes = hasher.result()
-        final = file_metadata(FileContent(hashes, path.name, DEFAULT_MEDIA_TYPE), dict(declared))
+        final = file_metadata(FileContent(hashes, path.name, media_type_of(path)), dict(declared))
         digest = hashes.digest
         return self.sign_deposit(digest.sha256.hex(), digest.sm3.hex(), final)
 

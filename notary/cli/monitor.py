@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from notary.cli.common import JsonFlag, app, emit, fail, load_settings, out
+from notary.cli.common import JsonFlag, app, emit, err, fail, load_settings, out
 from notary.errors import NotaryError
 
 if TYPE_CHECKING:
@@ -33,8 +33,10 @@ def _client(url: str | None) -> NotaryClient:
 
 
 def _sidecar(image: Path) -> dict[str, Any]:
-    """NAME.json beside NAME.jpg (or NAME.jpg.json): source_url, shop, price, captured_at."""
-    for candidate in (image.with_suffix(".json"), image.with_name(image.name + ".json")):
+    """The sidecar of shop1.jpg: shop1.jpg.json, else shop1.json (the first names one image
+    only, when shop1.jpg and shop1.png lie side by side): source_url, shop, price,
+    captured_at."""
+    for candidate in (image.with_name(image.name + ".json"), image.with_suffix(".json")):
         if candidate.is_file():
             data = json.loads(candidate.read_text("utf-8"))
             if not isinstance(data, dict):
@@ -49,10 +51,10 @@ def scan(
     url: Annotated[str | None, typer.Option(help="API URL (NOTARY_API_URL).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Submit every image of FOLDER as a capture (each with its sidecar NAME.json of
-    source_url, shop, price, captured_at); prints, per file, the deposited evidence id
-    and the status (captured, captured before, or why it was refused). Exit code 1 when
-    some file was refused."""
+    """Submit every image of FOLDER as a capture (each with its sidecar JSON object of
+    source_url, shop, price, captured_at: shop1.jpg.json, else shop1.json); prints, per
+    file, the deposited evidence id and the status (captured, captured before, or why it
+    was refused). Exit code 1 when some file was refused."""
     if not folder.is_dir():
         fail(f"{folder} is not a folder")
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -97,6 +99,8 @@ def list_alerts(
     if as_json:
         emit({"alerts": items})
         return
+    if not items:  # said on stderr: a script reading stdout's lines reads none
+        err.print(f"no {status + ' ' if status else ''}alerts", highlight=False)
     for a in items:
         out.print(
             f"{a['id']}\t{a['status']}\t{a['design']['evidence_id']}\t{a['kind']}:"

@@ -417,6 +417,10 @@ def test_cli_scans_a_folder_and_lists_alerts(world, tmp_path) -> None:
         "utf-8",
     )
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    other = io.BytesIO()
+    world["images"][1].resize((300, 300)).save(other, "WEBP")
+    (folder / "shop1.webp").write_bytes(other.getvalue())  # shop1.json would name it too
+    (folder / "shop1.webp.json").write_text(json.dumps({"source_url": "https://cli.example/w"}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
 
     def notary(key: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -433,6 +437,13 @@ def test_cli_scans_a_folder_and_lists_alerts(world, tmp_path) -> None:
     rows = {r["file"]: r for r in json.loads(scanned.stdout)["captures"]}
     assert rows["shop1.jpg"]["id"].startswith("ev_") and rows["shop1.jpg"]["status"] == "captured"
     assert rows["broken.png"]["id"] is None and "refused" in rows["broken.png"]["status"]
+    with _client(api, world["finder"]) as finder:
+        jpeg = finder.get(f"/v1/evidence/{rows['shop1.jpg']['id']}").json()["metadata"]
+        webp = finder.get(f"/v1/evidence/{rows['shop1.webp']['id']}").json()["metadata"]
+    assert (jpeg["media_type"], jpeg["source_url"]) == ("image/jpeg", "https://cli.example/1")
+    assert (webp["media_type"], webp["source_url"]) == ("image/webp", "https://cli.example/w")
+    none = notary(world["finder"], "alerts", "list")  # the finder owns no design
+    assert none.returncode == 0 and none.stdout == "" and "no alerts" in none.stderr
     listed = notary(api.keys["studio"], "alerts", "list", "--status", "new", "--json")
     assert listed.returncode == 0, listed.stderr
     alerts = json.loads(listed.stdout)["alerts"]
